@@ -1,0 +1,116 @@
+//! Regime signals with a trend filter: a `bull` regime above the trend EMA goes long, a
+//! `bear` regime below it goes short, anything else (or low confidence) goes flat.
+
+use stratbox_sdk::{
+    indicators::average::ema::ExponentialMovingAverage,
+    prelude::*,
+    wit::{SignalScalar, SignalValue},
+};
+
+#[derive(Debug)]
+pub struct RegimeSignal {
+    bar_type: BarType,
+    trade_size: Quantity,
+    min_confidence: f64,
+    trend: ExponentialMovingAverage,
+    last_close: Option<f64>,
+}
+
+/// The regime label a signal carries: its text, or the key of its largest numeric entry.
+#[must_use]
+pub fn label(value: &SignalValue) -> Option<&str> {
+    match value {
+        SignalValue::Text(t) => Some(t.as_str()),
+        SignalValue::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, v)| match v {
+                SignalScalar::Float(x) if x.is_finite() => Some((k.as_str(), *x)),
+                _ => None,
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(k, _)| k),
+        SignalValue::Float(_) => None,
+    }
+}
+
+impl RegimeSignal {
+    fn go_to(&mut self, ctx: &mut Context, target: i128) {
+        let id = self.bar_type.instrument_id();
+        let position = ctx.position(&id);
+        let held = i128::from(position.quantity.raw);
+        let now = match position.side {
+            PositionSide::Long => held,
+            PositionSide::Short => -held,
+            PositionSide::Flat => 0,
+        };
+        let delta = target - now;
+        let Ok(raw) = u64::try_from(delta.unsigned_abs()) else {
+            return;
+        };
+        if raw == 0 || !ctx.open_orders().is_empty() {
+            return;
+        }
+        let side = if delta > 0 {
+            OrderSide::Buy
+        } else {
+            OrderSide::Sell
+        };
+        let mut order = Order::market(id, side, Quantity::from_raw(raw, self.trade_size.precision));
+        if target == 0 {
+            order = order.reduce_only();
+        }
+        if let RiskDecision::Rejected(r) = ctx.submit(order) {
+            ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
+        }
+    }
+}
+
+impl Strategy for RegimeSignal {
+    fn init(params: &Params) -> Result<Self, String> {
+        let bar_type: BarType = params
+            .text("bar_type")?
+            .parse()
+            .map_err(|e| format!("parameter `bar_type`: {e}"))?;
+        Ok(Self {
+            bar_type,
+            trade_size: params.quantity("trade_size")?,
+            min_confidence: params.float("min_confidence")?,
+            trend: ExponentialMovingAverage::new(params.usize("trend_period")?, None),
+            last_close: None,
+        })
+    }
+
+    fn on_start(&mut self, ctx: &mut Context) {
+        if let Err(e) = ctx.subscribe_bars(&self.bar_type) {
+            ctx.error(&format!("cannot subscribe to {}: {e:?}", self.bar_type));
+        }
+        let id = self.bar_type.instrument_id();
+        if let Err(e) = ctx.subscribe_signals(SignalType::RegimePrediction, Some(&id)) {
+            ctx.error(&format!(
+                "cannot subscribe to regime signals for {id}: {e:?}"
+            ));
+        }
+    }
+
+    fn on_bar(&mut self, _ctx: &mut Context, bar: &Bar) {
+        self.trend.feed_bar(bar);
+        self.last_close = Some(bar.close.as_f64());
+    }
+
+    fn on_signal(&mut self, ctx: &mut Context, signal: &AiSignal) {
+        let (Some(close), true) = (self.last_close, self.trend.initialized()) else {
+            return;
+        };
+        let size = i128::from(self.trade_size.raw);
+        let trend = self.trend.value();
+        let target = match label(&signal.value) {
+            _ if signal.confidence < self.min_confidence => 0,
+            Some("bull") if close > trend => size,
+            Some("bear") if close < trend => -size,
+            _ => 0,
+        };
+        self.go_to(ctx, target);
+    }
+}
+
+export_strategy!(RegimeSignal);

@@ -1,0 +1,170 @@
+//! [`Context`]: what a strategy can do from inside a callback.
+//!
+//! Each method calls one import of the WIT contract. The host links only the capabilities a
+//! plugin was granted, and `wasm-ld` keeps only the imports a plugin actually calls, so a
+//! strategy that never calls, say, [`Context::subscribe_signals`] does not import `signals`.
+
+use crate::{
+    bindings::stratbox::strategy::{diagnostics, market_data, risk_gate, signals},
+    convert,
+    data::{BarType, InstrumentId, QuoteTick},
+    wit::{
+        DataError, InstrumentInfo, Level, OrderIntent, PositionView, Rejection, RiskDecision,
+        SignalError, SignalType, StreamId, SubscriptionId,
+    },
+};
+
+/// What a subscription delivers; the SDK maps stream ids back to identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Stream {
+    Bars(BarType),
+    Quotes(InstrumentId),
+    Trades(InstrumentId),
+}
+
+/// Handle passed to every callback. It holds the SDK's table of open subscriptions.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub(crate) streams: Vec<(StreamId, Stream)>,
+}
+
+impl Context {
+    pub(crate) const fn new() -> Self {
+        Self {
+            streams: Vec::new(),
+        }
+    }
+
+    pub(crate) fn stream(&self, id: StreamId) -> Option<&Stream> {
+        self.streams.iter().find(|(s, _)| *s == id).map(|(_, k)| k)
+    }
+
+    fn remember(&mut self, id: StreamId, stream: Stream) {
+        if self.stream(id).is_none() {
+            self.streams.push((id, stream));
+        }
+    }
+
+    fn forget(&mut self, wanted: &Stream) -> Result<(), DataError> {
+        let Some(pos) = self.streams.iter().position(|(_, k)| k == wanted) else {
+            return Ok(());
+        };
+        let (id, _) = self.streams[pos];
+        market_data::unsubscribe(id)?;
+        self.streams.remove(pos);
+        Ok(())
+    }
+
+    /// Receive bars of `bar_type` in `Strategy::on_bar`.
+    pub fn subscribe_bars(&mut self, bar_type: &BarType) -> Result<(), DataError> {
+        let wit_type = convert::wit_bar_type(bar_type).map_err(DataError::Invalid)?;
+        let id = market_data::subscribe_bars(&wit_type)?;
+        self.remember(id, Stream::Bars(*bar_type));
+        Ok(())
+    }
+
+    /// Receive quotes of `instrument_id` in `Strategy::on_quote`.
+    pub fn subscribe_quotes(&mut self, instrument_id: &InstrumentId) -> Result<(), DataError> {
+        let id = market_data::subscribe_quotes(instrument_id.as_str())?;
+        self.remember(id, Stream::Quotes(*instrument_id));
+        Ok(())
+    }
+
+    /// Receive trades of `instrument_id` in `Strategy::on_trade`.
+    pub fn subscribe_trades(&mut self, instrument_id: &InstrumentId) -> Result<(), DataError> {
+        let id = market_data::subscribe_trades(instrument_id.as_str())?;
+        self.remember(id, Stream::Trades(*instrument_id));
+        Ok(())
+    }
+
+    /// Stop receiving bars of `bar_type` (no-op if not subscribed).
+    pub fn unsubscribe_bars(&mut self, bar_type: &BarType) -> Result<(), DataError> {
+        self.forget(&Stream::Bars(*bar_type))
+    }
+
+    /// Stop receiving quotes of `instrument_id` (no-op if not subscribed).
+    pub fn unsubscribe_quotes(&mut self, instrument_id: &InstrumentId) -> Result<(), DataError> {
+        self.forget(&Stream::Quotes(*instrument_id))
+    }
+
+    /// Stop receiving trades of `instrument_id` (no-op if not subscribed).
+    pub fn unsubscribe_trades(&mut self, instrument_id: &InstrumentId) -> Result<(), DataError> {
+        self.forget(&Stream::Trades(*instrument_id))
+    }
+
+    /// The definition of an instrument in this plugin's grant.
+    pub fn instrument(&self, instrument_id: &InstrumentId) -> Result<InstrumentInfo, DataError> {
+        market_data::instrument(instrument_id.as_str())
+    }
+
+    /// The latest quote the host has seen for an instrument, as a Nautilus quote.
+    pub fn last_quote(&self, instrument_id: &InstrumentId) -> Result<Option<QuoteTick>, DataError> {
+        let Some(q) = market_data::last_quote(instrument_id.as_str())? else {
+            return Ok(None);
+        };
+        crate::runtime::quote(*instrument_id, &q)
+            .map(Some)
+            .map_err(DataError::Invalid)
+    }
+
+    /// Receive AI signals of `signal_type` (for one instrument, or all granted ones) in
+    /// `Strategy::on_signal`.
+    pub fn subscribe_signals(
+        &mut self,
+        signal_type: SignalType,
+        instrument_id: Option<&InstrumentId>,
+    ) -> Result<SubscriptionId, SignalError> {
+        signals::subscribe(signal_type, instrument_id.map(InstrumentId::as_str))
+    }
+
+    /// Stop a signal subscription.
+    pub fn unsubscribe_signals(&mut self, id: SubscriptionId) -> Result<(), SignalError> {
+        signals::unsubscribe(id)
+    }
+
+    /// Hand an order intent to the risk gate. Accepted means it is now an order with the
+    /// returned id; its fate arrives later through `Strategy::on_order_event`.
+    pub fn submit(&mut self, intent: impl Into<OrderIntent>) -> RiskDecision {
+        risk_gate::submit_order(&intent.into())
+    }
+
+    /// Ask to cancel one of this plugin's open orders.
+    pub fn cancel(&mut self, order_id: &str) -> Result<(), Rejection> {
+        risk_gate::cancel_order(order_id)
+    }
+
+    /// This plugin's position in an instrument (flat when none).
+    pub fn position(&self, instrument_id: &InstrumentId) -> PositionView {
+        risk_gate::position(instrument_id.as_str())
+    }
+
+    /// Ids of this plugin's open orders, oldest first.
+    pub fn open_orders(&self) -> Vec<String> {
+        risk_gate::open_orders()
+    }
+
+    /// Write a line into the host's log (truncated to 1 KiB, at most 64 lines per callback).
+    pub fn log(&self, level: Level, message: &str) {
+        diagnostics::log(level, message);
+    }
+
+    /// `log(Level::Debug, ..)`.
+    pub fn debug(&self, message: &str) {
+        self.log(Level::Debug, message);
+    }
+
+    /// `log(Level::Info, ..)`.
+    pub fn info(&self, message: &str) {
+        self.log(Level::Info, message);
+    }
+
+    /// `log(Level::Warn, ..)`.
+    pub fn warn(&self, message: &str) {
+        self.log(Level::Warn, message);
+    }
+
+    /// `log(Level::Error, ..)`.
+    pub fn error(&self, message: &str) {
+        self.log(Level::Error, message);
+    }
+}

@@ -1,0 +1,234 @@
+//! The glue between the generated export trait and a [`Strategy`]: one static per plugin
+//! (created by [`crate::export_strategy!`]), stream-id -> Nautilus identifier mapping, exact
+//! WIT -> Nautilus conversion of each event, the panic hook, and the snapshot envelope.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Strategy,
+    context::{Context, Stream},
+    convert,
+    data::{Bar, BarType, InstrumentId, QuoteTick, TradeTick},
+    params::Params,
+    wit,
+};
+
+const NOT_INITIALISED: &str =
+    "stratbox contract violation: a callback arrived before `init` succeeded";
+
+/// Converts a WIT quote of a known instrument into a Nautilus quote, exactly.
+pub(crate) fn quote(instrument_id: InstrumentId, q: &wit::QuoteTick) -> Result<QuoteTick, String> {
+    Ok(QuoteTick {
+        instrument_id,
+        bid_price: convert::price(q.bid)?,
+        ask_price: convert::price(q.ask)?,
+        bid_size: convert::quantity(q.bid_size)?,
+        ask_size: convert::quantity(q.ask_size)?,
+        ts_event: q.ts_event,
+        ts_init: q.ts_init,
+    })
+}
+
+fn bar(bar_type: BarType, b: &wit::Bar) -> Result<Bar, String> {
+    Ok(Bar {
+        bar_type,
+        open: convert::price(b.open)?,
+        high: convert::price(b.high)?,
+        low: convert::price(b.low)?,
+        close: convert::price(b.close)?,
+        volume: convert::quantity(b.volume)?,
+        ts_event: b.ts_event,
+        ts_init: b.ts_init,
+    })
+}
+
+fn trade(instrument_id: InstrumentId, t: &wit::TradeTick) -> Result<TradeTick, String> {
+    Ok(TradeTick {
+        instrument_id,
+        price: convert::price(t.price)?,
+        size: convert::quantity(t.size)?,
+        aggressor_side: convert::aggressor(t.aggressor),
+        trade_id: t.trade_id.clone(),
+        ts_event: t.ts_event,
+        ts_init: t.ts_init,
+    })
+}
+
+/// What `snapshot` returns: the SDK's own state around the strategy's bytes.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    format: u16,
+    streams: Vec<(u32, Stream)>,
+    strategy: Vec<u8>,
+}
+
+const ENVELOPE_FORMAT: u16 = 1;
+
+struct State<S> {
+    strategy: Option<S>,
+    ctx: Context,
+}
+
+/// Holds one strategy instance. Wasm components are single-threaded and the host never
+/// re-enters a component, so the mutex is never contended; it keeps this code free of
+/// `unsafe` and sound when the SDK is compiled natively for tests.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Runtime<S> {
+    state: Mutex<Option<State<S>>>,
+}
+
+impl<S> std::fmt::Debug for State<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("initialised", &self.strategy.is_some())
+            .finish()
+    }
+}
+
+impl<S: Strategy> Default for Runtime<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Strategy> Runtime<S> {
+    /// An empty runtime; `init` creates the strategy.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            state: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<State<S>>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the initialised strategy; a callback before `init` is a contract
+    /// violation and aborts the guest (the host reports a panic).
+    fn with<R>(&self, f: impl FnOnce(&mut S, &mut Context) -> R) -> R {
+        let mut guard = self.lock();
+        let Some(State {
+            strategy: Some(strategy),
+            ctx,
+        }) = guard.as_mut()
+        else {
+            panic!("{NOT_INITIALISED}");
+        };
+        f(strategy, ctx)
+    }
+
+    pub fn init(&self, params: Vec<wit::Param>) -> Result<(), String> {
+        install_panic_hook();
+        let strategy = S::init(&Params::new(params))?;
+        *self.lock() = Some(State {
+            strategy: Some(strategy),
+            ctx: Context::new(),
+        });
+        Ok(())
+    }
+
+    pub fn on_start(&self) {
+        self.with(|s, ctx| s.on_start(ctx));
+    }
+
+    pub fn on_stop(&self) {
+        self.with(|s, ctx| s.on_stop(ctx));
+    }
+
+    pub fn on_bar(&self, b: wit::Bar) {
+        self.with(|s, ctx| match ctx.stream(b.stream) {
+            Some(Stream::Bars(bar_type)) => {
+                let bar = bar(*bar_type, &b).unwrap_or_else(|e| panic!("host sent a bad bar: {e}"));
+                s.on_bar(ctx, &bar);
+            }
+            _ => ctx.warn(&format!(
+                "dropped a bar of stream {} (not a bar subscription)",
+                b.stream
+            )),
+        });
+    }
+
+    pub fn on_quote(&self, q: wit::QuoteTick) {
+        self.with(|s, ctx| match ctx.stream(q.stream) {
+            Some(Stream::Quotes(id)) => {
+                let quote = quote(*id, &q).unwrap_or_else(|e| panic!("host sent a bad quote: {e}"));
+                s.on_quote(ctx, &quote);
+            }
+            _ => ctx.warn(&format!(
+                "dropped a quote of stream {} (not a quote subscription)",
+                q.stream
+            )),
+        });
+    }
+
+    pub fn on_trade(&self, t: wit::TradeTick) {
+        self.with(|s, ctx| match ctx.stream(t.stream) {
+            Some(Stream::Trades(id)) => {
+                let trade = trade(*id, &t).unwrap_or_else(|e| panic!("host sent a bad trade: {e}"));
+                s.on_trade(ctx, &trade);
+            }
+            _ => ctx.warn(&format!(
+                "dropped a trade of stream {} (not a trade subscription)",
+                t.stream
+            )),
+        });
+    }
+
+    pub fn on_signal(&self, signal: wit::AiSignal) {
+        self.with(|s, ctx| s.on_signal(ctx, &signal));
+    }
+
+    pub fn on_order_event(&self, event: wit::OrderEvent) {
+        self.with(|s, ctx| s.on_order_event(ctx, &event));
+    }
+
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.with(|s, ctx| {
+            let streams = ctx.streams.clone();
+            let envelope = Envelope {
+                format: ENVELOPE_FORMAT,
+                streams,
+                strategy: s.snapshot(),
+            };
+            postcard::to_allocvec(&envelope)
+                .unwrap_or_else(|e| panic!("snapshot encoding failed: {e}"))
+        })
+    }
+
+    pub fn restore(&self, bytes: Vec<u8>) -> Result<(), String> {
+        let envelope: Envelope = postcard::from_bytes(&bytes)
+            .map_err(|e| format!("snapshot is not a stratbox-sdk snapshot: {e}"))?;
+        if envelope.format != ENVELOPE_FORMAT {
+            return Err(format!(
+                "snapshot format {} is not supported (this SDK reads format {ENVELOPE_FORMAT})",
+                envelope.format
+            ));
+        }
+        self.with(|s, ctx| {
+            s.restore(&envelope.strategy)?;
+            ctx.streams = envelope.streams;
+            Ok(())
+        })
+    }
+}
+
+/// Reports a panic's message to the host (diagnostics import) before the guest aborts, so
+/// the fault is classified as a panic with its message. Native builds keep the default hook.
+fn install_panic_hook() {
+    #[cfg(target_arch = "wasm32")]
+    std::panic::set_hook(Box::new(|info| {
+        let mut message = info.to_string();
+        if message.len() > 1024 {
+            let mut cut = 1024;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        crate::bindings::stratbox::strategy::diagnostics::panic_message(&message);
+    }));
+}

@@ -1,0 +1,161 @@
+//! `cargo xtask <command>`: the developer entry points named in README.md and CONTRIBUTING.md.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "stratbox developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Install what the build needs that cargo cannot: the wasm32-unknown-unknown target.
+    Setup,
+    /// Build every plugin under plugins/ into target/plugins/<name>.wasm.
+    Plugins,
+    /// The main job: build everything and run the demo on bundled data.
+    Demo,
+    /// Everything CI checks: formatting, clippy, plugins, all tests.
+    Test {
+        /// Skip `cargo fmt --check` and clippy (tests only).
+        #[arg(long)]
+        no_lint: bool,
+    },
+    /// Release-mode benchmarks (`stratbox bench callback`).
+    Bench,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    match cli.command {
+        Cmd::Setup => setup(),
+        Cmd::Plugins => plugins(&root).map(|_| ()),
+        Cmd::Demo => demo(&root),
+        Cmd::Test { no_lint } => test(&root, no_lint),
+        Cmd::Bench => bench(&root),
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = dir
+        .parent()
+        .context("xtask lives in a subfolder of the workspace")?;
+    Ok(root.canonicalize()?)
+}
+
+fn target_dir(root: &Path) -> Result<PathBuf> {
+    let meta = cargo_metadata::MetadataCommand::new()
+        .current_dir(root)
+        .no_deps()
+        .exec()
+        .context("cargo metadata")?;
+    Ok(meta.target_directory.into_std_path_buf())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root);
+    c
+}
+
+fn setup() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (stratbox needs a rustup-managed toolchain)")?;
+    let list = String::from_utf8_lossy(&installed.stdout);
+    if list
+        .lines()
+        .any(|l| l.trim() == xtask::plugins::GUEST_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", xtask::plugins::GUEST_TARGET]))
+}
+
+fn plugins(root: &Path) -> Result<Vec<xtask::Built>> {
+    setup()?;
+    let sources = xtask::discover(root)?;
+    let built = xtask::build(root, &target_dir(root)?, &sources)?;
+    for b in &built {
+        let size = std::fs::metadata(&b.path).map(|m| m.len()).unwrap_or(0);
+        let kind = if b.hostile {
+            "hostile fixture"
+        } else {
+            "strategy"
+        };
+        eprintln!(
+            "  {:<28} {:>9} bytes  {kind}  {}",
+            b.name,
+            size,
+            b.path.display()
+        );
+    }
+    Ok(built)
+}
+
+fn stratbox(root: &Path) -> Command {
+    let mut c = cargo(root);
+    c.args(["run", "--release", "--quiet", "--package", "stratbox", "--"]);
+    c
+}
+
+fn demo(root: &Path) -> Result<()> {
+    plugins(root)?;
+    let dir = target_dir(root)?.join("plugins");
+    let ema = dir.join("ema-cross.wasm");
+    run(stratbox(root).arg("inspect").arg(&ema))?;
+    run(stratbox(root)
+        .args(["replay", "--plugin"])
+        .arg(&ema)
+        .arg("--plugin")
+        .arg(dir.join("donchian-breakout.wasm"))
+        .args([
+            "--param",
+            "instrument_id=GBP/USD.FXCM",
+            "--param",
+            "bar_type=GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL",
+        ]))
+}
+
+fn test(root: &Path, no_lint: bool) -> Result<()> {
+    setup()?;
+    if !no_lint {
+        run(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
+        run(cargo(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    plugins(root)?;
+    run(cargo(root).args(["test", "--workspace", "--locked"]))
+}
+
+fn bench(root: &Path) -> Result<()> {
+    plugins(root)?;
+    run(stratbox(root).args(["bench", "callback"]))
+}
