@@ -1,0 +1,45 @@
+//! The `diagnostics` interface as seen by the guest.
+
+use super::state::{DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, truncate};
+use crate::{
+    bindings::diagnostics::{Host, Level},
+    capabilities::contract::check_str,
+};
+
+impl Host for DiagnosticsState {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        check_str(&message, "diagnostics.log: message")?;
+        if self.lines_this_callback >= self.max_lines_per_callback {
+            self.dropped += 1;
+            return Ok(());
+        }
+        self.lines_this_callback += 1;
+        let (text, truncated) = truncate(&message, MAX_LINE_BYTES);
+        let plugin = self.plugin.as_str();
+        let callback = self.callback.name();
+        match level {
+            Level::Trace => tracing::trace!(target: "stratbox::plugin", plugin, callback, "{text}"),
+            Level::Debug => tracing::debug!(target: "stratbox::plugin", plugin, callback, "{text}"),
+            Level::Info => tracing::info!(target: "stratbox::plugin", plugin, callback, "{text}"),
+            Level::Warn => tracing::warn!(target: "stratbox::plugin", plugin, callback, "{text}"),
+            Level::Error => tracing::error!(target: "stratbox::plugin", plugin, callback, "{text}"),
+        }
+        if self.recent.len() == RECENT_LINES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(LogLine {
+            level,
+            callback: self.callback,
+            event_ts: self.event_ts,
+            message: text.to_string(),
+            truncated,
+        });
+        Ok(())
+    }
+
+    fn panic_message(&mut self, message: String) -> wasmtime::Result<()> {
+        check_str(&message, "diagnostics.panic-message: message")?;
+        self.panic_message = Some(truncate(&message, MAX_LINE_BYTES).0.to_string());
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! FXCM bid/ask minute bars (`timestamp,open,high,low,close`), as in `data/fxcm/`.
+//!
+//! The bid and ask files align row by row. Each minute becomes a bid bar
+//! (`<id>-1-MINUTE-BID-EXTERNAL`) and a quote (bid close / ask close, 1,000,000 each side),
+//! both stamped with the row's timestamp. Prices are parsed exactly from their decimal text.
+
+use std::io::BufReader;
+
+use cap_std::fs::Dir;
+use stratbox_manifest::Decimal;
+
+use super::{DataError, MarketEvent};
+use crate::bindings::types::{
+    AggregationSource, Bar, BarAggregation, BarSpec, BarType, Price, PriceType, Quantity, QuoteTick,
+};
+
+/// Size given to each side of a quote built from FXCM bars (they carry no volume).
+pub const QUOTE_SIZE: Quantity = Quantity {
+    raw: 1_000_000 * 1_000_000_000,
+    precision: 0,
+};
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    ts: u64,
+    open: Price,
+    high: Price,
+    low: Price,
+    close: Price,
+}
+
+fn parse_ts(s: &str) -> Result<u64, String> {
+    let t = chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%:z")
+        .map_err(|e| format!("timestamp `{s}` is not `YYYY-MM-DD HH:MM:SS+00:00` ({e})"))?;
+    let ns = t
+        .timestamp_nanos_opt()
+        .ok_or_else(|| format!("timestamp `{s}` is out of range"))?;
+    u64::try_from(ns).map_err(|_| format!("timestamp `{s}` is before 1970"))
+}
+
+fn parse_price(s: &str, column: &str) -> Result<Price, String> {
+    let d: Decimal = s.parse().map_err(|e| format!("{column}: {e}"))?;
+    if d.raw <= 0 {
+        return Err(format!("{column}: price {s} is not positive"));
+    }
+    Ok(Price {
+        raw: d.raw,
+        precision: d.precision,
+    })
+}
+
+fn read_rows(dir: &Dir, name: &str) -> Result<Vec<Row>, DataError> {
+    let file = dir.open(name).map_err(|source| DataError::Open {
+        file: name.to_string(),
+        source,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(BufReader::new(file));
+    let row_err = |line: u64, message: String| DataError::Row {
+        file: name.to_string(),
+        line,
+        message,
+    };
+    let headers = reader
+        .headers()
+        .map_err(|e| row_err(1, e.to_string()))?
+        .clone();
+    let expected = ["timestamp", "open", "high", "low", "close"];
+    if headers.iter().collect::<Vec<_>>() != expected {
+        return Err(row_err(
+            1,
+            format!("header is {headers:?}, expected {}", expected.join(",")),
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut last_ts = None;
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| row_err(line, e.to_string()))?;
+        if record.len() != 5 {
+            return Err(row_err(
+                line,
+                format!("{} fields, expected 5", record.len()),
+            ));
+        }
+        let parsed = (|| -> Result<Row, String> {
+            let row = Row {
+                ts: parse_ts(&record[0])?,
+                open: parse_price(&record[1], "open")?,
+                high: parse_price(&record[2], "high")?,
+                low: parse_price(&record[3], "low")?,
+                close: parse_price(&record[4], "close")?,
+            };
+            if row.high.raw < row.low.raw
+                || !(row.low.raw..=row.high.raw).contains(&row.open.raw)
+                || !(row.low.raw..=row.high.raw).contains(&row.close.raw)
+            {
+                return Err("high/low do not bound open/close".to_string());
+            }
+            Ok(row)
+        })();
+        let row = parsed.map_err(|m| row_err(line, m))?;
+        if last_ts.is_some_and(|t| row.ts <= t) {
+            return Err(row_err(
+                line,
+                "timestamp is not after the previous row's".to_string(),
+            ));
+        }
+        last_ts = Some(row.ts);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The bid bar type of an instrument's FXCM minute bars.
+#[must_use]
+pub fn bid_bar_type(instrument_id: &str) -> BarType {
+    BarType {
+        instrument_id: instrument_id.to_string(),
+        spec: BarSpec {
+            step: 1,
+            aggregation: BarAggregation::Minute,
+            price_type: PriceType::Bid,
+        },
+        source: AggregationSource::External,
+    }
+}
+
+/// Reads a bid file and an ask file from `dir` into time-ordered events: per minute, the
+/// bid bar then the quote.
+pub fn read_pair(
+    dir: &Dir,
+    bid_file: &str,
+    ask_file: &str,
+    instrument_id: &str,
+) -> Result<Vec<MarketEvent>, DataError> {
+    let bids = read_rows(dir, bid_file)?;
+    let asks = read_rows(dir, ask_file)?;
+    if bids.len() != asks.len() {
+        return Err(DataError::Mismatch {
+            file: bid_file.to_string(),
+            other: ask_file.to_string(),
+            line: bids.len().min(asks.len()) as u64 + 2,
+            message: format!("{} rows against {}", bids.len(), asks.len()),
+        });
+    }
+    let bar_type = bid_bar_type(instrument_id);
+    let mut events = Vec::with_capacity(bids.len() * 2);
+    for (i, (bid, ask)) in bids.iter().zip(&asks).enumerate() {
+        if bid.ts != ask.ts {
+            return Err(DataError::Mismatch {
+                file: bid_file.to_string(),
+                other: ask_file.to_string(),
+                line: i as u64 + 2,
+                message: "timestamps differ".to_string(),
+            });
+        }
+        let bar = Bar {
+            stream: 0,
+            open: bid.open,
+            high: bid.high,
+            low: bid.low,
+            close: bid.close,
+            volume: Quantity {
+                raw: 0,
+                precision: 0,
+            },
+            ts_event: bid.ts,
+            ts_init: bid.ts,
+        };
+        events.push(MarketEvent::Bar {
+            bar_type: bar_type.clone(),
+            bar,
+        });
+        let quote = QuoteTick {
+            stream: 0,
+            bid: bid.close,
+            ask: ask.close,
+            bid_size: QUOTE_SIZE,
+            ask_size: QUOTE_SIZE,
+            ts_event: bid.ts,
+            ts_init: bid.ts,
+        };
+        events.push(MarketEvent::Quote {
+            instrument_id: instrument_id.to_string(),
+            quote,
+        });
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Dir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open_ambient_dir(tmp.path(), cap_std::ambient_authority()).unwrap();
+        for (name, text) in files {
+            dir.write(name, text).unwrap();
+        }
+        (tmp, dir)
+    }
+
+    const HEADER: &str = "timestamp,open,high,low,close\n";
+
+    #[test]
+    fn reads_the_bundled_files_exactly() {
+        let data = Dir::open_ambient_dir(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm"),
+            cap_std::ambient_authority(),
+        )
+        .unwrap();
+        let events = read_pair(
+            &data,
+            "gbpusd-m1-bid-2012.csv",
+            "gbpusd-m1-ask-2012.csv",
+            "GBP/USD.FXCM",
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2 * 30_117);
+        let MarketEvent::Quote { quote, .. } = &events[1] else {
+            panic!("second event is a quote")
+        };
+        // 2012-02-01 00:00:00+00:00,1.57597,1.57606,1.57576,1.57576 (bid) / ...,1.57585 (ask)
+        assert_eq!(quote.ts_event, 1_328_054_400_000_000_000);
+        assert_eq!((quote.bid.raw, quote.bid.precision), (1_575_760_000, 5));
+        assert_eq!(quote.ask.raw, 1_575_850_000);
+    }
+
+    #[test]
+    fn bad_rows_name_file_and_line() {
+        let bad = format!(
+            "{HEADER}2012-02-01 00:00:00+00:00,1.5,1.6,1.4,1.5\n2012-02-01 00:01:00+00:00,1.5,abc,1.4,1.5\n"
+        );
+        let (_t, dir) = dir_with(&[("bid.csv", &bad), ("ask.csv", &bad)]);
+        let err = read_pair(&dir, "bid.csv", "ask.csv", "X.Y")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bid.csv:3: high:"), "{err}");
+
+        let unordered = format!(
+            "{HEADER}2012-02-01 00:01:00+00:00,1.5,1.6,1.4,1.5\n2012-02-01 00:00:00+00:00,1.5,1.6,1.4,1.5\n"
+        );
+        let (_t, dir) = dir_with(&[("bid.csv", &unordered), ("ask.csv", &unordered)]);
+        let err = read_pair(&dir, "bid.csv", "ask.csv", "X.Y")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "bid.csv:3: timestamp is not after the previous row's");
+
+        let (_t, dir) = dir_with(&[("bid.csv", "time,o\n")]);
+        let err = read_pair(&dir, "bid.csv", "ask.csv", "X.Y")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bid.csv:1: header is"), "{err}");
+
+        let (_t, dir) = dir_with(&[]);
+        let err = read_pair(&dir, "../etc/passwd", "ask.csv", "X.Y")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cannot open `../etc/passwd`"), "{err}");
+    }
+}

@@ -1,0 +1,135 @@
+//! Instrument definitions and the latest market values, as a [`MarketDataSource`].
+
+use std::{
+    collections::BTreeMap,
+    sync::{PoisonError, RwLock},
+};
+
+use super::MarketEvent;
+use crate::{
+    bindings::types::{Bar, BarType, InstrumentInfo, InstrumentKind, Price, Quantity, QuoteTick},
+    capabilities::market_data::MarketDataSource,
+};
+
+const UNIT: u64 = 1_000_000_000;
+
+#[derive(Debug, Default)]
+struct Latest {
+    quotes: BTreeMap<String, QuoteTick>,
+    bars: Vec<(BarType, Bar)>,
+}
+
+/// Known instruments plus the last quote/bar seen of each, updated by the driver with
+/// [`InstrumentTable::observe`] before an event is delivered.
+#[derive(Debug, Default)]
+pub struct InstrumentTable {
+    instruments: BTreeMap<String, InstrumentInfo>,
+    latest: RwLock<Latest>,
+}
+
+impl InstrumentTable {
+    /// An empty table.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces an instrument.
+    pub fn insert(&mut self, info: InstrumentInfo) {
+        self.instruments.insert(info.id.clone(), info);
+    }
+
+    /// Definitions for the bundled data (see `data/README.md`).
+    #[must_use]
+    pub fn bundled() -> Self {
+        let mut t = Self::new();
+        t.insert(gbpusd_fxcm());
+        t
+    }
+
+    /// Records `event` as the latest value of its instrument / bar type.
+    pub fn observe(&self, event: &MarketEvent) {
+        let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            MarketEvent::Quote {
+                instrument_id,
+                quote,
+            } => {
+                latest.quotes.insert(instrument_id.clone(), *quote);
+            }
+            MarketEvent::Bar { bar_type, bar } => {
+                if let Some(slot) = latest.bars.iter_mut().find(|(b, _)| b == bar_type) {
+                    slot.1 = *bar;
+                } else {
+                    latest.bars.push((bar_type.clone(), *bar));
+                }
+            }
+            MarketEvent::Trade { .. } => {}
+        }
+    }
+}
+
+impl MarketDataSource for InstrumentTable {
+    fn instrument(&self, instrument_id: &str) -> Option<InstrumentInfo> {
+        self.instruments.get(instrument_id).cloned()
+    }
+
+    fn last_quote(&self, instrument_id: &str) -> Option<QuoteTick> {
+        self.latest
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .quotes
+            .get(instrument_id)
+            .copied()
+    }
+
+    fn last_bar(&self, bar_type: &BarType) -> Option<Bar> {
+        let latest = self.latest.read().unwrap_or_else(PoisonError::into_inner);
+        latest
+            .bars
+            .iter()
+            .find(|(b, _)| b == bar_type)
+            .map(|(_, bar)| *bar)
+    }
+}
+
+/// GBP/USD on FXCM: 5-decimal prices, whole-unit sizes.
+#[must_use]
+pub fn gbpusd_fxcm() -> InstrumentInfo {
+    InstrumentInfo {
+        id: "GBP/USD.FXCM".into(),
+        kind: InstrumentKind::CurrencyPair,
+        base_currency: Some("GBP".into()),
+        quote_currency: "USD".into(),
+        settlement_currency: "USD".into(),
+        is_inverse: false,
+        price_precision: 5,
+        size_precision: 0,
+        price_increment: Price {
+            raw: 10_000,
+            precision: 5,
+        },
+        size_increment: Quantity {
+            raw: UNIT,
+            precision: 0,
+        },
+        multiplier: Quantity {
+            raw: UNIT,
+            precision: 0,
+        },
+        lot_size: Some(Quantity {
+            raw: 1_000 * UNIT,
+            precision: 0,
+        }),
+        min_quantity: Some(Quantity {
+            raw: UNIT,
+            precision: 0,
+        }),
+        max_quantity: Some(Quantity {
+            raw: 50_000_000 * UNIT,
+            precision: 0,
+        }),
+        min_price: None,
+        max_price: None,
+    }
+}

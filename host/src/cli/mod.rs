@@ -1,0 +1,75 @@
+//! The `stratbox` command line: argument parsing and printing only; every command calls
+//! the library.
+//!
+//! Exit codes: 0 success (inspect: accepted), 2 usage or I/O error, 3 refused component.
+
+mod bench;
+mod inspect;
+mod replay;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for usage and I/O errors.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when a component is refused.
+pub const EXIT_REFUSED: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stratbox",
+    version,
+    about = "Run trading strategies as sandboxed WebAssembly components inside Nautilus Trader.",
+    after_help = "Exit codes: 0 success, 2 usage or I/O error, 3 component refused."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a component is, what it imports, and whether the host would run it.
+    Inspect(inspect::Args),
+    /// Run plugins over recorded data in the sandbox (no Nautilus; orders recorded, not filled).
+    Replay(replay::Args),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Which,
+    },
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Bench { which } => bench::run(which),
+    }
+}
+
+/// Parses `name=value`.
+pub(crate) fn key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not name=value"))?;
+    if k.is_empty() {
+        return Err(format!("`{s}` has an empty name"));
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Where `cargo xtask plugins` puts components: `$CARGO_TARGET_DIR/plugins` or `target/plugins`.
+pub(crate) fn default_plugin_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("plugins")
+}
+
+/// Prints an error in the house style and returns the usage exit code.
+pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}

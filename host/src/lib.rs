@@ -1,0 +1,21 @@
+//! # stratbox host
+//!
+//! Runs trading strategies as sandboxed WebAssembly components. Layers (see
+//! `../shared/ARCHITECTURE.md` and `docs/decisions/`):
+//!
+//! - [`sandbox`]: wasmtime engine, limits, fuel + epoch, typed faults, quarantine.
+//! - [`capabilities`]: market data, signals, the risk gate, diagnostics: the only things a
+//!   plugin can ever reach, each linked only when granted.
+//! - [`cli`]: argument parsing and printing for the `stratbox` binary.
+
+pub mod audit;
+pub mod bench;
+pub mod bindings;
+pub mod capabilities;
+pub mod catalog;
+pub mod cli;
+pub mod inspect;
+pub mod replay;
+pub mod sandbox;
+pub mod storage;
+pub mod time;

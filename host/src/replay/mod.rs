@@ -1,0 +1,147 @@
+//! Replay: drive sandboxed plugins with a recorded event stream, without Nautilus.
+//!
+//! Each plugin gets only the events it subscribed to, in time order, on its own stream ids;
+//! accepted orders go to a [`RecordingRouter`]. Used by the fault-isolation tests (a
+//! well-behaved plugin must see exactly the same callbacks and make exactly the same
+//! decisions beside a hostile one as alone) and by `stratbox bench callback`. Backtests
+//! run through Nautilus instead.
+
+mod router;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use stratbox_manifest::ParamValue;
+
+pub use router::{OrderLog, RecordedOrder, RecordingRouter};
+
+use crate::{
+    audit::AuditLog,
+    bindings::types::{Bar, QuoteTick, TradeTick},
+    capabilities::{self, Instance, PluginEnv},
+    catalog::{InstrumentTable, MarketEvent},
+    sandbox::{CallError, Callback, FaultRecord, InstantiateError, PluginComponent, SandboxEngine},
+};
+
+/// One callback delivered to a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub callback: Callback,
+    pub stream: u32,
+    pub ts_event: u64,
+}
+
+/// A plugin under replay: its instance, what it was sent, what it ordered.
+#[derive(Debug)]
+pub struct ReplayPlugin {
+    pub instance: Instance,
+    pub orders: OrderLog,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl ReplayPlugin {
+    /// Instantiates `component` against `market` with a recording router.
+    pub fn new(
+        engine: &SandboxEngine,
+        component: &PluginComponent,
+        market: Arc<InstrumentTable>,
+        params: &[(String, ParamValue)],
+        audit: &AuditLog,
+    ) -> Result<Self, InstantiateError> {
+        let (router, orders) = RecordingRouter::new(&component.manifest().name);
+        let env = PluginEnv {
+            market,
+            router: Box::new(router),
+        };
+        let instance = capabilities::instantiate(engine, component, env, params, audit)?;
+        Ok(Self {
+            instance,
+            orders,
+            deliveries: Vec::new(),
+        })
+    }
+
+    /// Delivers `event` if this plugin subscribed to it. Returns the fault if this call
+    /// faulted; a quarantined plugin receives nothing.
+    pub fn deliver(&mut self, event: &MarketEvent) -> Option<FaultRecord> {
+        if self.instance.is_quarantined() {
+            return None;
+        }
+        let md = &self.instance.host().market_data;
+        let result = match event {
+            MarketEvent::Bar { bar_type, bar } => {
+                let Some(stream) = md.bar_stream(bar_type) else {
+                    return None;
+                };
+                self.deliveries.push(Delivery {
+                    callback: Callback::OnBar,
+                    stream,
+                    ts_event: bar.ts_event,
+                });
+                self.instance.on_bar(Bar { stream, ..*bar })
+            }
+            MarketEvent::Quote {
+                instrument_id,
+                quote,
+            } => {
+                let Some(stream) = md.quote_stream(instrument_id) else {
+                    return None;
+                };
+                self.deliveries.push(Delivery {
+                    callback: Callback::OnQuote,
+                    stream,
+                    ts_event: quote.ts_event,
+                });
+                self.instance.on_quote(QuoteTick { stream, ..*quote })
+            }
+            MarketEvent::Trade {
+                instrument_id,
+                trade,
+            } => {
+                let Some(stream) = md.trade_stream(instrument_id) else {
+                    return None;
+                };
+                self.deliveries.push(Delivery {
+                    callback: Callback::OnTrade,
+                    stream,
+                    ts_event: trade.ts_event,
+                });
+                self.instance.on_trade(&TradeTick {
+                    stream,
+                    ..trade.clone()
+                })
+            }
+        };
+        fault_of(result)
+    }
+}
+
+fn fault_of(result: Result<(), CallError>) -> Option<FaultRecord> {
+    match result {
+        Err(CallError::Faulted(record)) => Some(*record),
+        _ => None,
+    }
+}
+
+/// Runs `on-start`, every event in order, then `on-stop`, for each plugin in turn per event.
+/// Returns the faults that occurred, in order.
+pub fn run(
+    plugins: &mut [ReplayPlugin],
+    market: &InstrumentTable,
+    events: &[MarketEvent],
+) -> Vec<FaultRecord> {
+    let mut faults = Vec::new();
+    for p in plugins.iter_mut() {
+        faults.extend(fault_of(p.instance.on_start()));
+    }
+    for event in events {
+        market.observe(event);
+        for p in plugins.iter_mut() {
+            faults.extend(p.deliver(event));
+        }
+    }
+    for p in plugins.iter_mut() {
+        faults.extend(fault_of(p.instance.on_stop()));
+    }
+    faults
+}

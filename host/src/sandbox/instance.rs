@@ -1,0 +1,397 @@
+//! One running plugin: its own `Store`, fuel refilled before each callback, an epoch deadline,
+//! memory/table caps, and quarantine on the first fault.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use stratbox_manifest::ParamValue;
+use wasmtime::{Store, component::Linker};
+
+use super::{
+    Callback, FaultRecord, HostState, PluginComponent, PluginFault, SandboxEngine,
+    component::{RefusalCode, Refused},
+    limits::Limits,
+    store::{Limiter, StoreData},
+};
+use crate::{
+    audit::{AuditAction, AuditLog},
+    bindings::{StrategyPlugin, StrategyPluginPre, types},
+};
+
+/// Counters of one instance, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// Callbacks entered (including the one that faulted).
+    pub callbacks: u64,
+    /// Fuel consumed over all callbacks.
+    pub fuel_total: u64,
+    /// Most fuel consumed by one callback.
+    pub fuel_max: u64,
+    /// Wall time spent inside callbacks, when timing is on (see [`PluginInstance::set_timing`]).
+    pub guest_nanos: u64,
+    /// Largest linear memory granted, in bytes.
+    pub peak_memory_bytes: u64,
+}
+
+/// A callback did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// This call faulted; the instance is now quarantined.
+    #[error("{0}")]
+    Faulted(Box<FaultRecord>),
+    /// The instance was quarantined earlier; nothing was called.
+    #[error("plugin '{plugin}' is quarantined; no callback is delivered")]
+    Quarantined { plugin: String },
+}
+
+/// Instantiation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InstantiateError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error("{0}")]
+    Faulted(Box<FaultRecord>),
+    /// The plugin's `init` returned an error (e.g. inconsistent parameters).
+    #[error("plugin '{plugin}' refused its parameters: {message}")]
+    InitRejected { plugin: String, message: String },
+}
+
+/// Converts resolved manifest parameters to the contract's form.
+#[must_use]
+pub fn wit_params(params: &[(String, ParamValue)]) -> Vec<types::Param> {
+    params
+        .iter()
+        .map(|(name, v)| types::Param {
+            name: name.clone(),
+            value: match v {
+                ParamValue::Int(i) => types::ParamValue::Int(*i),
+                ParamValue::Float(f) => types::ParamValue::Float(*f),
+                ParamValue::Bool(b) => types::ParamValue::Boolean(*b),
+                ParamValue::Text(s) => types::ParamValue::Text(s.clone()),
+                ParamValue::Decimal(d) => types::ParamValue::Decimal(types::Price {
+                    raw: d.raw,
+                    precision: d.precision,
+                }),
+            },
+        })
+        .collect()
+}
+
+/// A sandboxed plugin instance.
+pub struct PluginInstance<S: HostState> {
+    store: Store<StoreData<S>>,
+    guest: StrategyPlugin,
+    name: String,
+    sha256: String,
+    limits: Limits,
+    fuel: bool,
+    deadline_ticks: u64,
+    timing: bool,
+    quarantine: Option<FaultRecord>,
+    profile: Profile,
+    audit: AuditLog,
+}
+
+impl<S: HostState> std::fmt::Debug for PluginInstance<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginInstance")
+            .field("name", &self.name)
+            .field("sha256", &self.sha256)
+            .field("quarantined", &self.quarantine.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: HostState> PluginInstance<S> {
+    /// Instantiates `component` with `linker` (which must hold only the granted interfaces)
+    /// and calls `init(params)`.
+    pub fn instantiate(
+        engine: &SandboxEngine,
+        component: &PluginComponent,
+        linker: &Linker<StoreData<S>>,
+        host: S,
+        params: &[(String, ParamValue)],
+        audit: AuditLog,
+    ) -> Result<Self, InstantiateError> {
+        let limits = component.limits();
+        let limiter = Limiter::new(limits.max_memory_bytes, limits.max_table_elements);
+        let mut store = Store::new(engine.wasmtime(), StoreData { limiter, host });
+        store.limiter(|d| &mut d.limiter);
+        let fuel = engine.options().fuel;
+        let deadline_ticks = engine.deadline_ticks(limits.epoch_deadline_ms);
+
+        let pre = linker.instantiate_pre(&component.component).map_err(|e| {
+            component.refused(RefusalCode::TypeMismatch, format!("cannot link: {e:#}"))
+        })?;
+        let pre = StrategyPluginPre::new(pre).map_err(|e| {
+            component.refused(
+                RefusalCode::TypeMismatch,
+                format!("exports do not match the world: {e:#}"),
+            )
+        })?;
+
+        let name = component.manifest().name.clone();
+        let sha256 = component.sha256().to_string();
+        if fuel {
+            store
+                .set_fuel(limits.fuel_per_callback)
+                .map_err(|e| host_fault(&name, &sha256, &e))?;
+        }
+        store.set_epoch_deadline(deadline_ticks);
+        let guest = match pre.instantiate(&mut store) {
+            Ok(g) => g,
+            Err(e) => {
+                let panic = store.data_mut().host.take_panic_message();
+                let fault = PluginFault::classify(
+                    &e,
+                    limits.fuel_per_callback,
+                    limits.epoch_deadline_ms,
+                    panic,
+                );
+                let record = FaultRecord {
+                    plugin: name,
+                    sha256,
+                    callback: "instantiate",
+                    event_ts: None,
+                    fuel_used: 0,
+                    fault,
+                };
+                audit_quarantine(&audit, &record);
+                return Err(InstantiateError::Faulted(Box::new(record)));
+            }
+        };
+        let mut instance = Self {
+            store,
+            guest,
+            name,
+            sha256,
+            limits,
+            fuel,
+            deadline_ticks,
+            timing: false,
+            quarantine: None,
+            profile: Profile::default(),
+            audit,
+        };
+        let wit = wit_params(params);
+        match instance.call(Callback::Init, None, |g, s| {
+            g.stratbox_strategy_strategy().call_init(s, &wit)
+        }) {
+            Ok(Ok(())) => Ok(instance),
+            Ok(Err(message)) => Err(InstantiateError::InitRejected {
+                plugin: instance.name,
+                message,
+            }),
+            Err(CallError::Faulted(record)) => Err(InstantiateError::Faulted(record)),
+            // A fresh instance cannot be quarantined before its first call.
+            Err(CallError::Quarantined { .. }) => {
+                Err(InstantiateError::Faulted(Box::new(FaultRecord::host(
+                    &instance.name,
+                    &instance.sha256,
+                    "init",
+                    "instance quarantined before init".to_string(),
+                ))))
+            }
+        }
+    }
+
+    /// Measure wall time spent in callbacks (two clock reads per callback).
+    pub fn set_timing(&mut self, on: bool) {
+        self.timing = on;
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[must_use]
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The fault that quarantined this instance, if any.
+    #[must_use]
+    pub fn fault(&self) -> Option<&FaultRecord> {
+        self.quarantine.as_ref()
+    }
+
+    #[must_use]
+    pub fn is_quarantined(&self) -> bool {
+        self.quarantine.is_some()
+    }
+
+    #[must_use]
+    pub fn profile(&self) -> Profile {
+        let mut p = self.profile;
+        p.peak_memory_bytes = self.store.data().limiter.peak_memory_bytes() as u64;
+        p
+    }
+
+    /// The capability layer's state for this instance.
+    #[must_use]
+    pub fn host(&self) -> &S {
+        &self.store.data().host
+    }
+
+    /// Mutable access to the capability layer's state (between callbacks).
+    pub fn host_mut(&mut self) -> &mut S {
+        &mut self.store.data_mut().host
+    }
+
+    /// Runs one export with a full fuel budget and a fresh deadline; a failure quarantines.
+    fn call<R>(
+        &mut self,
+        callback: Callback,
+        event_ts: Option<u64>,
+        f: impl FnOnce(&StrategyPlugin, &mut Store<StoreData<S>>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        if self.quarantine.is_some() {
+            return Err(CallError::Quarantined {
+                plugin: self.name.clone(),
+            });
+        }
+        let budget = self.limits.fuel_per_callback;
+        if self.fuel
+            && let Err(e) = self.store.set_fuel(budget)
+        {
+            return Err(CallError::Faulted(Box::new(
+                self.quarantine(callback, event_ts, 0, &e),
+            )));
+        }
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store
+            .data_mut()
+            .host
+            .begin_callback(callback, event_ts);
+
+        let started = self.timing.then(Instant::now);
+        let result = f(&self.guest, &mut self.store);
+        if let Some(t) = started {
+            self.profile.guest_nanos += u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        }
+        let used = if self.fuel {
+            budget.saturating_sub(self.store.get_fuel().unwrap_or(0))
+        } else {
+            0
+        };
+        self.profile.callbacks += 1;
+        self.profile.fuel_total += used;
+        self.profile.fuel_max = self.profile.fuel_max.max(used);
+        result.map_err(|e| {
+            CallError::Faulted(Box::new(self.quarantine(callback, event_ts, used, &e)))
+        })
+    }
+
+    fn quarantine(
+        &mut self,
+        callback: Callback,
+        event_ts: Option<u64>,
+        fuel_used: u64,
+        err: &wasmtime::Error,
+    ) -> FaultRecord {
+        let panic = self.store.data_mut().host.take_panic_message();
+        let fault = PluginFault::classify(
+            err,
+            self.limits.fuel_per_callback,
+            self.limits.epoch_deadline_ms,
+            panic,
+        );
+        let record = FaultRecord {
+            plugin: self.name.clone(),
+            sha256: self.sha256.clone(),
+            callback: callback.name(),
+            event_ts,
+            fuel_used,
+            fault,
+        };
+        tracing::error!(plugin = %self.name, fault = record.fault.kind(), detail = %format!("{err:#}"), "{record}");
+        audit_quarantine(&self.audit, &record);
+        self.quarantine = Some(record.clone());
+        record
+    }
+
+    pub fn on_start(&mut self) -> Result<(), CallError> {
+        self.call(Callback::OnStart, None, |g, s| {
+            g.stratbox_strategy_strategy().call_on_start(s)
+        })
+    }
+
+    pub fn on_bar(&mut self, bar: types::Bar) -> Result<(), CallError> {
+        self.call(Callback::OnBar, Some(bar.ts_event), |g, s| {
+            g.stratbox_strategy_strategy().call_on_bar(s, bar)
+        })
+    }
+
+    pub fn on_quote(&mut self, quote: types::QuoteTick) -> Result<(), CallError> {
+        self.call(Callback::OnQuote, Some(quote.ts_event), |g, s| {
+            g.stratbox_strategy_strategy().call_on_quote(s, quote)
+        })
+    }
+
+    pub fn on_trade(&mut self, trade: &types::TradeTick) -> Result<(), CallError> {
+        self.call(Callback::OnTrade, Some(trade.ts_event), |g, s| {
+            g.stratbox_strategy_strategy().call_on_trade(s, trade)
+        })
+    }
+
+    pub fn on_signal(&mut self, signal: &types::AiSignal) -> Result<(), CallError> {
+        self.call(Callback::OnSignal, Some(signal.ts), |g, s| {
+            g.stratbox_strategy_strategy().call_on_signal(s, signal)
+        })
+    }
+
+    pub fn on_order_event(&mut self, event: &types::OrderEvent) -> Result<(), CallError> {
+        let ts = match event {
+            types::OrderEvent::Accepted(e) => e.ts_event,
+            types::OrderEvent::Rejected(e) => e.ts_event,
+            types::OrderEvent::Filled(e) => e.ts_event,
+            types::OrderEvent::Cancelled(e) => e.ts_event,
+        };
+        self.call(Callback::OnOrderEvent, Some(ts), |g, s| {
+            g.stratbox_strategy_strategy().call_on_order_event(s, event)
+        })
+    }
+
+    pub fn on_stop(&mut self) -> Result<(), CallError> {
+        self.call(Callback::OnStop, None, |g, s| {
+            g.stratbox_strategy_strategy().call_on_stop(s)
+        })
+    }
+
+    /// The plugin's state for a hot-swap.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, CallError> {
+        self.call(Callback::Snapshot, None, |g, s| {
+            g.stratbox_strategy_strategy().call_snapshot(s)
+        })
+    }
+
+    /// Hands a snapshot to the plugin; `Ok(Err(_))` means the plugin refused it.
+    pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, CallError> {
+        self.call(Callback::Restore, None, |g, s| {
+            g.stratbox_strategy_strategy().call_restore(s, state)
+        })
+    }
+}
+
+fn host_fault(plugin: &str, sha256: &str, e: &wasmtime::Error) -> InstantiateError {
+    InstantiateError::Faulted(Box::new(FaultRecord::host(
+        plugin,
+        sha256,
+        "instantiate",
+        format!("{e:#}"),
+    )))
+}
+
+fn audit_quarantine(audit: &AuditLog, record: &FaultRecord) {
+    let subject = format!("{}@{}", record.plugin, record.sha256);
+    let details = serde_json::to_value(record).unwrap_or_default();
+    if let Err(e) = audit.append("host", AuditAction::PluginQuarantined, &subject, details) {
+        tracing::error!(plugin = %record.plugin, "quarantine of {subject} could not be audited: {e}");
+    }
+}

@@ -1,0 +1,99 @@
+//! The host's own file access, through `cap-std` directory handles.
+//!
+//! Ambient authority is used in exactly one way: to open the directory an operator named
+//! on the command line (or in configuration). Everything below it is reached through the
+//! `Dir` handle, so a name that comes from a user or a plugin cannot escape it (`..`,
+//! absolute paths and symlinks out of the directory are refused by `cap-std`).
+
+use std::path::{Path, PathBuf};
+
+use cap_std::{ambient_authority, fs::Dir};
+
+/// A file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot open directory `{path}`: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is {size} bytes, over the {limit}-byte limit for this kind of file")]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("`{0}` does not name a file")]
+    NotAFile(PathBuf),
+}
+
+/// Opens a directory the operator named (the one place ambient authority is used).
+pub fn open_dir(path: &Path) -> Result<Dir, StorageError> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    Dir::open_ambient_dir(path, ambient_authority()).map_err(|source| StorageError::Dir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads a file the operator named on the command line, refusing files over `limit` bytes
+/// before reading them.
+pub fn read_operator_file(path: &Path, limit: u64) -> Result<Vec<u8>, StorageError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| StorageError::NotAFile(path.to_path_buf()))?;
+    let dir = open_dir(path.parent().unwrap_or(Path::new(".")))?;
+    let read_err = |source| StorageError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = dir.metadata(name).map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(StorageError::NotAFile(path.to_path_buf()));
+    }
+    if meta.len() > limit {
+        return Err(StorageError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit,
+        });
+    }
+    dir.read(name).map_err(read_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_refuses() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_dir(tmp.path()).unwrap();
+        dir.write("a.wasm", b"abc").unwrap();
+        assert_eq!(
+            read_operator_file(&tmp.path().join("a.wasm"), 10).unwrap(),
+            b"abc"
+        );
+        assert!(matches!(
+            read_operator_file(&tmp.path().join("a.wasm"), 2),
+            Err(StorageError::TooLarge { size: 3, .. })
+        ));
+        assert!(matches!(
+            read_operator_file(&tmp.path().join("missing"), 10),
+            Err(StorageError::Read { .. })
+        ));
+        assert!(matches!(
+            read_operator_file(tmp.path(), 10),
+            Err(StorageError::NotAFile(_)) | Err(StorageError::Read { .. })
+        ));
+    }
+}
