@@ -1,0 +1,407 @@
+//! Every hostile fixture in `plugins/hostile/` against the sandbox: the exact fault (or
+//! refusal), the host still serving, and a well-behaved plugin beside it receiving exactly
+//! the callbacks and making exactly the decisions it makes alone.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use stratbox::{
+    audit::{AuditAction, AuditLog},
+    capabilities,
+    catalog::InstrumentTable,
+    replay::{Delivery, RecordedOrder, ReplayPlugin},
+    sandbox::{
+        EngineOptions, ImportStatus, Limits, LoadPolicy, PluginComponent, PluginFault, RefusalCode,
+        SandboxEngine,
+    },
+};
+use stratbox_artifacts as artifacts;
+
+/// Every fixture must have a test function of the same name in this file.
+macro_rules! assert_test_exists {
+    ($name:ident) => {
+        #[allow(unused_imports)]
+        use self::$name as _;
+    };
+}
+stratbox_artifacts::foreach_hostile!(assert_test_exists);
+
+/// Events used by these tests: 3,000 minutes of GBP/USD (1,500 bars + 1,500 quotes).
+const EVENTS: usize = 3_000;
+
+/// What the well-behaved plugin did.
+#[derive(Debug)]
+struct Behaviour {
+    deliveries: Vec<Delivery>,
+    orders: Vec<RecordedOrder>,
+    fuel_total: u64,
+}
+
+fn behaviour(p: &ReplayPlugin) -> Behaviour {
+    Behaviour {
+        deliveries: p.deliveries.clone(),
+        orders: p.orders.orders(),
+        fuel_total: p.instance.profile().fuel_total,
+    }
+}
+
+impl Behaviour {
+    /// Equality with a short explanation instead of two huge dumps.
+    fn assert_same(&self, alone: &Self, beside: &str) {
+        let first = self
+            .deliveries
+            .iter()
+            .zip(&alone.deliveries)
+            .position(|(a, b)| a != b);
+        assert_eq!(
+            self.deliveries.len(),
+            alone.deliveries.len(),
+            "deliveries beside {beside} (first difference {first:?})"
+        );
+        assert_eq!(first, None, "deliveries beside {beside}");
+        let first = self
+            .orders
+            .iter()
+            .zip(&alone.orders)
+            .position(|(a, b)| a != b);
+        assert_eq!(
+            self.orders.len(),
+            alone.orders.len(),
+            "orders beside {beside} (first difference {first:?})"
+        );
+        assert_eq!(first, None, "orders beside {beside}");
+        assert_eq!(self.fuel_total, alone.fuel_total, "fuel beside {beside}");
+    }
+}
+
+/// ema-cross alone over the test events, on `engine`.
+fn solo(engine: &SandboxEngine) -> Behaviour {
+    let market = market();
+    let mut plugins = vec![ema_cross(engine, &market)];
+    assert!(run(&mut plugins, &market, events(EVENTS)).is_empty());
+    let b = behaviour(&plugins[0]);
+    assert!(
+        b.orders.len() > 10,
+        "the reference run should trade; it placed {} orders",
+        b.orders.len()
+    );
+    b
+}
+
+/// Runs `hostile` (already instantiated) first and ema-cross second over the test events;
+/// asserts the neighbour behaved exactly as alone and the host still serves; returns the
+/// hostile plugin and its faults.
+fn beside(
+    engine: &SandboxEngine,
+    market: &Arc<InstrumentTable>,
+    hostile: ReplayPlugin,
+) -> (ReplayPlugin, Vec<PluginFault>) {
+    let mut plugins = vec![hostile, ema_cross(engine, market)];
+    let faults = run(&mut plugins, market, events(EVENTS));
+    let neighbour = plugins.pop().unwrap();
+    let hostile = plugins.pop().unwrap();
+    behaviour(&neighbour).assert_same(&solo(engine), hostile.instance.name());
+    assert!(!neighbour.instance.is_quarantined());
+    assert_host_alive(engine, market);
+    (hostile, faults.into_iter().map(|f| f.fault).collect())
+}
+
+/// The host can still load, instantiate and run a plugin.
+fn assert_host_alive(engine: &SandboxEngine, market: &Arc<InstrumentTable>) {
+    let mut fresh = vec![ema_cross(engine, market)];
+    assert!(run(&mut fresh, market, events(200)).is_empty());
+    assert!(
+        fresh[0].deliveries.len() == 100,
+        "a fresh plugin got {} quotes",
+        fresh[0].deliveries.len()
+    );
+}
+
+fn hostile(engine: &SandboxEngine, market: &Arc<InstrumentTable>, path: &str) -> ReplayPlugin {
+    let component = load(engine, path);
+    plugin(engine, &component, market, &[])
+}
+
+#[test]
+fn infinite_loop() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_INFINITE_LOOP);
+    let budget = p.instance.limits().fuel_per_callback;
+    let (p, faults) = beside(&engine, &market, p);
+    assert_eq!(faults, vec![PluginFault::OutOfFuel { budget }]);
+    let record = p.instance.fault().unwrap();
+    assert_eq!(
+        (record.callback, record.event_ts),
+        ("on-bar", Some(1_328_054_400_000_000_000))
+    );
+    assert_eq!(record.fuel_used, budget, "the loop used its whole budget");
+    assert_eq!(
+        p.deliveries.len(),
+        1,
+        "a quarantined plugin gets no further callbacks"
+    );
+}
+
+#[test]
+fn infinite_loop_without_fuel_hits_the_epoch_deadline() {
+    // Fuel off: only the wall-clock backstop can stop the loop.
+    let engine = SandboxEngine::new(EngineOptions {
+        fuel: false,
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    let market = market();
+    let policy = LoadPolicy {
+        default_limits: Limits {
+            epoch_deadline_ms: 20,
+            ..Limits::DEFAULT
+        },
+        ..LoadPolicy::default()
+    };
+    let component = load_with(&engine, artifacts::HOSTILE_INFINITE_LOOP, &policy);
+    let p = plugin(&engine, &component, &market, &[]);
+    let (_, faults) = beside(&engine, &market, p);
+    assert_eq!(faults, vec![PluginFault::Deadline { deadline_ms: 20 }]);
+}
+
+#[test]
+fn memory_bomb() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_MEMORY_BOMB);
+    let cap = p.instance.limits().max_memory_bytes;
+    assert_eq!(
+        cap,
+        16 * 1024 * 1024,
+        "the fixture's manifest asks for a 16 MiB cap"
+    );
+    let (p, faults) = beside(&engine, &market, p);
+    let [
+        PluginFault::MemoryLimit {
+            limit_bytes,
+            requested_bytes,
+        },
+    ] = faults[..]
+    else {
+        panic!("expected one memory-limit fault, got {faults:?}");
+    };
+    assert_eq!(limit_bytes, cap);
+    assert!(requested_bytes > cap);
+    let peak = p.instance.profile().peak_memory_bytes;
+    assert!(
+        peak <= cap,
+        "memory reached {peak} bytes, over the {cap}-byte cap"
+    );
+    assert!(
+        peak > cap / 2,
+        "the bomb should have filled most of its memory first (peak {peak})"
+    );
+}
+
+#[test]
+fn deep_recursion() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_DEEP_RECURSION);
+    let (_, faults) = beside(&engine, &market, p);
+    assert_eq!(faults, vec![PluginFault::StackOverflow]);
+}
+
+#[test]
+fn panic() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_PANIC);
+    let (p, faults) = beside(&engine, &market, p);
+    let [PluginFault::Panic { message }] = &faults[..] else {
+        panic!("expected one panic, got {faults:?}")
+    };
+    assert!(message.contains("hostile panic on bar 3"), "{message}");
+    assert_eq!(
+        p.deliveries.len(),
+        3,
+        "two bars handled, the third panicked, then nothing"
+    );
+}
+
+#[test]
+fn order_spam() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_ORDER_SPAM);
+    let per_callback = p.instance.limits().max_orders_per_callback;
+    let (p, faults) = beside(&engine, &market, p);
+    assert!(
+        faults.is_empty(),
+        "spam is refused, not a fault: {faults:?}"
+    );
+    let bars = p.deliveries.len() as u64;
+    assert_eq!(bars, (EVENTS / 2) as u64);
+    let counts = p.instance.host().risk_gate.counts();
+    assert_eq!(counts.accepted, bars * per_callback);
+    assert_eq!(
+        counts.rejected.get("rate-limited").copied(),
+        Some(bars * (1_000 - per_callback))
+    );
+    assert_eq!(counts.rejected.len(), 1, "{counts:?}");
+    assert_eq!(p.orders.orders().len() as u64, bars * per_callback);
+}
+
+#[test]
+fn bad_numbers() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_BAD_NUMBERS);
+    let (p, faults) = beside(&engine, &market, p);
+    assert!(
+        faults.is_empty(),
+        "bad numbers are refused, not a fault: {faults:?}"
+    );
+    let bars = p.deliveries.len() as u64;
+    let counts = p.instance.host().risk_gate.counts();
+    assert_eq!(counts.accepted, 0, "no forged intent may become an order");
+    assert_eq!(
+        counts.rejected.get("invalid-quantity").copied(),
+        Some(bars * 4),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.rejected.get("invalid-price").copied(),
+        Some(bars * 6),
+        "{counts:?}"
+    );
+    assert!(p.orders.orders().is_empty());
+}
+
+#[test]
+fn huge_strings() {
+    let engine = engine();
+    let market = market();
+    let p = hostile(&engine, &market, artifacts::HOSTILE_HUGE_STRINGS);
+    let (_, faults) = beside(&engine, &market, p);
+    let [PluginFault::ContractViolation { detail }] = &faults[..] else {
+        panic!("expected a contract violation, got {faults:?}")
+    };
+    assert!(
+        detail.contains("diagnostics.log: message is 10485760 bytes"),
+        "{detail}"
+    );
+}
+
+/// Loads `path`, expecting a refusal that names `imports`; checks it was audited, and that
+/// a well-behaved plugin then runs exactly as alone.
+fn refused_at_load(path: &str, code: RefusalCode, imports: &[&str]) {
+    let engine = engine();
+    let audit = AuditLog::memory();
+    let err =
+        capabilities::load(&engine, &bytes(path), &LoadPolicy::default(), &audit).unwrap_err();
+    let capabilities::LoadError::Refused(refused) = err else {
+        panic!("expected a refusal, got {err}")
+    };
+    let inspection = &refused.0;
+    assert!(!inspection.accepted);
+    for import in imports {
+        assert!(
+            inspection
+                .refusals
+                .iter()
+                .any(|r| r.code == code && r.message.contains(&format!("`{import}`"))),
+            "no {code:?} refusal naming {import}: {:?}",
+            inspection.refusals
+        );
+    }
+    assert_eq!(
+        inspection.refusals.len(),
+        imports.len(),
+        "{:?}",
+        inspection.refusals
+    );
+    let message = refused.to_string();
+    assert!(imports.iter().all(|i| message.contains(i)), "{message}");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].action, AuditAction::PluginRefused);
+
+    let market = market();
+    let mut plugins = vec![ema_cross(&engine, &market)];
+    assert!(run(&mut plugins, &market, events(EVENTS)).is_empty());
+    behaviour(&plugins[0]).assert_same(&solo(&engine), "nothing (the hostile plugin was refused)");
+}
+
+#[test]
+fn wasi_filesystem() {
+    refused_at_load(
+        artifacts::HOSTILE_WASI_FILESYSTEM,
+        RefusalCode::ImportOutsideWorld,
+        &[
+            "wasi:filesystem/types@0.2.6",
+            "wasi:filesystem/preopens@0.2.6",
+        ],
+    );
+}
+
+#[test]
+fn ungranted_signals() {
+    refused_at_load(
+        artifacts::HOSTILE_UNGRANTED_SIGNALS,
+        RefusalCode::ImportNotGranted,
+        &["stratbox:strategy/signals@0.1.0"],
+    );
+}
+
+#[test]
+fn a_capability_the_operator_does_not_grant_is_refused_at_load() {
+    // ema-cross requests market-data and risk-gate; an operator granting only market-data
+    // gets a refusal naming the risk-gate import, not a plugin that fails at its first order.
+    let engine = engine();
+    let policy = LoadPolicy {
+        grant: Some(
+            [stratbox_manifest::Capability::MarketData]
+                .into_iter()
+                .collect(),
+        ),
+        ..LoadPolicy::default()
+    };
+    let refused =
+        PluginComponent::load(&engine, &bytes(artifacts::EMA_CROSS), &policy).unwrap_err();
+    let import = refused
+        .0
+        .imports
+        .iter()
+        .find(|i| i.name == "stratbox:strategy/risk-gate@0.1.0")
+        .unwrap();
+    assert_eq!(import.status, ImportStatus::NotGranted);
+    assert_eq!(refused.0.refusals.len(), 1);
+    assert!(
+        refused.0.refusals[0]
+            .message
+            .contains("the operator's grant does not include it"),
+        "{}",
+        refused.0.refusals[0].message
+    );
+}
+
+#[test]
+fn every_hostile_fault_is_audited() {
+    let engine = engine();
+    let market = market();
+    let audit = AuditLog::memory();
+    let component = load(&engine, artifacts::HOSTILE_PANIC);
+    let params = component.manifest().resolve_params(&[]).unwrap();
+    let mut plugins =
+        vec![ReplayPlugin::new(&engine, &component, Arc::clone(&market), &params, &audit).unwrap()];
+    run(&mut plugins, &market, events(20));
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].action, AuditAction::PluginQuarantined);
+    assert_eq!(
+        records[0].subject,
+        format!("hostile-panic@{}", component.sha256())
+    );
+    assert_eq!(records[0].details["fault"]["kind"], "panic");
+    assert_eq!(records[0].details["callback"], "on-bar");
+    assert_eq!(stratbox::audit::verify(&records), Ok(()));
+}
