@@ -13,5 +13,5 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
 });
 
-pub use exports::stratbox::strategy::strategy as guest;
-pub use stratbox::strategy::{diagnostics, market_data, risk_gate, signals, types};
+pub use self::exports::stratbox::strategy::strategy as guest;
+pub use self::stratbox::strategy::{diagnostics, market_data, risk_gate, signals, types};

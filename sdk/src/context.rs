@@ -97,14 +97,12 @@ impl Context {
         market_data::instrument(instrument_id.as_str())
     }
 
-    /// The latest quote the host has seen for an instrument, as a Nautilus quote.
+    /// The latest quote the host has seen for an instrument, as an SDK quote.
     pub fn last_quote(&self, instrument_id: &InstrumentId) -> Result<Option<QuoteTick>, DataError> {
         let Some(q) = market_data::last_quote(instrument_id.as_str())? else {
             return Ok(None);
         };
-        crate::runtime::quote(*instrument_id, &q)
-            .map(Some)
-            .map_err(DataError::Invalid)
+        Ok(Some(crate::runtime::quote(*instrument_id, &q)))
     }
 
     /// Receive AI signals of `signal_type` (for one instrument, or all granted ones) in

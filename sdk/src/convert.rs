@@ -10,6 +10,9 @@ use nautilus_model::{
 
 use crate::{data::BarType, wit};
 
+/// Largest precision of a fixed-point value in Nautilus standard (64-bit) mode.
+pub const MAX_PRECISION: u8 = 9;
+
 /// WIT price -> Nautilus price. Fails if the precision is above 9.
 pub fn price(p: wit::Price) -> Result<Price, String> {
     Price::from_raw_checked(p.raw, p.precision).map_err(|e| format!("invalid price {p:?}: {e}"))

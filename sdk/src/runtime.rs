@@ -4,12 +4,13 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use nautilus_model::types::{Price, Quantity};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Strategy,
     context::{Context, Stream},
-    convert,
+    convert::{self, MAX_PRECISION},
     data::{Bar, BarType, InstrumentId, QuoteTick, TradeTick},
     params::Params,
     wit,
@@ -18,42 +19,70 @@ use crate::{
 const NOT_INITIALISED: &str =
     "stratbox contract violation: a callback arrived before `init` succeeded";
 
-/// Converts a WIT quote of a known instrument into a Nautilus quote, exactly.
-pub(crate) fn quote(instrument_id: InstrumentId, q: &wit::QuoteTick) -> Result<QuoteTick, String> {
-    Ok(QuoteTick {
+/// Host-sent price (the host validated it; a precision above 9 is a host bug and aborts).
+#[inline]
+fn px(p: wit::Price) -> Price {
+    assert!(
+        p.precision <= MAX_PRECISION,
+        "stratbox contract violation: host sent price precision {}",
+        p.precision
+    );
+    Price {
+        raw: p.raw,
+        precision: p.precision,
+    }
+}
+
+/// Host-sent quantity (see [`px`]).
+#[inline]
+fn qty(q: wit::Quantity) -> Quantity {
+    assert!(
+        q.precision <= MAX_PRECISION,
+        "stratbox contract violation: host sent quantity precision {}",
+        q.precision
+    );
+    Quantity {
+        raw: q.raw,
+        precision: q.precision,
+    }
+}
+
+/// Converts a WIT quote of a known instrument into an SDK quote, exactly.
+pub(crate) fn quote(instrument_id: InstrumentId, q: &wit::QuoteTick) -> QuoteTick {
+    QuoteTick {
         instrument_id,
-        bid_price: convert::price(q.bid)?,
-        ask_price: convert::price(q.ask)?,
-        bid_size: convert::quantity(q.bid_size)?,
-        ask_size: convert::quantity(q.ask_size)?,
+        bid_price: px(q.bid),
+        ask_price: px(q.ask),
+        bid_size: qty(q.bid_size),
+        ask_size: qty(q.ask_size),
         ts_event: q.ts_event,
         ts_init: q.ts_init,
-    })
+    }
 }
 
-fn bar(bar_type: BarType, b: &wit::Bar) -> Result<Bar, String> {
-    Ok(Bar {
+fn bar(bar_type: BarType, b: &wit::Bar) -> Bar {
+    Bar {
         bar_type,
-        open: convert::price(b.open)?,
-        high: convert::price(b.high)?,
-        low: convert::price(b.low)?,
-        close: convert::price(b.close)?,
-        volume: convert::quantity(b.volume)?,
+        open: px(b.open),
+        high: px(b.high),
+        low: px(b.low),
+        close: px(b.close),
+        volume: qty(b.volume),
         ts_event: b.ts_event,
         ts_init: b.ts_init,
-    })
+    }
 }
 
-fn trade(instrument_id: InstrumentId, t: &wit::TradeTick) -> Result<TradeTick, String> {
-    Ok(TradeTick {
+fn trade(instrument_id: InstrumentId, t: &wit::TradeTick) -> TradeTick {
+    TradeTick {
         instrument_id,
-        price: convert::price(t.price)?,
-        size: convert::quantity(t.size)?,
+        price: px(t.price),
+        size: qty(t.size),
         aggressor_side: convert::aggressor(t.aggressor),
         trade_id: t.trade_id.clone(),
         ts_event: t.ts_event,
         ts_init: t.ts_init,
-    })
+    }
 }
 
 /// What `snapshot` returns: the SDK's own state around the strategy's bytes.
@@ -142,7 +171,7 @@ impl<S: Strategy> Runtime<S> {
     pub fn on_bar(&self, b: wit::Bar) {
         self.with(|s, ctx| match ctx.stream(b.stream) {
             Some(Stream::Bars(bar_type)) => {
-                let bar = bar(*bar_type, &b).unwrap_or_else(|e| panic!("host sent a bad bar: {e}"));
+                let bar = bar(*bar_type, &b);
                 s.on_bar(ctx, &bar);
             }
             _ => ctx.warn(&format!(
@@ -155,7 +184,7 @@ impl<S: Strategy> Runtime<S> {
     pub fn on_quote(&self, q: wit::QuoteTick) {
         self.with(|s, ctx| match ctx.stream(q.stream) {
             Some(Stream::Quotes(id)) => {
-                let quote = quote(*id, &q).unwrap_or_else(|e| panic!("host sent a bad quote: {e}"));
+                let quote = quote(*id, &q);
                 s.on_quote(ctx, &quote);
             }
             _ => ctx.warn(&format!(
@@ -168,7 +197,7 @@ impl<S: Strategy> Runtime<S> {
     pub fn on_trade(&self, t: wit::TradeTick) {
         self.with(|s, ctx| match ctx.stream(t.stream) {
             Some(Stream::Trades(id)) => {
-                let trade = trade(*id, &t).unwrap_or_else(|e| panic!("host sent a bad trade: {e}"));
+                let trade = trade(*id, &t);
                 s.on_trade(ctx, &trade);
             }
             _ => ctx.warn(&format!(

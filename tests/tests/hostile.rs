@@ -2,6 +2,8 @@
 //! refusal), the host still serving, and a well-behaved plugin beside it receiving exactly
 //! the callbacks and making exactly the decisions it makes alone.
 
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Instance lifecycle: determinism, snapshot/restore state transfer, capability revocation,
 //! init errors, signal subscriptions.
 
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
 mod common;
 
 use std::sync::Arc;

@@ -69,6 +69,10 @@ pub struct Report {
     /// fuel_on_ns / fuel_off_ns.
     pub ratio: f64,
     pub fuel_per_callback: f64,
+    /// Empty core-wasm function call on the fuel-on engine (calibration).
+    pub floor_core_ns: f64,
+    /// Empty component export call on the fuel-on engine: wasmtime's fixed cost per callback.
+    pub floor_component_ns: f64,
     pub samples: usize,
     pub batch: usize,
 }
@@ -211,6 +215,8 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     #[allow(clippy::cast_precision_loss)]
     let fuel_per_callback =
         (fuel_after.fuel_total - fuel_before.fuel_total) as f64 / calls.max(1) as f64;
+    let (floor_core_ns, floor_component_ns) =
+        super::floor::measure(&on, config.samples, config.batch).map_err(plugin_err)?;
     let fuel_on_ns = median(&mut on_ns);
     let fuel_off_ns = median(&mut off_ns);
     Ok(Report {
@@ -228,6 +234,8 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
             0.0
         },
         fuel_per_callback,
+        floor_core_ns,
+        floor_component_ns,
         samples: config.samples,
         batch: config.batch,
     })

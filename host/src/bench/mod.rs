@@ -3,6 +3,7 @@
 //! wall-clock thresholds in tests.
 
 pub mod callback;
+pub mod floor;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]
@@ -12,7 +13,7 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         f64::midpoint(values[mid - 1], values[mid])
     } else {
         values[mid]

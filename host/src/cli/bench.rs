@@ -85,6 +85,10 @@ pub fn run(which: Which) -> u8 {
                     "  {} fuel off       {:>10.1} ns   (same run, interleaved)",
                     report.callback, report.fuel_off_ns
                 );
+                println!(
+                    "  floor: empty core call {:>7.1} ns, empty component export {:.1} ns (fuel on, same engine)",
+                    report.floor_core_ns, report.floor_component_ns
+                );
                 println!("ratio={:.3}", report.ratio);
             }
             0

@@ -70,9 +70,7 @@ impl ReplayPlugin {
         let md = &self.instance.host().market_data;
         let result = match event {
             MarketEvent::Bar { bar_type, bar } => {
-                let Some(stream) = md.bar_stream(bar_type) else {
-                    return None;
-                };
+                let stream = md.bar_stream(bar_type)?;
                 self.deliveries.push(Delivery {
                     callback: Callback::OnBar,
                     stream,
@@ -84,9 +82,7 @@ impl ReplayPlugin {
                 instrument_id,
                 quote,
             } => {
-                let Some(stream) = md.quote_stream(instrument_id) else {
-                    return None;
-                };
+                let stream = md.quote_stream(instrument_id)?;
                 self.deliveries.push(Delivery {
                     callback: Callback::OnQuote,
                     stream,
@@ -98,9 +94,7 @@ impl ReplayPlugin {
                 instrument_id,
                 trade,
             } => {
-                let Some(stream) = md.trade_stream(instrument_id) else {
-                    return None;
-                };
+                let stream = md.trade_stream(instrument_id)?;
                 self.deliveries.push(Delivery {
                     callback: Callback::OnTrade,
                     stream,

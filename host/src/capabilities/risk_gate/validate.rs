@@ -39,7 +39,7 @@ fn check_quantity(q: Quantity, instrument: &InstrumentInfo) -> Result<(), Reject
             q.raw
         ));
     }
-    if q.raw % unit(q.precision) != 0 {
+    if !q.raw.is_multiple_of(unit(q.precision)) {
         return bad(format!(
             "quantity raw {} has digits beyond its precision {}",
             q.raw, q.precision
@@ -52,7 +52,7 @@ fn check_quantity(q: Quantity, instrument: &InstrumentInfo) -> Result<(), Reject
         ));
     }
     let increment = instrument.size_increment.raw;
-    if increment > 0 && q.raw % increment != 0 {
+    if increment > 0 && !q.raw.is_multiple_of(increment) {
         return bad(format!(
             "quantity is not a multiple of the size increment of {}",
             instrument.id
@@ -82,7 +82,7 @@ fn check_price(p: Price, what: &str, instrument: &InstrumentInfo) -> Result<(), 
     if !(-PRICE_RAW_MAX..=PRICE_RAW_MAX).contains(&p.raw) {
         return bad(format!("raw {} is outside ±{PRICE_RAW_MAX}", p.raw));
     }
-    if p.raw.unsigned_abs() % unit(p.precision) != 0 {
+    if !p.raw.unsigned_abs().is_multiple_of(unit(p.precision)) {
         return bad(format!(
             "raw {} has digits beyond its precision {}",
             p.raw, p.precision
