@@ -109,7 +109,7 @@ fn valid_name(s: &str) -> bool {
 }
 
 impl Manifest {
-    /// Parses and validates manifest text. `origin` names the file in messages.
+    /// Parses and validates manifest text; every problem is reported with where it is.
     pub fn parse(text: &str) -> Result<Self, Problems> {
         let mut problems = Problems::default();
         if text.len() > MAX_MANIFEST_BYTES {

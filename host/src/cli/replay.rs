@@ -80,14 +80,14 @@ pub fn run(args: &Args) -> u8 {
     };
     let market = Arc::new(InstrumentTable::bundled());
     let audit = AuditLog::memory();
-    let mut plugins = Vec::new();
+    let mut components = Vec::new();
     for path in &args.plugins {
         let bytes = match storage::read_operator_file(path, MAX_COMPONENT_BYTES as u64) {
             Ok(b) => b,
             Err(e) => return fail(e),
         };
-        let component = match capabilities::load(&engine, &bytes, &LoadPolicy::default(), &audit) {
-            Ok(c) => c,
+        match capabilities::load(&engine, &bytes, &LoadPolicy::default(), &audit) {
+            Ok(c) => components.push((path, c)),
             Err(LoadError::Refused(r)) => {
                 eprintln!(
                     "error: {} was refused:\n{}",
@@ -97,7 +97,19 @@ pub fn run(args: &Args) -> u8 {
                 return EXIT_REFUSED;
             }
             Err(e) => return fail(e),
-        };
+        }
+    }
+    let declared: std::collections::BTreeSet<&String> = components
+        .iter()
+        .flat_map(|(_, c)| c.manifest().params.keys())
+        .collect();
+    if let Some((name, _)) = args.params.iter().find(|(k, _)| !declared.contains(k)) {
+        return fail(format!(
+            "--param {name}: no plugin declares a parameter `{name}` (see `stratbox inspect`)"
+        ));
+    }
+    let mut plugins = Vec::new();
+    for (path, component) in &components {
         // Only the parameters a plugin declares are passed to it.
         let overrides: Vec<(String, String)> = args
             .params
@@ -114,7 +126,7 @@ pub fn run(args: &Args) -> u8 {
                 ));
             }
         };
-        match ReplayPlugin::new(&engine, &component, Arc::clone(&market), &params, &audit) {
+        match ReplayPlugin::new(&engine, component, Arc::clone(&market), &params, &audit) {
             Ok(mut p) => {
                 p.instance.set_timing(true);
                 plugins.push(p);

@@ -1,42 +1,79 @@
 //! Donchian-channel breakout on bars, always in the market after the first breakout.
+//!
+//! The channel is the highest high and lowest low of the previous `period` bars, kept in
+//! exact fixed point. (Nautilus 0.57's `DonchianChannel` keeps up to 1,024 bars whatever its
+//! period — see docs/decisions/0009 — so it is not used here.)
 
-use stratbox_sdk::{indicators::volatility::dc::DonchianChannel, prelude::*};
+use std::collections::VecDeque;
+
+use stratbox_sdk::prelude::*;
+
+/// Highest high / lowest low of the last `period` bars.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    period: usize,
+    bars: VecDeque<(Price, Price)>,
+}
+
+impl Channel {
+    #[must_use]
+    pub fn new(period: usize) -> Self {
+        Self {
+            period,
+            bars: VecDeque::with_capacity(period + 1),
+        }
+    }
+
+    /// Adds a bar's high and low, forgetting the oldest beyond `period`.
+    pub fn update(&mut self, high: Price, low: Price) {
+        self.bars.push_back((high, low));
+        if self.bars.len() > self.period {
+            self.bars.pop_front();
+        }
+    }
+
+    /// `(upper, lower)` once `period` bars have been seen.
+    #[must_use]
+    pub fn bounds(&self) -> Option<(Price, Price)> {
+        if self.bars.len() < self.period {
+            return None;
+        }
+        let upper = self.bars.iter().map(|b| b.0).max()?;
+        let lower = self.bars.iter().map(|b| b.1).min()?;
+        Some((upper, lower))
+    }
+}
 
 #[derive(Debug)]
 pub struct DonchianBreakout {
     bar_type: BarType,
     trade_size: Quantity,
-    channel: DonchianChannel,
+    channel: Channel,
 }
 
 impl DonchianBreakout {
     fn target(&mut self, ctx: &mut Context, long: bool) {
         let id = self.bar_type.instrument_id();
         let position = ctx.position(&id);
-        let size = self.trade_size.raw;
-        let held = position.quantity.raw;
+        let held = i128::from(position.quantity.raw);
         // Signed raw quantities: where we are and where we want to be.
-        let now: i128 = match position.side {
-            PositionSide::Long => i128::from(held),
-            PositionSide::Short => -i128::from(held),
+        let now = match position.side {
+            PositionSide::Long => held,
+            PositionSide::Short => -held,
             PositionSide::Flat => 0,
         };
-        let want: i128 = if long {
-            i128::from(size)
-        } else {
-            -i128::from(size)
+        let size = i128::from(self.trade_size.raw);
+        let delta = if long { size } else { -size } - now;
+        let Ok(raw) = u64::try_from(delta.unsigned_abs()) else {
+            return;
         };
-        let delta = want - now;
-        if delta == 0 {
+        if raw == 0 {
             return;
         }
         let side = if delta > 0 {
             OrderSide::Buy
         } else {
             OrderSide::Sell
-        };
-        let Ok(raw) = u64::try_from(delta.unsigned_abs()) else {
-            return;
         };
         let qty = Quantity::from_raw(raw, self.trade_size.precision);
         if let RiskDecision::Rejected(r) = ctx.submit(Order::market(id, side, qty)) {
@@ -54,7 +91,7 @@ impl Strategy for DonchianBreakout {
         Ok(Self {
             bar_type,
             trade_size: params.quantity("trade_size")?,
-            channel: DonchianChannel::new(params.usize("period")?),
+            channel: Channel::new(params.usize("period")?),
         })
     }
 
@@ -65,19 +102,47 @@ impl Strategy for DonchianBreakout {
     }
 
     fn on_bar(&mut self, ctx: &mut Context, bar: &Bar) {
-        let ready = self.channel.initialized;
-        let (upper, lower) = (self.channel.upper, self.channel.lower);
-        self.channel.feed_bar(bar);
-        if !ready || !ctx.open_orders().is_empty() {
+        // The channel before this bar: a bar never breaks its own range.
+        let bounds = self.channel.bounds();
+        self.channel.update(bar.high, bar.low);
+        let Some((upper, lower)) = bounds else { return };
+        if !ctx.open_orders().is_empty() {
             return;
         }
-        let close = bar.close.as_f64();
-        if close > upper {
+        if bar.close > upper {
             self.target(ctx, true);
-        } else if close < lower {
+        } else if bar.close < lower {
             self.target(ctx, false);
         }
     }
 }
 
 export_strategy!(DonchianBreakout);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: i64) -> Price {
+        Price::from_raw(v * 100_000_000, 1)
+    }
+
+    #[test]
+    fn channel_covers_exactly_the_last_period_bars() {
+        let mut c = Channel::new(3);
+        c.update(p(10), p(5));
+        c.update(p(12), p(6));
+        assert_eq!(c.bounds(), None);
+        c.update(p(11), p(4));
+        assert_eq!(c.bounds(), Some((p(12), p(4))));
+        c.update(p(9), p(7));
+        c.update(p(8), p(7));
+        assert_eq!(
+            c.bounds(),
+            Some((p(11), p(4))),
+            "the 12 high has left the window"
+        );
+        c.update(p(8), p(8));
+        assert_eq!(c.bounds(), Some((p(9), p(7))));
+    }
+}
