@@ -2,22 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
-use std::process::Command;
+mod common;
 
+use common::stratbox;
 use sha2::{Digest, Sha256};
 use stratbox_artifacts as artifacts;
-
-fn stratbox(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn json_report_of_ema_cross() {

@@ -2,23 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
-use std::process::Command;
+mod common;
 
+use common::stratbox;
 use stratbox_artifacts as artifacts;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm");
-
-fn stratbox(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn ema_cross_and_a_panicking_neighbour() {

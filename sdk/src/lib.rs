@@ -58,7 +58,7 @@ mod runtime;
 pub use context::Context;
 pub use nautilus_indicators as indicators;
 pub use nautilus_model as model;
-pub use order::Order;
+pub use order::{Order, signed_raw};
 pub use params::{ParamError, Params};
 
 /// The WIT contract's types as generated for the guest (names as in `wit/types.wit`).

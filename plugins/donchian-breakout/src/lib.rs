@@ -54,29 +54,14 @@ pub struct DonchianBreakout {
 impl DonchianBreakout {
     fn target(&mut self, ctx: &mut Context, long: bool) {
         let id = self.bar_type.instrument_id();
-        let position = ctx.position(&id);
-        let held = i128::from(position.quantity.raw);
-        // Signed raw quantities: where we are and where we want to be.
-        let now = match position.side {
-            PositionSide::Long => held,
-            PositionSide::Short => -held,
-            PositionSide::Flat => 0,
-        };
         let size = i128::from(self.trade_size.raw);
-        let delta = if long { size } else { -size } - now;
-        let Ok(raw) = u64::try_from(delta.unsigned_abs()) else {
+        let target = if long { size } else { -size };
+        let Some(order) =
+            Order::to_target(id, &ctx.position(&id), target, self.trade_size.precision)
+        else {
             return;
         };
-        if raw == 0 {
-            return;
-        }
-        let side = if delta > 0 {
-            OrderSide::Buy
-        } else {
-            OrderSide::Sell
-        };
-        let qty = Quantity::from_raw(raw, self.trade_size.precision);
-        if let RiskDecision::Rejected(r) = ctx.submit(Order::market(id, side, qty)) {
+        if let RiskDecision::Rejected(r) = ctx.submit(order) {
             ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
         }
     }

@@ -35,30 +35,15 @@ pub fn label(value: &SignalValue) -> Option<&str> {
 
 impl RegimeSignal {
     fn go_to(&mut self, ctx: &mut Context, target: i128) {
+        if !ctx.open_orders().is_empty() {
+            return;
+        }
         let id = self.bar_type.instrument_id();
-        let position = ctx.position(&id);
-        let held = i128::from(position.quantity.raw);
-        let now = match position.side {
-            PositionSide::Long => held,
-            PositionSide::Short => -held,
-            PositionSide::Flat => 0,
-        };
-        let delta = target - now;
-        let Ok(raw) = u64::try_from(delta.unsigned_abs()) else {
+        let Some(order) =
+            Order::to_target(id, &ctx.position(&id), target, self.trade_size.precision)
+        else {
             return;
         };
-        if raw == 0 || !ctx.open_orders().is_empty() {
-            return;
-        }
-        let side = if delta > 0 {
-            OrderSide::Buy
-        } else {
-            OrderSide::Sell
-        };
-        let mut order = Order::market(id, side, Quantity::from_raw(raw, self.trade_size.precision));
-        if target == 0 {
-            order = order.reduce_only();
-        }
         if let RiskDecision::Rejected(r) = ctx.submit(order) {
             ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
         }

@@ -141,36 +141,7 @@ mod tests {
     use crate::bindings::types::{OrderSide, StopLimitPrices, TimeInForce};
 
     fn gbpusd() -> InstrumentInfo {
-        InstrumentInfo {
-            id: "GBP/USD.FXCM".into(),
-            kind: InstrumentKind::CurrencyPair,
-            base_currency: Some("GBP".into()),
-            quote_currency: "USD".into(),
-            settlement_currency: "USD".into(),
-            is_inverse: false,
-            price_precision: 5,
-            size_precision: 0,
-            price_increment: Price {
-                raw: 10_000,
-                precision: 5,
-            },
-            size_increment: Quantity {
-                raw: 1_000_000_000,
-                precision: 0,
-            },
-            multiplier: Quantity {
-                raw: 1_000_000_000,
-                precision: 0,
-            },
-            lot_size: None,
-            min_quantity: Some(Quantity {
-                raw: 1_000_000_000,
-                precision: 0,
-            }),
-            max_quantity: None,
-            min_price: None,
-            max_price: None,
-        }
+        crate::catalog::instruments::gbpusd_fxcm()
     }
 
     fn intent(kind: OrderKind, raw: u64, precision: u8) -> OrderIntent {
