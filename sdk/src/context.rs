@@ -126,6 +126,42 @@ impl Context {
         risk_gate::submit_order(&intent.into())
     }
 
+    /// [`Context::submit`], logging a refusal (code, message and the order) at warn level.
+    pub fn submit_or_warn(&mut self, intent: impl Into<OrderIntent>) -> RiskDecision {
+        let intent = intent.into();
+        let decision = risk_gate::submit_order(&intent);
+        if let RiskDecision::Rejected(r) = &decision {
+            self.warn(&format!(
+                "order refused ({:?}): {} [{:?} {} raw {} of {}]",
+                r.code,
+                r.message,
+                intent.side,
+                intent.quantity.raw,
+                intent.quantity.precision,
+                intent.instrument_id
+            ));
+        }
+        decision
+    }
+
+    /// Submits the market order that takes this plugin's position in `instrument_id` to
+    /// `target` (signed raw quantity, see [`crate::signed_raw`]) in quantities of
+    /// `precision` decimals; `None` when already there. Refusals are logged.
+    pub fn move_to(
+        &mut self,
+        instrument_id: InstrumentId,
+        target: i128,
+        precision: u8,
+    ) -> Option<RiskDecision> {
+        let order = crate::Order::to_target(
+            instrument_id,
+            &self.position(&instrument_id),
+            target,
+            precision,
+        )?;
+        Some(self.submit_or_warn(order))
+    }
+
     /// Ask to cancel one of this plugin's open orders.
     pub fn cancel(&mut self, order_id: &str) -> Result<(), Rejection> {
         risk_gate::cancel_order(order_id)

@@ -13,7 +13,7 @@
 //! impl Strategy for Trend {
 //!     fn init(params: &Params) -> Result<Self, String> {
 //!         Ok(Self {
-//!             bar_type: params.text("bar_type")?.parse()?,
+//!             bar_type: params.bar_type("bar_type")?,
 //!             size: params.quantity("trade_size")?,
 //!             ema: ExponentialMovingAverage::new(params.usize("period")?, None),
 //!         })
@@ -25,9 +25,7 @@
 //!         self.ema.feed_bar(bar);                       // exactly Nautilus's handle_bar
 //!         if self.ema.initialized() && bar.close.as_f64() > self.ema.value() {
 //!             let id = self.bar_type.instrument_id();
-//!             if let RiskDecision::Rejected(r) = ctx.submit(Order::market(id, OrderSide::Buy, self.size)) {
-//!                 ctx.warn(&r.message);
-//!             }
+//!             ctx.submit_or_warn(Order::market(id, OrderSide::Buy, self.size)); // refusals are logged
 //!         }
 //!     }
 //! }

@@ -8,7 +8,11 @@ use std::fmt;
 
 use nautilus_model::types::{Price, Quantity};
 
-use crate::{convert, data::InstrumentId, wit};
+use crate::{
+    convert,
+    data::{BarType, InstrumentId},
+    wit,
+};
 
 /// A parameter that is missing or has the wrong type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +147,11 @@ impl Params {
     pub fn instrument_id(&self, name: &str) -> Result<InstrumentId, ParamError> {
         self.text(name)?.parse().map_err(|e| Self::err(name, e))
     }
+
+    /// A `string` parameter holding a bar type (`GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL`).
+    pub fn bar_type(&self, name: &str) -> Result<BarType, ParamError> {
+        self.text(name)?.parse().map_err(|e| Self::err(name, e))
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +189,11 @@ mod tests {
         assert_eq!(p.float("fast").unwrap(), 10.0);
         assert_eq!(p.quantity("size").unwrap(), Quantity::from(100_000));
         assert_eq!(p.instrument_id("inst").unwrap().to_string(), "GBP/USD.FXCM");
+        let err = p.bar_type("inst").unwrap_err().to_string();
+        assert!(
+            err.starts_with("parameter `inst`: bar type `GBP/USD.FXCM`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,10 +15,7 @@ pub struct BollingerReversion {
 
 impl Strategy for BollingerReversion {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("parameter `bar_type`: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self {
             bar_type,
             trade_size: params.quantity("trade_size")?,
@@ -40,29 +37,18 @@ impl Strategy for BollingerReversion {
         let close = bar.close.as_f64();
         let id = self.bar_type.instrument_id();
         let position = ctx.position(&id);
-        let order = match position.side {
-            PositionSide::Flat if close < self.bands.lower => {
-                Order::market(id, OrderSide::Buy, self.trade_size)
-            }
-            PositionSide::Flat if close > self.bands.upper => {
-                Order::market(id, OrderSide::Sell, self.trade_size)
-            }
-            PositionSide::Long if close >= self.bands.middle => Order::market(
-                id,
-                OrderSide::Sell,
-                Quantity::from_raw(position.quantity.raw, position.quantity.precision),
-            )
-            .reduce_only(),
-            PositionSide::Short if close <= self.bands.middle => Order::market(
-                id,
-                OrderSide::Buy,
-                Quantity::from_raw(position.quantity.raw, position.quantity.precision),
-            )
-            .reduce_only(),
+        let size = i128::from(self.trade_size.raw);
+        // Enter from flat at a band; exit (reduce-only, whole position) at the middle.
+        let target = match position.side {
+            PositionSide::Flat if close < self.bands.lower => size,
+            PositionSide::Flat if close > self.bands.upper => -size,
+            PositionSide::Long if close >= self.bands.middle => 0,
+            PositionSide::Short if close <= self.bands.middle => 0,
             _ => return,
         };
-        if let RiskDecision::Rejected(r) = ctx.submit(order) {
-            ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
+        // The position is already in hand: no second `position` call through `move_to`.
+        if let Some(order) = Order::to_target(id, &position, target, self.trade_size.precision) {
+            ctx.submit_or_warn(order);
         }
     }
 }

@@ -55,24 +55,17 @@ impl DonchianBreakout {
     fn target(&mut self, ctx: &mut Context, long: bool) {
         let id = self.bar_type.instrument_id();
         let size = i128::from(self.trade_size.raw);
-        let target = if long { size } else { -size };
-        let Some(order) =
-            Order::to_target(id, &ctx.position(&id), target, self.trade_size.precision)
-        else {
-            return;
-        };
-        if let RiskDecision::Rejected(r) = ctx.submit(order) {
-            ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
-        }
+        ctx.move_to(
+            id,
+            if long { size } else { -size },
+            self.trade_size.precision,
+        );
     }
 }
 
 impl Strategy for DonchianBreakout {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("parameter `bar_type`: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self {
             bar_type,
             trade_size: params.quantity("trade_size")?,

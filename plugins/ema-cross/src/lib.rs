@@ -29,13 +29,7 @@ struct Saved {
 
 impl EmaCross {
     fn enter(&mut self, ctx: &mut Context, side: OrderSide) {
-        let decision = ctx.submit(Order::market(self.instrument_id, side, self.trade_size));
-        if let RiskDecision::Rejected(r) = decision {
-            ctx.warn(&format!(
-                "{side:?} {} refused: {:?} {}",
-                self.trade_size, r.code, r.message
-            ));
-        }
+        ctx.submit_or_warn(Order::market(self.instrument_id, side, self.trade_size));
     }
 }
 

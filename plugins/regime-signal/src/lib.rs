@@ -38,24 +38,17 @@ impl RegimeSignal {
         if !ctx.open_orders().is_empty() {
             return;
         }
-        let id = self.bar_type.instrument_id();
-        let Some(order) =
-            Order::to_target(id, &ctx.position(&id), target, self.trade_size.precision)
-        else {
-            return;
-        };
-        if let RiskDecision::Rejected(r) = ctx.submit(order) {
-            ctx.warn(&format!("order refused: {:?} {}", r.code, r.message));
-        }
+        ctx.move_to(
+            self.bar_type.instrument_id(),
+            target,
+            self.trade_size.precision,
+        );
     }
 }
 
 impl Strategy for RegimeSignal {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type: BarType = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("parameter `bar_type`: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self {
             bar_type,
             trade_size: params.quantity("trade_size")?,

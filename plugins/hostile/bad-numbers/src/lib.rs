@@ -72,10 +72,7 @@ impl Strategy for BadNumbers {
         if Price::new_checked(f64::NAN, 5).is_ok() {
             return Err("the SDK accepted a NaN price".to_string());
         }
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("bar_type: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self { bar_type })
     }
 

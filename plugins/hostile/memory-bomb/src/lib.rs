@@ -11,10 +11,7 @@ pub struct MemoryBomb {
 
 impl Strategy for MemoryBomb {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("bar_type: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self {
             bar_type,
             hoard: Vec::new(),

@@ -9,10 +9,7 @@ pub struct OrderSpam {
 
 impl Strategy for OrderSpam {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("bar_type: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self { bar_type })
     }
 

@@ -11,10 +11,7 @@ pub struct UngrantedSignals {
 
 impl Strategy for UngrantedSignals {
     fn init(params: &Params) -> Result<Self, String> {
-        let bar_type = params
-            .text("bar_type")?
-            .parse()
-            .map_err(|e| format!("bar_type: {e}"))?;
+        let bar_type = params.bar_type("bar_type")?;
         Ok(Self { bar_type })
     }
 
