@@ -141,22 +141,14 @@ impl<S: HostState> PluginInstance<S> {
         let guest = match pre.instantiate(&mut store) {
             Ok(g) => g,
             Err(e) => {
-                let panic = store.data_mut().host.take_panic_message();
-                let fault = PluginFault::classify(
-                    &e,
-                    limits.fuel_per_callback,
-                    limits.epoch_deadline_ms,
-                    panic,
-                );
-                let record = FaultRecord {
-                    plugin: name,
-                    sha256,
+                let site = FaultSite {
+                    plugin: &name,
+                    sha256: &sha256,
                     callback: "instantiate",
                     event_ts: None,
                     fuel_used: 0,
-                    fault,
                 };
-                audit_quarantine(&audit, &record);
+                let record = record_fault(&mut store, limits, &site, &e, &audit);
                 return Err(InstantiateError::Faulted(Box::new(record)));
             }
         };
@@ -295,23 +287,14 @@ impl<S: HostState> PluginInstance<S> {
         fuel_used: u64,
         err: &wasmtime::Error,
     ) -> FaultRecord {
-        let panic = self.store.data_mut().host.take_panic_message();
-        let fault = PluginFault::classify(
-            err,
-            self.limits.fuel_per_callback,
-            self.limits.epoch_deadline_ms,
-            panic,
-        );
-        let record = FaultRecord {
-            plugin: self.name.clone(),
-            sha256: self.sha256.clone(),
+        let site = FaultSite {
+            plugin: &self.name,
+            sha256: &self.sha256,
             callback: callback.name(),
             event_ts,
             fuel_used,
-            fault,
         };
-        tracing::error!(plugin = %self.name, fault = record.fault.kind(), detail = %format!("{err:#}"), "{record}");
-        audit_quarantine(&self.audit, &record);
+        let record = record_fault(&mut self.store, self.limits, &site, err, &self.audit);
         self.quarantine = Some(record.clone());
         record
     }
@@ -386,6 +369,43 @@ fn host_fault(plugin: &str, sha256: &str, e: &wasmtime::Error) -> InstantiateErr
         "instantiate",
         format!("{e:#}"),
     )))
+}
+
+/// Where a fault happened.
+struct FaultSite<'a> {
+    plugin: &'a str,
+    sha256: &'a str,
+    callback: &'static str,
+    event_ts: Option<u64>,
+    fuel_used: u64,
+}
+
+/// Classifies `err`, logs it and audits the quarantine (the one place faults are recorded).
+fn record_fault<S: HostState>(
+    store: &mut Store<StoreData<S>>,
+    limits: Limits,
+    site: &FaultSite<'_>,
+    err: &wasmtime::Error,
+    audit: &AuditLog,
+) -> FaultRecord {
+    let panic = store.data_mut().host.take_panic_message();
+    let fault = PluginFault::classify(
+        err,
+        limits.fuel_per_callback,
+        limits.epoch_deadline_ms,
+        panic,
+    );
+    let record = FaultRecord {
+        plugin: site.plugin.to_string(),
+        sha256: site.sha256.to_string(),
+        callback: site.callback,
+        event_ts: site.event_ts,
+        fuel_used: site.fuel_used,
+        fault,
+    };
+    tracing::error!(plugin = %site.plugin, fault = record.fault.kind(), detail = %format!("{err:#}"), "{record}");
+    audit_quarantine(audit, &record);
+    record
 }
 
 fn audit_quarantine(audit: &AuditLog, record: &FaultRecord) {
