@@ -6,9 +6,12 @@
 //! - [`sandbox`]: wasmtime engine, limits, fuel + epoch, typed faults, quarantine.
 //! - [`capabilities`]: market data, signals, the risk gate, diagnostics: the only things a
 //!   plugin can ever reach, each linked only when granted.
+//! - [`backtest`]: components trading inside Nautilus's `BacktestEngine` through the
+//!   adapter strategy, with reports.
 //! - [`cli`]: argument parsing and printing for the `stratbox` binary.
 
 pub mod audit;
+pub mod backtest;
 pub mod bench;
 pub mod bindings;
 pub mod capabilities;

@@ -30,6 +30,42 @@ pub enum StorageError {
     },
     #[error("`{0}` does not name a file")]
     NotAFile(PathBuf),
+    #[error("cannot write `{name}`: {source}")]
+    Write {
+        name: String,
+        source: std::io::Error,
+    },
+}
+
+/// Creates (if needed) and opens an output directory the operator named.
+pub fn create_dir(path: &Path) -> Result<Dir, StorageError> {
+    std::fs::create_dir_all(path).map_err(|source| StorageError::Dir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    open_dir(path)
+}
+
+/// Writes `name` in `dir` atomically: a temporary file in the same directory, fsync, then
+/// rename over `name`. A reader sees the old file or the new one, never half of one.
+pub fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    use std::io::Write;
+    let err = |source| StorageError::Write {
+        name: name.to_string(),
+        source,
+    };
+    let tmp = format!(".{name}.tmp-{}", std::process::id());
+    let result = (|| {
+        let mut f = dir.create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        dir.rename(&tmp, dir, name)
+    })();
+    if result.is_err() {
+        let _ = dir.remove_file(&tmp);
+    }
+    result.map_err(err)
 }
 
 /// Opens a directory the operator named (the one place ambient authority is used).
@@ -95,5 +131,21 @@ mod tests {
             read_operator_file(tmp.path(), 10),
             Err(StorageError::NotAFile(_)) | Err(StorageError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn writes_atomically_and_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = create_dir(&tmp.path().join("out/deeper")).unwrap();
+        write_atomic(&dir, "r.json", b"one").unwrap();
+        write_atomic(&dir, "r.json", b"two").unwrap();
+        assert_eq!(dir.read("r.json").unwrap(), b"two");
+        let names: Vec<_> = dir
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
+        assert!(write_atomic(&dir, "../escape.json", b"x").is_err());
     }
 }

@@ -47,6 +47,26 @@ impl InstrumentTable {
         t
     }
 
+    /// Records `quote` as the latest of `instrument_id` (no allocation once it is known).
+    pub fn observe_quote(&self, instrument_id: &str, quote: QuoteTick) {
+        let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = latest.quotes.get_mut(instrument_id) {
+            *slot = quote;
+        } else {
+            latest.quotes.insert(instrument_id.to_string(), quote);
+        }
+    }
+
+    /// Records `bar` as the latest of `bar_type` (no allocation once it is known).
+    pub fn observe_bar(&self, bar_type: &BarType, bar: Bar) {
+        let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = latest.bars.iter_mut().find(|(b, _)| b == bar_type) {
+            slot.1 = bar;
+        } else {
+            latest.bars.push((bar_type.clone(), bar));
+        }
+    }
+
     /// Records `event` as the latest value of its instrument / bar type.
     pub fn observe(&self, event: &MarketEvent) {
         let mut latest = self.latest.write().unwrap_or_else(PoisonError::into_inner);

@@ -3,8 +3,13 @@
 //! Files are reached through `cap-std` directory handles; a reader takes the directory and
 //! a file name, so nothing a user names can reach outside the directory they pointed at.
 
+mod exact;
 pub mod fxcm;
+pub mod instrument_defs;
 pub mod instruments;
+pub mod nautilus_parquet;
+pub mod ohlcv;
+pub mod quote_csv;
 
 pub use instruments::InstrumentTable;
 

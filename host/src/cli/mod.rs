@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success (inspect: accepted), 2 usage or I/O error, 3 refused component.
 
+mod backtest;
 mod bench;
 mod inspect;
 mod replay;
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what a component is, what it imports, and whether the host would run it.
     Inspect(inspect::Args),
+    /// Backtest components inside Nautilus on recorded data: fills, PnL, report.
+    Backtest(backtest::Args),
     /// Run plugins over recorded data in the sandbox (no Nautilus; orders recorded, not filled).
     Replay(replay::Args),
     /// Benchmarks.
@@ -45,6 +48,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Bench { which } => bench::run(which),
     }

@@ -57,6 +57,17 @@ impl Positions {
         }
     }
 
+    /// Replaces the position in `instrument_id` (signed raw quantity, average price raw).
+    pub fn set(&mut self, instrument_id: &str, qty: i128, avg_px: i128, size_precision: u8) {
+        let net = self
+            .by_instrument
+            .entry(instrument_id.to_string())
+            .or_default();
+        net.qty = qty;
+        net.avg_px = if qty == 0 { 0 } else { avg_px };
+        net.size_precision = net.size_precision.max(size_precision);
+    }
+
     /// The position in `instrument_id` (flat when none).
     #[must_use]
     pub fn view(&self, instrument_id: &str) -> PositionView {

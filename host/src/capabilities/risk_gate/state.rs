@@ -29,6 +29,8 @@ pub struct RiskGateState {
     pub(super) event_ts: Option<u64>,
     pub(super) open_orders: Vec<String>,
     pub(super) positions: Positions,
+    /// Positions are set by the venue (Nautilus cache) instead of derived from fills.
+    pub(super) venue_positions: bool,
     pub(super) counts: DecisionCounts,
 }
 
@@ -61,6 +63,7 @@ impl RiskGateState {
             event_ts: None,
             open_orders: Vec::new(),
             positions: Positions::default(),
+            venue_positions: false,
             counts: DecisionCounts::default(),
         }
     }
@@ -102,11 +105,32 @@ impl RiskGateState {
             OrderEvent::Accepted(_) => {}
             OrderEvent::Rejected(e) => self.open_orders.retain(|id| *id != e.order_id),
             OrderEvent::Cancelled(e) => self.open_orders.retain(|id| *id != e.order_id),
+            OrderEvent::Filled(_) if self.venue_positions => {}
             OrderEvent::Filled(f) => {
                 self.positions
                     .apply_fill(&f.instrument_id, f.side, f.last_px, f.last_qty);
             }
         }
+    }
+
+    /// From now on positions come from the venue through [`Self::set_position`].
+    pub fn use_venue_positions(&mut self) {
+        self.venue_positions = true;
+    }
+
+    /// Sets the net position in `instrument_id` as the venue reports it (signed raw
+    /// quantity, average open price raw at scale 10^9); from then on fills no longer move
+    /// the gate's positions, the venue does.
+    pub fn set_position(
+        &mut self,
+        instrument_id: &str,
+        qty_raw: i128,
+        avg_px_raw: i128,
+        size_precision: u8,
+    ) {
+        self.venue_positions = true;
+        self.positions
+            .set(instrument_id, qty_raw, avg_px_raw, size_precision);
     }
 
     /// Marks an order closed (fully filled) so it no longer counts as open.

@@ -1,0 +1,549 @@
+//! The Nautilus `Strategy` that drives one sandboxed component.
+//!
+//! Nautilus → plugin: quotes, bars and trades the plugin subscribed to (through its
+//! market-data capability) are converted exactly (see [`super::convert`]) and delivered on
+//! the plugin's own stream ids; order events of its own orders become `on-order-event`.
+//! Plugin → Nautilus: the only way is the risk gate. Intents it accepts are queued by the
+//! [`NautilusRouter`] and submitted here, through Nautilus's order factory and
+//! `Strategy::submit_order`, right after the callback returns; Nautilus's `RiskEngine`
+//! then applies its own checks. Position queries are answered from Nautilus's cache.
+//!
+//! A fault quarantines the instance (audited by the sandbox); the adapter then cancels the
+//! plugin's open orders and delivers nothing more. Neighbours are unaffected.
+
+use std::{cell::RefCell, fmt, rc::Rc};
+
+use nautilus_common::actor::DataActor;
+use nautilus_model::{
+    data::{Bar as NBar, BarType as NBarType, QuoteTick as NQuote, TradeTick as NTrade},
+    enums::PositionSide as NPositionSide,
+    events::{OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled, OrderRejected},
+    identifiers::{ClientOrderId, InstrumentId as NInstrumentId, StrategyId},
+    orders::{Order, OrderAny},
+};
+use nautilus_trading::{
+    nautilus_strategy,
+    strategy::{Strategy, StrategyConfig, StrategyCore},
+};
+use ustr::Ustr;
+
+use super::{
+    convert,
+    router::{Pending, PendingQueue},
+};
+use crate::{
+    bindings::types::{
+        OrderAccepted as WAccepted, OrderCancelled, OrderEvent, OrderFilled as WFilled, OrderKind,
+        OrderRejected as WRejected,
+    },
+    capabilities::{Instance, market_data::Subscription},
+    catalog::InstrumentTable,
+    sandbox::CallError,
+};
+
+/// A component instance shared between its adapter (inside Nautilus) and the runner, which
+/// reads its profile, gate counts and fault after the run.
+pub type SharedInstance = Rc<RefCell<Instance>>;
+
+/// Stream ids of the plugin's subscriptions, keyed by Nautilus identifiers so the hot path
+/// needs no string work.
+#[derive(Debug, Default)]
+struct Streams {
+    quotes: Vec<(NInstrumentId, u32, String)>,
+    bars: Vec<(NBarType, u32, crate::bindings::types::BarType)>,
+    trades: Vec<(NInstrumentId, u32)>,
+    /// How many subscriptions of the capability these reflect.
+    synced: usize,
+}
+
+/// One plugin as a Nautilus strategy.
+pub struct ComponentStrategy {
+    core: StrategyCore,
+    id: StrategyId,
+    instance: SharedInstance,
+    queue: PendingQueue,
+    market: std::sync::Arc<InstrumentTable>,
+    streams: Streams,
+    /// Subscriptions that named something Nautilus cannot represent.
+    unusable: Vec<String>,
+}
+
+impl fmt::Debug for ComponentStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentStrategy")
+            .field("strategy_id", &self.core.config.strategy_id)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+nautilus_strategy!(ComponentStrategy, {
+    fn on_order_accepted(&mut self, e: OrderAccepted) {
+        let event = OrderEvent::Accepted(WAccepted {
+            order_id: e.client_order_id.to_string(),
+            instrument_id: e.instrument_id.to_string(),
+            ts_event: e.ts_event.as_u64(),
+        });
+        self.order_event(&event, false);
+    }
+
+    fn on_order_rejected(&mut self, e: OrderRejected) {
+        let event = rejected(
+            e.client_order_id,
+            &e.instrument_id.to_string(),
+            e.reason.as_str(),
+            e.ts_event.as_u64(),
+        );
+        self.order_event(&event, true);
+    }
+
+    fn on_order_denied(&mut self, e: OrderDenied) {
+        let reason = format!("denied by Nautilus RiskEngine: {}", e.reason);
+        let event = rejected(
+            e.client_order_id,
+            &e.instrument_id.to_string(),
+            &reason,
+            e.ts_event.as_u64(),
+        );
+        self.order_event(&event, true);
+    }
+
+    fn on_order_expired(&mut self, e: OrderExpired) {
+        let event = OrderEvent::Cancelled(OrderCancelled {
+            order_id: e.client_order_id.to_string(),
+            instrument_id: e.instrument_id.to_string(),
+            ts_event: e.ts_event.as_u64(),
+        });
+        self.order_event(&event, true);
+    }
+});
+
+fn rejected(id: ClientOrderId, instrument: &str, reason: &str, ts: u64) -> OrderEvent {
+    OrderEvent::Rejected(WRejected {
+        order_id: id.to_string(),
+        instrument_id: instrument.to_string(),
+        reason: reason.to_string(),
+        ts_event: ts,
+    })
+}
+
+impl ComponentStrategy {
+    /// A strategy with id `strategy_id` driving `instance`, whose router feeds `queue`.
+    #[must_use]
+    pub fn new(
+        strategy_id: StrategyId,
+        instance: SharedInstance,
+        queue: PendingQueue,
+        market: std::sync::Arc<InstrumentTable>,
+    ) -> Self {
+        instance
+            .borrow_mut()
+            .host_mut()
+            .risk_gate
+            .use_venue_positions();
+        let tag = strategy_id.get_tag().to_string();
+        let config = StrategyConfig {
+            strategy_id: Some(strategy_id),
+            order_id_tag: Some(tag),
+            ..StrategyConfig::default()
+        };
+        Self {
+            core: StrategyCore::new(config),
+            id: strategy_id,
+            instance,
+            queue,
+            market,
+            streams: Streams::default(),
+            unusable: Vec::new(),
+        }
+    }
+
+    fn strategy_id(&self) -> StrategyId {
+        self.id
+    }
+
+    /// After every callback: follow new subscriptions, submit what the gate accepted.
+    fn after_callback(&mut self, result: Result<(), CallError>) {
+        if let Err(CallError::Faulted(record)) = result {
+            tracing::warn!(strategy = %self.strategy_id(), "{record}; cancelling its open orders");
+            self.queue.drain();
+            self.cancel_open_orders();
+            return;
+        }
+        let count = self
+            .instance
+            .borrow()
+            .host()
+            .market_data
+            .subscriptions()
+            .len();
+        if count != self.streams.synced {
+            self.sync_subscriptions();
+        }
+        if !self.queue.is_empty() {
+            self.submit_pending();
+        }
+    }
+
+    fn sync_subscriptions(&mut self) {
+        let subs = self
+            .instance
+            .borrow()
+            .host()
+            .market_data
+            .subscriptions()
+            .to_vec();
+        let mut streams = Streams {
+            synced: subs.len(),
+            ..Streams::default()
+        };
+        for sub in &subs {
+            match sub {
+                Subscription::Quotes {
+                    stream,
+                    instrument_id,
+                } => match instrument_id.parse::<NInstrumentId>() {
+                    Ok(id) => {
+                        if !self.streams.quotes.iter().any(|(i, ..)| *i == id) {
+                            self.subscribe_quotes(id, None, None);
+                        }
+                        streams.quotes.push((id, *stream, instrument_id.clone()));
+                    }
+                    Err(_) => self.unusable.push(format!("quotes of `{instrument_id}`")),
+                },
+                Subscription::Trades {
+                    stream,
+                    instrument_id,
+                } => match instrument_id.parse::<NInstrumentId>() {
+                    Ok(id) => {
+                        if !self.streams.trades.iter().any(|(i, _)| *i == id) {
+                            self.subscribe_trades(id, None, None);
+                        }
+                        streams.trades.push((id, *stream));
+                    }
+                    Err(_) => self.unusable.push(format!("trades of `{instrument_id}`")),
+                },
+                Subscription::Bars { stream, bar_type } => match convert::to_bar_type(bar_type) {
+                    Some(bt) => {
+                        if !self.streams.bars.iter().any(|(b, ..)| *b == bt) {
+                            self.subscribe_bars(bt, None, None);
+                        }
+                        streams.bars.push((bt, *stream, bar_type.clone()));
+                    }
+                    None => self.unusable.push(format!("bars {bar_type:?}")),
+                },
+            }
+        }
+        self.streams = streams;
+    }
+
+    fn submit_pending(&mut self) {
+        for pending in self.queue.drain() {
+            match pending {
+                Pending::Submit {
+                    client_order_id,
+                    order,
+                } => {
+                    let id = ClientOrderId::new(&client_order_id);
+                    let result = self.build_order(id, &order).and_then(|o| {
+                        self.submit_order(o, None, None, None)
+                            .map_err(|e| e.to_string())
+                    });
+                    if let Err(reason) = result {
+                        let ts = self.core.clock().timestamp_ns().as_u64();
+                        let event = rejected(id, &order.intent().instrument_id, &reason, ts);
+                        self.order_event(&event, true);
+                    }
+                }
+                Pending::Cancel { client_order_id } => {
+                    let id = ClientOrderId::new(&client_order_id);
+                    if let Err(e) = self.cancel_order(id, None, None) {
+                        tracing::warn!(strategy = %self.strategy_id(), "cancel of {id} failed: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn build_order(
+        &mut self,
+        id: ClientOrderId,
+        order: &crate::capabilities::risk_gate::ValidatedOrder,
+    ) -> Result<OrderAny, String> {
+        let intent = order.intent();
+        let instrument_id: NInstrumentId = intent
+            .instrument_id
+            .parse()
+            .map_err(|e| format!("instrument id `{}`: {e}", intent.instrument_id))?;
+        let side = convert::to_side(intent.side);
+        let qty = convert::to_quantity(intent.quantity);
+        let tif = Some(convert::to_time_in_force(intent.time_in_force));
+        let reduce_only = Some(intent.reduce_only);
+        let tags = intent.tag.as_deref().map(|t| vec![Ustr::from(t)]);
+        let f = self.core.order_factory();
+        Ok(match intent.kind {
+            OrderKind::Market => f.market(
+                instrument_id,
+                side,
+                qty,
+                tif,
+                reduce_only,
+                None,
+                None,
+                None,
+                tags,
+                Some(id),
+            ),
+            OrderKind::Limit(px) => f.limit(
+                instrument_id,
+                side,
+                qty,
+                convert::to_price(px),
+                tif,
+                None,
+                None,
+                reduce_only,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                tags,
+                Some(id),
+            ),
+            OrderKind::StopMarket(trigger) => f.stop_market(
+                instrument_id,
+                side,
+                qty,
+                convert::to_price(trigger),
+                None,
+                tif,
+                None,
+                reduce_only,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                tags,
+                Some(id),
+            ),
+            OrderKind::StopLimit(p) => f.stop_limit(
+                instrument_id,
+                side,
+                qty,
+                convert::to_price(p.limit),
+                convert::to_price(p.trigger),
+                None,
+                tif,
+                None,
+                None,
+                reduce_only,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                tags,
+                Some(id),
+            ),
+        })
+    }
+
+    fn cancel_open_orders(&mut self) {
+        let strategy_id = self.strategy_id();
+        let open: Vec<ClientOrderId> = self
+            .cache()
+            .orders_open(None, None, Some(&strategy_id), None, None)
+            .iter()
+            .map(|o| o.client_order_id())
+            .collect();
+        for id in open {
+            if let Err(e) = self.cancel_order(id, None, None) {
+                tracing::warn!(strategy = %strategy_id, "cancel of {id} failed: {e}");
+            }
+        }
+    }
+
+    /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event.
+    fn order_event(&mut self, event: &OrderEvent, closes: bool) {
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return;
+            }
+            let gate = &mut instance.host_mut().risk_gate;
+            gate.on_order_event(event);
+            if closes {
+                gate.order_closed(order_id(event));
+            }
+            instance.on_order_event(event)
+        };
+        self.after_callback(result);
+    }
+
+    /// The strategy's net position in `instrument_id` from Nautilus's cache, into the gate.
+    fn sync_position(&mut self, instrument_id: NInstrumentId, name: &str) {
+        let strategy_id = self.strategy_id();
+        let (mut qty, mut notional, mut precision) = (0_i128, 0_f64, 0_u8);
+        for p in self
+            .cache()
+            .positions_open(None, Some(&instrument_id), Some(&strategy_id), None, None)
+            .iter()
+        {
+            let sign = match p.side {
+                NPositionSide::Long => 1,
+                NPositionSide::Short => -1,
+                _ => 0,
+            };
+            qty += sign * i128::from(p.quantity.raw);
+            #[allow(clippy::cast_precision_loss)]
+            let units = p.quantity.raw as f64;
+            notional += p.avg_px_open * units;
+            precision = precision.max(p.quantity.precision);
+        }
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let avg_raw = if qty == 0 {
+            0
+        } else {
+            (notional / qty.unsigned_abs() as f64 * 1e9).round() as i128
+        };
+        self.instance
+            .borrow_mut()
+            .host_mut()
+            .risk_gate
+            .set_position(name, qty, avg_raw, precision);
+    }
+
+    fn deliver_quote(&mut self, q: &NQuote) {
+        let Some((_, stream, name)) = self
+            .streams
+            .quotes
+            .iter()
+            .find(|(id, ..)| *id == q.instrument_id)
+        else {
+            return;
+        };
+        let wq = convert::quote(q, *stream);
+        self.market.observe_quote(name, wq);
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return;
+            }
+            instance.on_quote(wq)
+        };
+        self.after_callback(result);
+    }
+}
+
+fn order_id(event: &OrderEvent) -> &str {
+    match event {
+        OrderEvent::Accepted(e) => &e.order_id,
+        OrderEvent::Rejected(e) => &e.order_id,
+        OrderEvent::Filled(e) => &e.order_id,
+        OrderEvent::Cancelled(e) => &e.order_id,
+    }
+}
+
+impl DataActor for ComponentStrategy {
+    fn on_start(&mut self) -> anyhow::Result<()> {
+        let result = self.instance.borrow_mut().on_start();
+        self.after_callback(result);
+        if !self.unusable.is_empty() {
+            tracing::warn!(strategy = %self.strategy_id(), "unusable subscriptions: {}", self.unusable.join(", "));
+        }
+        Ok(())
+    }
+
+    fn on_stop(&mut self) -> anyhow::Result<()> {
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return Ok(());
+            }
+            instance.on_stop()
+        };
+        self.after_callback(result);
+        Ok(())
+    }
+
+    fn on_quote(&mut self, quote: &NQuote) -> anyhow::Result<()> {
+        self.deliver_quote(quote);
+        Ok(())
+    }
+
+    fn on_bar(&mut self, bar: &NBar) -> anyhow::Result<()> {
+        let Some((_, stream, wit_type)) =
+            self.streams.bars.iter().find(|(b, ..)| *b == bar.bar_type)
+        else {
+            return Ok(());
+        };
+        let wb = convert::bar(bar, *stream);
+        self.market.observe_bar(wit_type, wb);
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return Ok(());
+            }
+            instance.on_bar(wb)
+        };
+        self.after_callback(result);
+        Ok(())
+    }
+
+    fn on_trade(&mut self, trade: &NTrade) -> anyhow::Result<()> {
+        let Some(&(_, stream)) = self
+            .streams
+            .trades
+            .iter()
+            .find(|(id, _)| *id == trade.instrument_id)
+        else {
+            return Ok(());
+        };
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return Ok(());
+            }
+            instance.on_trade(&convert::trade(trade, stream))
+        };
+        self.after_callback(result);
+        Ok(())
+    }
+
+    fn on_order_filled(&mut self, e: &OrderFilled) -> anyhow::Result<()> {
+        let name = e.instrument_id.to_string();
+        let Some(side) = convert::side(e.order_side) else {
+            return Ok(());
+        };
+        self.sync_position(e.instrument_id, &name);
+        let closed = self
+            .cache()
+            .order(&e.client_order_id)
+            .is_some_and(|o| o.is_closed());
+        let event = OrderEvent::Filled(WFilled {
+            order_id: e.client_order_id.to_string(),
+            instrument_id: name,
+            side,
+            last_px: convert::price(e.last_px),
+            last_qty: convert::quantity(e.last_qty),
+            ts_event: e.ts_event.as_u64(),
+        });
+        self.order_event(&event, closed);
+        Ok(())
+    }
+
+    fn on_order_canceled(&mut self, e: &OrderCanceled) -> anyhow::Result<()> {
+        let event = OrderEvent::Cancelled(OrderCancelled {
+            order_id: e.client_order_id.to_string(),
+            instrument_id: e.instrument_id.to_string(),
+            ts_event: e.ts_event.as_u64(),
+        });
+        self.order_event(&event, true);
+        Ok(())
+    }
+}

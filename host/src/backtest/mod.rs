@@ -1,0 +1,325 @@
+//! Backtests: strategy components (and, as baselines, native Nautilus strategies) trading
+//! inside Nautilus's own `BacktestEngine` on a simulated venue.
+//!
+//! Each component gets its own sandbox and its own Nautilus strategy id; its orders go
+//! through its risk gate, then Nautilus's `RiskEngine` (bypass off), then the simulated
+//! exchange. Data is fed in chunks through Nautilus's streaming mode so progress can be
+//! reported; decisions do not depend on the chunk size.
+
+pub mod adapter;
+pub mod chart;
+pub mod convert;
+pub mod data;
+pub mod report;
+pub mod router;
+
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
+
+use nautilus_backtest::{
+    config::{BacktestEngineConfig, SimulatedVenueConfig},
+    engine::BacktestEngine,
+};
+use nautilus_model::{
+    data::{Data, HasTsInit},
+    enums::{AccountType, BookType, OmsType},
+    identifiers::{InstrumentId, StrategyId},
+    instruments::{Instrument, InstrumentAny},
+    types::{Money, Quantity},
+};
+use nautilus_trading::examples::strategies::{EmaCross, EmaCrossConfig};
+use stratbox_manifest::ParamValue;
+
+pub use self::report::BacktestReport;
+use self::{
+    adapter::{ComponentStrategy, SharedInstance},
+    report::PluginFigures,
+    router::NautilusRouter,
+};
+use crate::{
+    audit::AuditLog,
+    capabilities::{self, PluginEnv},
+    catalog::InstrumentTable,
+    sandbox::{InstantiateError, PluginComponent, SandboxEngine},
+};
+
+/// Events per streaming chunk (progress granularity).
+pub const DEFAULT_CHUNK: usize = 8_192;
+
+/// A strategy to put in the backtest.
+#[derive(Debug)]
+pub enum StrategySpec<'a> {
+    /// A sandboxed component with its resolved parameters.
+    Component {
+        component: &'a PluginComponent,
+        params: Vec<(String, ParamValue)>,
+    },
+    /// Nautilus's native Rust EMA-cross example (the parity and speed baseline).
+    NativeEmaCross {
+        instrument_id: InstrumentId,
+        trade_size: Quantity,
+        fast_period: usize,
+        slow_period: usize,
+    },
+}
+
+/// Everything a run needs.
+#[derive(Debug)]
+pub struct BacktestSpec<'a> {
+    pub instruments: Vec<InstrumentAny>,
+    /// The same instruments as the contract sees them.
+    pub table: Arc<InstrumentTable>,
+    /// Market data, sorted by `ts_init` (stable).
+    pub data: Vec<Data>,
+    /// Starting balances per venue account.
+    pub balances: Vec<Money>,
+    pub strategies: Vec<StrategySpec<'a>>,
+    pub chunk: usize,
+    /// Measure wall time spent in each guest (costs two clock reads per callback).
+    pub timing: bool,
+}
+
+/// A finished run: the deterministic report, and per strategy the wall time spent in the
+/// guest (components with timing on; `None` otherwise).
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: BacktestReport,
+    pub guest_nanos: Vec<Option<u64>>,
+}
+
+/// A run could not start or Nautilus failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("no market data to run on")]
+    NoData,
+    #[error("{plugin}: {source}")]
+    Instantiate {
+        plugin: String,
+        source: InstantiateError,
+    },
+    #[error("nautilus: {0:#}")]
+    Nautilus(anyhow::Error),
+}
+
+/// Nautilus strategy id for strategy number `index` named `name`: `EMA_CROSS-000`.
+#[must_use]
+pub fn strategy_id(name: &str, index: usize) -> StrategyId {
+    let base: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    StrategyId::new(format!("{base}-{index:03}"))
+}
+
+/// Formats a parameter value for reports.
+#[must_use]
+pub fn param_text(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Int(i) => i.to_string(),
+        ParamValue::Float(f) => f.to_string(),
+        ParamValue::Bool(b) => b.to_string(),
+        ParamValue::Text(s) => s.clone(),
+        ParamValue::Decimal(d) => d.to_string(),
+    }
+}
+
+struct Entry<'a> {
+    strategy_id: StrategyId,
+    plugin: Option<(
+        &'a PluginComponent,
+        Vec<(String, ParamValue)>,
+        SharedInstance,
+    )>,
+}
+
+/// Runs a backtest; `progress(done, total)` is called after each chunk.
+pub fn run(
+    spec: BacktestSpec<'_>,
+    sandbox: &SandboxEngine,
+    audit: &AuditLog,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Outcome, BacktestError> {
+    if spec.data.is_empty() {
+        return Err(BacktestError::NoData);
+    }
+    let nerr = BacktestError::Nautilus;
+    // Nautilus's logger writes to stdout, which belongs to our summary / JSON: keep it off.
+    let logging = nautilus_common::logging::config::LoggerConfig {
+        stdout_level: log::LevelFilter::Off,
+        fileout_level: log::LevelFilter::Off,
+        bypass_logging: true,
+        ..Default::default()
+    };
+    let config = BacktestEngineConfig::builder()
+        .logging(logging)
+        .bypass_logging(true)
+        .build();
+    let mut engine = BacktestEngine::new(config).map_err(nerr)?;
+    let mut venues: Vec<_> = spec.instruments.iter().map(|i| i.id().venue).collect();
+    venues.sort();
+    venues.dedup();
+    for &venue in &venues {
+        engine
+            .add_venue(
+                SimulatedVenueConfig::builder()
+                    .venue(venue)
+                    .oms_type(OmsType::Netting)
+                    .account_type(AccountType::Margin)
+                    .book_type(BookType::L1_MBP)
+                    .starting_balances(spec.balances.clone())
+                    .build(),
+            )
+            .map_err(nerr)?;
+    }
+    for i in &spec.instruments {
+        engine.add_instrument(i).map_err(nerr)?;
+    }
+
+    let mut entries = Vec::new();
+    for (index, s) in spec.strategies.into_iter().enumerate() {
+        match s {
+            StrategySpec::Component { component, params } => {
+                let name = &component.manifest().name;
+                let sid = strategy_id(name, index);
+                let (router, queue) = NautilusRouter::new(sid.as_str());
+                let env = PluginEnv {
+                    market: Arc::clone(&spec.table) as _,
+                    router: Box::new(router),
+                };
+                let instance = capabilities::instantiate(sandbox, component, env, &params, audit)
+                    .map_err(|source| BacktestError::Instantiate {
+                    plugin: name.clone(),
+                    source,
+                })?;
+                let mut instance = instance;
+                instance.set_timing(spec.timing);
+                let shared: SharedInstance = Rc::new(RefCell::new(instance));
+                let strategy =
+                    ComponentStrategy::new(sid, Rc::clone(&shared), queue, Arc::clone(&spec.table));
+                engine.add_strategy(strategy).map_err(nerr)?;
+                entries.push(Entry {
+                    strategy_id: sid,
+                    plugin: Some((component, params, shared)),
+                });
+            }
+            StrategySpec::NativeEmaCross {
+                instrument_id,
+                trade_size,
+                fast_period,
+                slow_period,
+            } => {
+                let sid = strategy_id("ema-cross-native", index);
+                let config =
+                    EmaCrossConfig::new(instrument_id, trade_size, fast_period, slow_period)
+                        .with_strategy_id(sid)
+                        .with_order_id_tag(sid.get_tag().to_string());
+                engine
+                    .add_strategy(EmaCross::from_config(config))
+                    .map_err(nerr)?;
+                entries.push(Entry {
+                    strategy_id: sid,
+                    plugin: None,
+                });
+            }
+        }
+    }
+
+    let mut marks = report::Marks::new();
+    for d in &spec.data {
+        match d {
+            Data::Quote(q) => {
+                marks.insert(q.instrument_id, (q.bid_price, q.ask_price));
+            }
+            Data::Bar(b) => {
+                marks.insert(b.bar_type.instrument_id(), (b.close, b.close));
+            }
+            Data::Trade(t) => {
+                marks.insert(t.instrument_id, (t.price, t.price));
+            }
+            _ => {}
+        }
+    }
+    let total = spec.data.len();
+    let first_ts = spec.data.first().map(|d| d.ts_init().as_u64());
+    let last_ts = spec.data.last().map(|d| d.ts_init().as_u64());
+    let chunk = spec.chunk.max(1);
+    let mut done = 0;
+    let mut data = spec.data;
+    data.sort_by_key(HasTsInit::ts_init);
+    while !data.is_empty() {
+        let rest = data.split_off(chunk.min(data.len()));
+        let n = data.len();
+        engine.add_data(data, None, true, true).map_err(nerr)?;
+        engine.run(None, None, None, true).map_err(nerr)?;
+        engine.clear_data();
+        done += n;
+        progress(done, total);
+        data = rest;
+    }
+    engine.end();
+
+    let result = engine.get_result();
+    let cache = engine.kernel().cache.borrow();
+    let strategies = entries
+        .iter()
+        .map(|e| {
+            let plugin = e.plugin.as_ref().map(|(component, params, shared)| {
+                let instance = shared.borrow();
+                let p = instance.profile();
+                let gate = instance.host().risk_gate.counts();
+                let m = component.manifest();
+                PluginFigures {
+                    name: m.name.clone(),
+                    version: m.version.clone(),
+                    sha256: component.sha256().to_string(),
+                    params: params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), param_text(v)))
+                        .collect::<BTreeMap<_, _>>(),
+                    callbacks: p.callbacks,
+                    fuel_total: p.fuel_total,
+                    fuel_max: p.fuel_max,
+                    peak_memory_bytes: p.peak_memory_bytes,
+                    orders_accepted_by_gate: gate.accepted,
+                    orders_refused_by_gate: gate.rejected.clone(),
+                    fault: instance.fault().cloned(),
+                }
+            });
+            report::strategy_report(&cache, &e.strategy_id, &marks, plugin)
+        })
+        .collect();
+    let (portfolio, equity) = report::portfolio_report(&cache, &venues, &result);
+    let mut instruments: Vec<String> = spec
+        .instruments
+        .iter()
+        .map(|i| i.id().to_string())
+        .collect();
+    instruments.sort();
+    let guest_nanos = entries
+        .iter()
+        .map(|e| {
+            e.plugin
+                .as_ref()
+                .filter(|_| spec.timing)
+                .map(|(.., shared)| shared.borrow().profile().guest_nanos)
+        })
+        .collect();
+    Ok(Outcome {
+        report: BacktestReport {
+            format: report::REPORT_FORMAT,
+            events: total,
+            first_ts,
+            last_ts,
+            instruments,
+            portfolio,
+            strategies,
+            equity,
+        },
+        guest_nanos,
+    })
+}

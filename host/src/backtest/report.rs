@@ -1,0 +1,348 @@
+//! What a backtest produced, read back from Nautilus's cache and portfolio analyzer.
+//!
+//! Everything here is a function of the data, the instruments and the strategies' decisions,
+//! never of wall-clock time or random ids, so `report.json` is byte-identical on a rerun.
+//! Maps are `BTreeMap`s (sorted keys); wall-clock figures (time in guest) are printed in
+//! the summary but kept out of the file.
+
+use std::collections::BTreeMap;
+
+use nautilus_analysis::analyzer::PortfolioAnalyzer;
+use nautilus_common::cache::Cache;
+use nautilus_model::{
+    enums::PositionSide,
+    events::OrderEventAny,
+    identifiers::{InstrumentId, StrategyId, Venue},
+    orders::Order,
+    position::Position,
+    types::Price,
+};
+use serde::Serialize;
+
+use crate::sandbox::FaultRecord;
+
+/// Bump when the layout of `report.json` changes.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// One order a strategy submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderRow {
+    pub client_order_id: String,
+    pub instrument_id: String,
+    pub ts_init: u64,
+    pub side: String,
+    pub order_type: String,
+    pub quantity: String,
+    pub price: Option<String>,
+    pub trigger_price: Option<String>,
+    pub status: String,
+    pub filled_qty: String,
+}
+
+/// One fill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FillRow {
+    pub client_order_id: String,
+    pub ts_event: u64,
+    pub side: String,
+    pub last_qty: String,
+    pub last_px: String,
+    pub commission: Option<String>,
+}
+
+/// One position cycle (netting positions that close and reopen give several).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionRow {
+    /// `<instrument>-<strategy>` (Nautilus netting id, without the random suffix snapshots get).
+    pub position_id: String,
+    /// 1 for the first time the position opened, 2 after it closed and reopened, ...
+    pub cycle: usize,
+    pub instrument_id: String,
+    pub entry: String,
+    pub side: String,
+    pub quantity: String,
+    pub peak_qty: String,
+    pub ts_opened: u64,
+    pub ts_closed: Option<u64>,
+    pub avg_px_open: f64,
+    pub avg_px_close: Option<f64>,
+    pub realized_pnl: Option<String>,
+    pub unrealized_pnl: Option<String>,
+}
+
+/// The sandbox's view of a component during the run (deterministic figures only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PluginFigures {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub params: BTreeMap<String, String>,
+    pub callbacks: u64,
+    pub fuel_total: u64,
+    pub fuel_max: u64,
+    pub peak_memory_bytes: u64,
+    pub orders_accepted_by_gate: u64,
+    pub orders_refused_by_gate: BTreeMap<String, u64>,
+    pub fault: Option<FaultRecord>,
+}
+
+/// One strategy's results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StrategyReport {
+    pub strategy_id: String,
+    /// `None` for a native Nautilus strategy (parity and benchmark baselines).
+    pub plugin: Option<PluginFigures>,
+    pub orders: Vec<OrderRow>,
+    pub fills: Vec<FillRow>,
+    pub positions: Vec<PositionRow>,
+    /// Realized PnL by currency (sum over position cycles).
+    pub realized_pnl: BTreeMap<String, String>,
+    /// Unrealized PnL of open positions at the last price, by currency.
+    pub unrealized_pnl: BTreeMap<String, String>,
+    /// Nautilus's PnL statistics of this strategy's positions, by currency.
+    pub pnl_stats: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// The account as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortfolioReport {
+    /// Largest fall of the account balance from its running peak, in percent (≤ 0).
+    pub max_drawdown_pct: f64,
+    pub starting_balances: BTreeMap<String, String>,
+    pub final_balances: BTreeMap<String, String>,
+    pub pnl_stats: BTreeMap<String, BTreeMap<String, f64>>,
+    pub returns_stats: BTreeMap<String, f64>,
+    pub general_stats: BTreeMap<String, f64>,
+}
+
+/// A point of the account balance curve (after each balance change).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EquityPoint {
+    pub ts: u64,
+    pub currency: String,
+    pub balance: f64,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestReport {
+    pub format: u32,
+    pub events: usize,
+    pub first_ts: Option<u64>,
+    pub last_ts: Option<u64>,
+    pub instruments: Vec<String>,
+    pub portfolio: PortfolioReport,
+    pub strategies: Vec<StrategyReport>,
+    pub equity: Vec<EquityPoint>,
+}
+
+fn sorted(m: impl IntoIterator<Item = (String, f64)>) -> BTreeMap<String, f64> {
+    m.into_iter().collect()
+}
+
+/// The last bid and ask (equal for bars and trades) of each instrument, for marking open
+/// positions: longs at the bid, shorts at the ask.
+pub type Marks = BTreeMap<InstrumentId, (Price, Price)>;
+
+fn mark(marks: &Marks, p: &Position) -> Option<Price> {
+    let (bid, ask) = marks.get(&p.instrument_id)?;
+    Some(if p.side == PositionSide::Short {
+        *ask
+    } else {
+        *bid
+    })
+}
+
+/// Every cycle of every position of `strategy_id`, oldest first.
+pub fn position_cycles(cache: &Cache, strategy_id: &StrategyId) -> Vec<Position> {
+    let mut out = Vec::new();
+    let mut current: Vec<Position> = cache
+        .positions(None, None, Some(strategy_id), None, None)
+        .into_iter()
+        .map(|p| p.cloned())
+        .collect();
+    current.sort_by(|a, b| (a.ts_opened, a.id.as_str()).cmp(&(b.ts_opened, b.id.as_str())));
+    for p in current {
+        out.extend(cache.position_snapshots(Some(&p.id), None));
+        out.push(p);
+    }
+    out
+}
+
+/// Orders, fills and positions of `strategy_id`.
+pub fn strategy_report(
+    cache: &Cache,
+    strategy_id: &StrategyId,
+    marks: &Marks,
+    plugin: Option<PluginFigures>,
+) -> StrategyReport {
+    let mut orders: Vec<_> = cache
+        .orders(None, None, Some(strategy_id), None, None)
+        .into_iter()
+        .map(|o| o.clone())
+        .collect();
+    orders.sort_by_key(|o| (o.ts_init(), o.client_order_id().to_string()));
+    let mut fills = Vec::new();
+    let order_rows = orders
+        .iter()
+        .map(|o| {
+            for e in o.events() {
+                if let OrderEventAny::Filled(f) = e {
+                    fills.push(FillRow {
+                        client_order_id: f.client_order_id.to_string(),
+                        ts_event: f.ts_event.as_u64(),
+                        side: f.order_side.to_string(),
+                        last_qty: f.last_qty.to_string(),
+                        last_px: f.last_px.to_string(),
+                        commission: f.commission.map(|c| c.to_string()),
+                    });
+                }
+            }
+            OrderRow {
+                client_order_id: o.client_order_id().to_string(),
+                instrument_id: o.instrument_id().to_string(),
+                ts_init: o.ts_init().as_u64(),
+                side: o.order_side().to_string(),
+                order_type: o.order_type().to_string(),
+                quantity: o.quantity().to_string(),
+                price: o.price().map(|p| p.to_string()),
+                trigger_price: o.trigger_price().map(|p| p.to_string()),
+                status: o.status().to_string(),
+                filled_qty: o.filled_qty().to_string(),
+            }
+        })
+        .collect();
+    // Stable: fills of one order keep their order; trade ids are not used (the simulated
+    // venue derives them from a random instance id).
+    fills.sort_by_key(|f| f.ts_event);
+
+    let cycles = position_cycles(cache, strategy_id);
+    let mut realized_money = BTreeMap::new();
+    let mut unrealized_money = BTreeMap::new();
+    let positions = cycles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if let Some(m) = p.realized_pnl {
+                realized_money
+                    .entry(m.currency.code.to_string())
+                    .and_modify(|e| *e = *e + m)
+                    .or_insert(m);
+            }
+            let open_pnl = (!p.is_closed())
+                .then(|| mark(marks, p).map(|px| p.unrealized_pnl(px)))
+                .flatten();
+            if let Some(m) = open_pnl {
+                unrealized_money
+                    .entry(m.currency.code.to_string())
+                    .and_modify(|e| *e = *e + m)
+                    .or_insert(m);
+            }
+            PositionRow {
+                position_id: format!("{}-{}", p.instrument_id, p.strategy_id),
+                cycle: i + 1,
+                instrument_id: p.instrument_id.to_string(),
+                entry: p.entry.to_string(),
+                side: p.side.to_string(),
+                quantity: p.quantity.to_string(),
+                peak_qty: p.peak_qty.to_string(),
+                ts_opened: p.ts_opened.as_u64(),
+                ts_closed: p.ts_closed.map(|t| t.as_u64()),
+                avg_px_open: p.avg_px_open,
+                avg_px_close: p.avg_px_close,
+                realized_pnl: p.realized_pnl.map(|m| m.to_string()),
+                unrealized_pnl: open_pnl.map(|m| m.to_string()),
+            }
+        })
+        .collect();
+
+    let mut analyzer = PortfolioAnalyzer::default();
+    analyzer.add_positions(&cycles);
+    let mut pnl_stats = BTreeMap::new();
+    let mut currencies: Vec<_> = cycles
+        .iter()
+        .filter_map(|p| p.realized_pnl.map(|m| m.currency))
+        .collect();
+    currencies.sort_by_key(|c| c.code);
+    currencies.dedup();
+    for currency in &currencies {
+        if let Ok(stats) = analyzer.get_performance_stats_pnls(Some(currency), None) {
+            pnl_stats.insert(currency.code.to_string(), sorted(stats));
+        }
+    }
+    StrategyReport {
+        strategy_id: strategy_id.to_string(),
+        plugin,
+        orders: order_rows,
+        fills,
+        positions,
+        realized_pnl: realized_money
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect(),
+        unrealized_pnl: unrealized_money
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect(),
+        pnl_stats,
+    }
+}
+
+/// The account-wide figures from Nautilus's `BacktestResult` and the account's balance
+/// history.
+pub fn portfolio_report(
+    cache: &Cache,
+    venues: &[Venue],
+    result: &nautilus_backtest::result::BacktestResult,
+) -> (PortfolioReport, Vec<EquityPoint>) {
+    let mut starting = BTreeMap::new();
+    let mut last = BTreeMap::new();
+    let mut equity = Vec::new();
+    for venue in venues {
+        use nautilus_model::accounts::Account;
+        let Some(account) = cache.account_for_venue(venue) else {
+            continue;
+        };
+        for (c, m) in account.starting_balances() {
+            starting.insert(c.code.to_string(), m.to_string());
+        }
+        for (c, m) in account.balances_total() {
+            last.insert(c.code.to_string(), m.to_string());
+        }
+        for state in account.events() {
+            for b in &state.balances {
+                equity.push(EquityPoint {
+                    ts: state.ts_event.as_u64(),
+                    currency: b.currency.code.to_string(),
+                    balance: b.total.as_f64(),
+                });
+            }
+        }
+    }
+    equity.sort_by(|a, b| (a.ts, &a.currency).cmp(&(b.ts, &b.currency)));
+    let pnl_stats = result
+        .stats_pnls
+        .iter()
+        .map(|(k, v)| (k.clone(), sorted(v.clone())))
+        .collect();
+    let mut peak = f64::MIN;
+    let mut max_dd = 0.0_f64;
+    let main = equity.first().map(|p| p.currency.clone());
+    for p in equity.iter().filter(|p| Some(&p.currency) == main.as_ref()) {
+        peak = peak.max(p.balance);
+        if peak > 0.0 {
+            max_dd = max_dd.min((p.balance - peak) / peak * 100.0);
+        }
+    }
+    (
+        PortfolioReport {
+            max_drawdown_pct: max_dd,
+            starting_balances: starting,
+            final_balances: last,
+            pnl_stats,
+            returns_stats: sorted(result.stats_returns.clone()),
+            general_stats: sorted(result.stats_general.clone()),
+        },
+        equity,
+    )
+}

@@ -1,0 +1,93 @@
+//! The order router of a plugin running inside Nautilus.
+//!
+//! The risk gate calls [`OrderRouter::submit`] synchronously from inside a guest callback,
+//! where the Nautilus strategy that owns the instance cannot be reached (it is borrowed for
+//! the call, and Nautilus's types are not `Send`). So the router assigns the client order
+//! id at once, queues the validated order, and the adapter submits the queue through
+//! Nautilus's order factory and `Strategy::submit_order` as soon as the callback returns,
+//! at the same simulated time. Nautilus's own `RiskEngine` then checks it again.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::capabilities::risk_gate::{OrderRouter, ValidatedOrder};
+
+/// A request the gate accepted, waiting to be handed to Nautilus.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    Submit {
+        client_order_id: String,
+        order: ValidatedOrder,
+    },
+    Cancel {
+        client_order_id: String,
+    },
+}
+
+/// The queue shared by a [`NautilusRouter`] and its adapter.
+#[derive(Debug, Clone, Default)]
+pub struct PendingQueue(Arc<Mutex<Vec<Pending>>>);
+
+impl PendingQueue {
+    /// Takes everything queued, oldest first.
+    pub fn drain(&self) -> Vec<Pending> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// True when nothing is queued (checked after every callback, so kept cheap).
+    pub fn is_empty(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    fn push(&self, p: Pending) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(p);
+    }
+}
+
+/// Assigns client order ids `O-<strategy id>-<n>` and queues accepted orders.
+#[derive(Debug)]
+pub struct NautilusRouter {
+    strategy_id: String,
+    next: u64,
+    queue: PendingQueue,
+}
+
+impl NautilusRouter {
+    /// A router for the strategy `strategy_id` and the queue its adapter drains.
+    #[must_use]
+    pub fn new(strategy_id: &str) -> (Self, PendingQueue) {
+        let queue = PendingQueue::default();
+        (
+            Self {
+                strategy_id: strategy_id.to_string(),
+                next: 1,
+                queue: queue.clone(),
+            },
+            queue,
+        )
+    }
+}
+
+impl OrderRouter for NautilusRouter {
+    fn submit(&mut self, order: &ValidatedOrder) -> Result<String, String> {
+        let client_order_id = format!("O-{}-{}", self.strategy_id, self.next);
+        self.next += 1;
+        self.queue.push(Pending::Submit {
+            client_order_id: client_order_id.clone(),
+            order: order.clone(),
+        });
+        Ok(client_order_id)
+    }
+
+    fn cancel(&mut self, order_id: &str) -> Result<(), String> {
+        self.queue.push(Pending::Cancel {
+            client_order_id: order_id.to_string(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,406 @@
+//! `stratbox backtest`: strategy components trading inside Nautilus on recorded data.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Instant,
+};
+
+use nautilus_model::{instruments::Instrument, types::Money};
+
+use super::{EXIT_REFUSED, default_plugin_dir, fail, key_value};
+use crate::{
+    audit::AuditLog,
+    backtest::{
+        self, BacktestSpec, DEFAULT_CHUNK, StrategySpec, chart,
+        data::{self, DataFormat},
+        report::{BacktestReport, StrategyReport},
+    },
+    capabilities::{self, LoadError},
+    catalog::instrument_defs::Instruments,
+    sandbox::{EngineOptions, LoadPolicy, MAX_COMPONENT_BYTES, PluginComponent, SandboxEngine},
+    storage,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Component file, or the name of a built one (`ema-cross` = target/plugins/ema-cross.wasm).
+    /// Repeatable: each plugin gets its own sandbox and strategy id.
+    #[arg(long = "plugin", required = true)]
+    pub plugins: Vec<String>,
+    /// Market data: a file, or a folder of FXCM bid/ask files.
+    #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+    pub data: PathBuf,
+    /// How to read --data.
+    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    pub format: DataFormat,
+    /// Instrument the data is for (default: known for the bundled files).
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Instrument definitions (TOML, see data/instruments.toml; default: the bundled ones).
+    #[arg(long)]
+    pub instruments: Option<PathBuf>,
+    /// Bar type for OHLCV data, e.g. `BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL`.
+    #[arg(long)]
+    pub bar_type: Option<String>,
+    /// Parameter, name=value (repeatable); checked against each plugin's manifest.
+    #[arg(long = "param", value_parser = key_value)]
+    pub params: Vec<(String, String)>,
+    /// Starting balance of the venue account (default: 1000000 in the settlement currency).
+    #[arg(long)]
+    pub balance: Option<String>,
+    /// Folder for report.json and equity.html (created if missing).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print the report as JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A `--plugin` value as a path: an existing file, or a name in the plugin folder.
+pub(crate) fn plugin_path(arg: &str) -> Result<PathBuf, String> {
+    let as_path = Path::new(arg);
+    if as_path.is_file() {
+        return Ok(as_path.to_path_buf());
+    }
+    let looks_like_name = !arg.contains('/') && !arg.contains('\\') && !arg.ends_with(".wasm");
+    if looks_like_name {
+        let built = default_plugin_dir().join(format!("{arg}.wasm"));
+        if built.is_file() {
+            return Ok(built);
+        }
+        return Err(format!(
+            "no component `{arg}`: {} does not exist; build the bundled plugins with `cargo xtask plugins` or pass a .wasm path",
+            built.display()
+        ));
+    }
+    Err(format!("--plugin `{arg}`: no such file"))
+}
+
+fn load_components(
+    engine: &SandboxEngine,
+    args: &[String],
+    audit: &AuditLog,
+) -> Result<Vec<(String, PluginComponent)>, u8> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = plugin_path(arg).map_err(fail)?;
+        let bytes = storage::read_operator_file(&path, MAX_COMPONENT_BYTES as u64).map_err(fail)?;
+        match capabilities::load(engine, &bytes, &LoadPolicy::default(), audit) {
+            Ok(c) => out.push((path.display().to_string(), c)),
+            Err(LoadError::Refused(r)) => {
+                eprintln!(
+                    "error: {} was refused:\n{}",
+                    path.display(),
+                    r.0.refusal_text()
+                );
+                return Err(EXIT_REFUSED);
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    Ok(out)
+}
+
+fn balance(arg: Option<&str>, default_currency: &str) -> Result<Money, String> {
+    let text = arg.map_or_else(|| format!("1000000 {default_currency}"), str::to_string);
+    let (amount, currency) = text.trim().split_once(' ').ok_or_else(|| {
+        format!("--balance `{text}` is not `<amount> <currency>`, e.g. \"1000000 USD\"")
+    })?;
+    let amount: f64 = amount
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("--balance `{text}`: `{amount}` is not a number"))?;
+    if !amount.is_finite() || amount <= 0.0 {
+        return Err(format!("--balance `{text}`: the amount must be positive"));
+    }
+    let currency = currency
+        .trim()
+        .parse::<nautilus_model::types::Currency>()
+        .map_err(|_| format!("--balance `{text}`: unknown currency `{currency}`"))?;
+    Money::new_checked(amount, currency).map_err(|e| format!("--balance `{text}`: {e}"))
+}
+
+/// Finds a statistic by name prefix (Nautilus names carry periods: `Sharpe Ratio (252 days)`).
+fn stat(stats: &BTreeMap<String, f64>, prefix: &str) -> Option<f64> {
+    stats
+        .iter()
+        .find(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| *v)
+        .filter(|v| v.is_finite())
+}
+
+fn fmt_opt(v: Option<f64>, suffix: &str) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.4}{suffix}"))
+}
+
+fn print_strategy(s: &StrategyReport, guest_nanos: Option<u64>) {
+    let title = s.plugin.as_ref().map_or_else(
+        || "native".to_string(),
+        |p| format!("{} {} ({}…)", p.name, p.version, &p.sha256[..12]),
+    );
+    println!("  {} — {title}", s.strategy_id);
+    println!(
+        "    orders {}, fills {}, position cycles {}",
+        s.orders.len(),
+        s.fills.len(),
+        s.positions.len()
+    );
+    let pnl = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            "0".to_string()
+        } else {
+            m.values().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
+    println!(
+        "    realized PnL {}, unrealized {}",
+        pnl(&s.realized_pnl),
+        pnl(&s.unrealized_pnl)
+    );
+    for (currency, stats) in &s.pnl_stats {
+        println!(
+            "    win rate {} ({currency}), expectancy {}",
+            fmt_opt(stat(stats, "Win Rate"), ""),
+            fmt_opt(stat(stats, "Expectancy"), "")
+        );
+    }
+    if let Some(p) = &s.plugin {
+        #[allow(clippy::cast_precision_loss)]
+        let guest = guest_nanos.map_or_else(String::new, |ns| {
+            format!(
+                ", {:.1} ms in guest ({:.0} ns/callback)",
+                ns as f64 / 1e6,
+                ns as f64 / p.callbacks.max(1) as f64
+            )
+        });
+        println!(
+            "    sandbox: {} callbacks, fuel {} total / {} max per callback{guest}, peak memory {} B",
+            p.callbacks, p.fuel_total, p.fuel_max, p.peak_memory_bytes
+        );
+        println!(
+            "    risk gate: {} accepted, refused {:?}",
+            p.orders_accepted_by_gate, p.orders_refused_by_gate
+        );
+        match &p.fault {
+            Some(f) => println!("    fault: {f} (quarantined)"),
+            None => println!("    faults: none"),
+        }
+    }
+}
+
+fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
+    #[allow(clippy::cast_precision_loss)]
+    let rate = r.events as f64 / seconds.max(1e-9);
+    println!(
+        "backtest: {} events of {} in {seconds:.2} s ({rate:.0} events/s)",
+        r.events,
+        r.instruments.join(", ")
+    );
+    let p = &r.portfolio;
+    println!(
+        "account: start {}, end {}",
+        p.starting_balances
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        p.final_balances
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (currency, stats) in &p.pnl_stats {
+        println!(
+            "  PnL {} {currency} ({}), win rate {}",
+            fmt_opt(stat(stats, "PnL (total)"), ""),
+            fmt_opt(stat(stats, "PnL% (total)"), "%"),
+            fmt_opt(stat(stats, "Win Rate"), "")
+        );
+    }
+    let rs = &p.returns_stats;
+    println!(
+        "  max drawdown {:.4}% (balance), Sharpe {}, Sortino {}",
+        p.max_drawdown_pct,
+        fmt_opt(stat(rs, "Sharpe Ratio"), ""),
+        fmt_opt(stat(rs, "Sortino Ratio"), "")
+    );
+    println!("strategies:");
+    for (s, g) in r.strategies.iter().zip(guest) {
+        print_strategy(s, *g);
+    }
+}
+
+pub fn run(args: &Args) -> u8 {
+    let defs = match &args.instruments {
+        None => Instruments::bundled(),
+        Some(path) => match storage::read_operator_file(path, 1 << 20)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| format!("{}: not UTF-8", path.display()))
+            })
+            .and_then(|t| {
+                Instruments::parse(&t, &path.display().to_string()).map_err(|e| e.to_string())
+            }) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        },
+    };
+    let loaded = match data::load(
+        &args.data,
+        args.format,
+        args.instrument.as_deref(),
+        args.bar_type.as_deref(),
+        &defs,
+    ) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let instrument_id = loaded.instrument.id().to_string();
+    let engine = match SandboxEngine::new(EngineOptions::default()) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let audit = AuditLog::memory();
+    let components = match load_components(&engine, &args.plugins, &audit) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let declared: std::collections::BTreeSet<&String> = components
+        .iter()
+        .flat_map(|(_, c)| c.manifest().params.keys())
+        .collect();
+    if let Some((name, _)) = args.params.iter().find(|(k, _)| !declared.contains(k)) {
+        return fail(format!(
+            "--param {name}: no plugin declares a parameter `{name}` (see `stratbox inspect`)"
+        ));
+    }
+    let bar_type = loaded.data.iter().find_map(|d| match d {
+        nautilus_model::data::Data::Bar(b) => Some(b.bar_type.to_string()),
+        _ => None,
+    });
+    let mut strategies = Vec::new();
+    for (path, component) in &components {
+        let m = component.manifest();
+        let mut overrides: Vec<(String, String)> = args
+            .params
+            .iter()
+            .filter(|(k, _)| m.params.contains_key(k))
+            .cloned()
+            .collect();
+        // The run's instrument and bar type fill the conventional parameters unless given.
+        let mut implied = vec![("instrument_id", Some(instrument_id.clone()))];
+        implied.push(("bar_type", bar_type.clone()));
+        for (name, value) in implied {
+            if let Some(v) = value
+                && m.params.contains_key(name)
+                && !overrides.iter().any(|(k, _)| k == name)
+            {
+                overrides.push((name.to_string(), v));
+            }
+        }
+        match m.resolve_params(&overrides) {
+            Ok(params) => strategies.push(StrategySpec::Component { component, params }),
+            Err(problems) => return fail(format!("{path}: invalid parameters:\n{problems}")),
+        }
+    }
+    let settlement = match &loaded.instrument {
+        nautilus_model::instruments::InstrumentAny::CryptoPerpetual(p) => p.settlement_currency,
+        other => other.quote_currency(),
+    };
+    let balance = match balance(args.balance.as_deref(), settlement.code.as_str()) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let report_dir = match &args.report {
+        Some(p) => match storage::create_dir(p) {
+            Ok(d) => Some(d),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+
+    let total = loaded.data.len();
+    let bar = if args.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(total as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let spec = BacktestSpec {
+        instruments: vec![loaded.instrument.clone()],
+        table: Arc::new(defs.table()),
+        data: loaded.data,
+        balances: vec![balance],
+        strategies,
+        chunk: DEFAULT_CHUNK,
+        timing: true,
+    };
+    let started = Instant::now();
+    let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let report = &outcome.report;
+    for s in &report.strategies {
+        if let Some(p) = &s.plugin
+            && p.fault.is_none()
+            && p.callbacks <= 2
+        {
+            eprintln!(
+                "warning: {} received no market data; the data holds {} — check its subscriptions and --format",
+                s.strategy_id,
+                loaded.kinds.join(", ")
+            );
+        }
+    }
+    let json = match serde_json::to_string_pretty(report) {
+        Ok(j) => j + "\n",
+        Err(e) => return fail(format!("cannot encode the report: {e}")),
+    };
+    if let Some(dir) = &report_dir {
+        let title = format!(
+            "stratbox backtest: {} on {}",
+            components
+                .iter()
+                .map(|(_, c)| c.manifest().name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            instrument_id
+        );
+        let html = match chart::html(report, &title) {
+            Ok(h) => h,
+            Err(e) => return fail(format!("cannot draw the chart: {e}")),
+        };
+        if let Err(e) = storage::write_atomic(dir, "report.json", json.as_bytes())
+            .and_then(|()| storage::write_atomic(dir, "equity.html", html.as_bytes()))
+        {
+            return fail(e);
+        }
+    }
+    if args.json {
+        print!("{json}");
+    } else {
+        print_summary(report, &outcome.guest_nanos, seconds);
+        if let Some(p) = &args.report {
+            println!(
+                "report: {} (chart: {})",
+                p.join("report.json").display(),
+                p.join("equity.html").display()
+            );
+        }
+    }
+    0
+}
