@@ -124,17 +124,13 @@ fn demo(root: &Path) -> Result<()> {
     let dir = target_dir(root)?.join("plugins");
     let ema = dir.join("ema-cross.wasm");
     run(stratbox(root).arg("inspect").arg(&ema))?;
+    // The main job: ema-cross trading the bundled GBP/USD minutes inside Nautilus.
+    let report = target_dir(root)?.join("demo-report");
     run(stratbox(root)
-        .args(["replay", "--plugin"])
+        .args(["backtest", "--plugin"])
         .arg(&ema)
-        .arg("--plugin")
-        .arg(dir.join("donchian-breakout.wasm"))
-        .args([
-            "--param",
-            "instrument_id=GBP/USD.FXCM",
-            "--param",
-            "bar_type=GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL",
-        ]))
+        .args(["--data", "data/fxcm/gbpusd-m1-bid-2012.csv", "--report"])
+        .arg(&report))
 }
 
 fn test(root: &Path, no_lint: bool) -> Result<()> {

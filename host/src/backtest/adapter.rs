@@ -276,7 +276,20 @@ impl ComponentStrategy {
             .parse()
             .map_err(|e| format!("instrument id `{}`: {e}", intent.instrument_id))?;
         let side = convert::to_side(intent.side);
-        let qty = convert::to_quantity(intent.quantity);
+        // The gate refused anything finer than the instrument; coarser values are re-expressed
+        // at the instrument's precisions (exact: same raw integer), as Nautilus requires.
+        let info = order.instrument();
+        let (pp, sp) = (info.price_precision, info.size_precision);
+        let qty = convert::to_quantity(crate::bindings::types::Quantity {
+            raw: intent.quantity.raw,
+            precision: sp,
+        });
+        let px = |p: crate::bindings::types::Price| {
+            convert::to_price(crate::bindings::types::Price {
+                raw: p.raw,
+                precision: pp,
+            })
+        };
         let tif = Some(convert::to_time_in_force(intent.time_in_force));
         let reduce_only = Some(intent.reduce_only);
         let tags = intent.tag.as_deref().map(|t| vec![Ustr::from(t)]);
@@ -294,11 +307,11 @@ impl ComponentStrategy {
                 tags,
                 Some(id),
             ),
-            OrderKind::Limit(px) => f.limit(
+            OrderKind::Limit(px_limit) => f.limit(
                 instrument_id,
                 side,
                 qty,
-                convert::to_price(px),
+                px(px_limit),
                 tif,
                 None,
                 None,
@@ -316,7 +329,7 @@ impl ComponentStrategy {
                 instrument_id,
                 side,
                 qty,
-                convert::to_price(trigger),
+                px(trigger),
                 None,
                 tif,
                 None,
@@ -334,8 +347,8 @@ impl ComponentStrategy {
                 instrument_id,
                 side,
                 qty,
-                convert::to_price(p.limit),
-                convert::to_price(p.trigger),
+                px(p.limit),
+                px(p.trigger),
                 None,
                 tif,
                 None,

@@ -128,13 +128,16 @@ pub fn param_text(v: &ParamValue) -> String {
     }
 }
 
+/// A component in the run: what it is, its parameters, its instance.
+type PluginEntry<'a> = (
+    &'a PluginComponent,
+    Vec<(String, ParamValue)>,
+    SharedInstance,
+);
+
 struct Entry<'a> {
     strategy_id: StrategyId,
-    plugin: Option<(
-        &'a PluginComponent,
-        Vec<(String, ParamValue)>,
-        SharedInstance,
-    )>,
+    plugin: Option<PluginEntry<'a>>,
 }
 
 /// Runs a backtest; `progress(done, total)` is called after each chunk.

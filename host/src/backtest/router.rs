@@ -16,7 +16,7 @@ use crate::capabilities::risk_gate::{OrderRouter, ValidatedOrder};
 pub enum Pending {
     Submit {
         client_order_id: String,
-        order: ValidatedOrder,
+        order: Box<ValidatedOrder>,
     },
     Cancel {
         client_order_id: String,
@@ -79,7 +79,7 @@ impl OrderRouter for NautilusRouter {
         self.next += 1;
         self.queue.push(Pending::Submit {
             client_order_id: client_order_id.clone(),
-            order: order.clone(),
+            order: Box::new(order.clone()),
         });
         Ok(client_order_id)
     }

@@ -2,6 +2,7 @@
 //! reported as ratios against a baseline measured in the same run, never checked against
 //! wall-clock thresholds in tests.
 
+pub mod backtest;
 pub mod callback;
 pub mod floor;
 

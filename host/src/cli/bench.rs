@@ -7,6 +7,28 @@ use crate::bench::callback;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Which {
+    /// Native EMA-cross vs the `ema-cross` component inside the same Nautilus backtest,
+    /// alternating runs; prints ns/event for both and `ratio=<component/native>` last.
+    Backtest {
+        /// Component to measure (default: target/plugins/ema-cross.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Market data (default: the bundled GBP/USD minutes as quotes).
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        /// How to read --data.
+        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::Auto)]
+        format: crate::backtest::data::DataFormat,
+        /// Runs of each (alternating).
+        #[arg(long, default_value_t = 7)]
+        reps: usize,
+        /// Order size for both strategies.
+        #[arg(long, default_value = "100000")]
+        trade_size: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile, instantiate and per-callback cost, fuel on vs fuel off (same run).
     Callback {
         /// Component to measure (default: target/plugins/regime-signal.wasm).
@@ -30,8 +52,57 @@ pub enum Which {
     },
 }
 
+fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
+    let r = match crate::bench::backtest::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench backtest: {} ({}…) vs native EMA-cross, {} events of {}, {} runs each",
+        r.plugin,
+        &r.sha256[..12],
+        r.events,
+        r.instrument,
+        r.reps
+    );
+    println!("  events               {:>10}", r.events);
+    println!(
+        "  native               {:>10.1} ns/event   ({} orders)",
+        r.native_ns_per_event, r.orders_native
+    );
+    println!(
+        "  component            {:>10.1} ns/event   ({} orders; {:.1} ns/event inside the guest)",
+        r.component_ns_per_event, r.orders_component, r.guest_ns_per_event
+    );
+    println!("ratio={:.3}", r.ratio);
+    0
+}
+
 pub fn run(which: Which) -> u8 {
     match which {
+        Which::Backtest {
+            plugin,
+            data,
+            format,
+            reps,
+            trade_size,
+            json,
+        } => {
+            let config = crate::bench::backtest::Config {
+                plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+                data,
+                format,
+                reps,
+                trade_size,
+                fast_period: 10,
+                slow_period: 20,
+            };
+            run_backtest(&config, json)
+        }
         Which::Callback {
             plugin,
             params,
