@@ -39,7 +39,7 @@ pub enum StorageError {
 
 /// Creates (if needed) and opens an output directory the operator named.
 pub fn create_dir(path: &Path) -> Result<Dir, StorageError> {
-    std::fs::create_dir_all(path).map_err(|source| StorageError::Dir {
+    Dir::create_ambient_dir_all(path, ambient_authority()).map_err(|source| StorageError::Dir {
         path: path.to_path_buf(),
         source,
     })?;
