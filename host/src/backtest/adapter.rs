@@ -162,6 +162,18 @@ impl ComponentStrategy {
         self.id
     }
 
+    /// Calls the guest unless it is quarantined, then does the after-callback work.
+    fn call(&mut self, f: impl FnOnce(&mut Instance) -> Result<(), CallError>) {
+        let result = {
+            let mut instance = self.instance.borrow_mut();
+            if instance.is_quarantined() {
+                return;
+            }
+            f(&mut instance)
+        };
+        self.after_callback(result);
+    }
+
     /// After every callback: follow new subscriptions, submit what the gate accepted.
     fn after_callback(&mut self, result: Result<(), CallError>) {
         if let Err(CallError::Faulted(record)) = result {
@@ -383,19 +395,14 @@ impl ComponentStrategy {
 
     /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event.
     fn order_event(&mut self, event: &OrderEvent, closes: bool) {
-        let result = {
-            let mut instance = self.instance.borrow_mut();
-            if instance.is_quarantined() {
-                return;
-            }
-            let gate = &mut instance.host_mut().risk_gate;
+        self.call(|i| {
+            let gate = &mut i.host_mut().risk_gate;
             gate.on_order_event(event);
             if closes {
                 gate.order_closed(order_id(event));
             }
-            instance.on_order_event(event)
-        };
-        self.after_callback(result);
+            i.on_order_event(event)
+        });
     }
 
     /// The strategy's net position in `instrument_id` from Nautilus's cache, into the gate.
@@ -442,14 +449,7 @@ impl ComponentStrategy {
         };
         let wq = convert::quote(q, *stream);
         self.market.observe_quote(name, wq);
-        let result = {
-            let mut instance = self.instance.borrow_mut();
-            if instance.is_quarantined() {
-                return;
-            }
-            instance.on_quote(wq)
-        };
-        self.after_callback(result);
+        self.call(|i| i.on_quote(wq));
     }
 }
 
@@ -473,14 +473,7 @@ impl DataActor for ComponentStrategy {
     }
 
     fn on_stop(&mut self) -> anyhow::Result<()> {
-        let result = {
-            let mut instance = self.instance.borrow_mut();
-            if instance.is_quarantined() {
-                return Ok(());
-            }
-            instance.on_stop()
-        };
-        self.after_callback(result);
+        self.call(|i| i.on_stop());
         Ok(())
     }
 
@@ -497,14 +490,7 @@ impl DataActor for ComponentStrategy {
         };
         let wb = convert::bar(bar, *stream);
         self.market.observe_bar(wit_type, wb);
-        let result = {
-            let mut instance = self.instance.borrow_mut();
-            if instance.is_quarantined() {
-                return Ok(());
-            }
-            instance.on_bar(wb)
-        };
-        self.after_callback(result);
+        self.call(|i| i.on_bar(wb));
         Ok(())
     }
 
@@ -517,14 +503,7 @@ impl DataActor for ComponentStrategy {
         else {
             return Ok(());
         };
-        let result = {
-            let mut instance = self.instance.borrow_mut();
-            if instance.is_quarantined() {
-                return Ok(());
-            }
-            instance.on_trade(&convert::trade(trade, stream))
-        };
-        self.after_callback(result);
+        self.call(|i| i.on_trade(&convert::trade(trade, stream)));
         Ok(())
     }
 
