@@ -2,9 +2,12 @@
 //! instead of natively, inside the same Nautilus `BacktestEngine`.
 //!
 //! In one process, native EMA-cross (nautilus-trading's Rust example) and the `ema-cross`
-//! component run alternately `reps` times on the same data with the same parameters; each
-//! run is timed whole (engine setup, data, strategy, teardown). The ratio of the medians is
-//! the figure; both sides make identical decisions (see the parity tests).
+//! component run alternately (ABBA order) `reps` times on the same data with the same
+//! parameters; each run is timed whole (engine setup, data, strategy, teardown). The ratio
+//! of the medians is the figure; both sides make identical decisions (see the parity
+//! tests). With Nautilus 0.57 most of a run with many fills is Nautilus's own per-fill
+//! work (each fill clones the margin account with its event history), so `--slow-period`
+//! larger (fewer fills) shows the per-event cost of the sandbox more plainly.
 
 use std::{path::PathBuf, sync::Arc, time::Instant};
 
@@ -43,7 +46,8 @@ pub struct Report {
     pub reps: usize,
     pub native_ns_per_event: f64,
     pub component_ns_per_event: f64,
-    /// Time inside the guest per event (median over component runs).
+    /// Time inside the guest per event (from one extra component run that reads the clock
+    /// around every guest call; that run is not in the ratio).
     pub guest_ns_per_event: f64,
     pub orders_native: usize,
     pub orders_component: usize,
@@ -79,49 +83,62 @@ pub fn run(config: &Config) -> Result<Report, String> {
     let table = Arc::new(defs.table());
     let settlement = loaded.instrument.settlement_currency();
     let events = loaded.data.len();
-    let (mut native, mut comp, mut guest) = (Vec::new(), Vec::new(), Vec::new());
+    let run_once = |sandboxed: bool, timing: bool| -> Result<(f64, usize, u64), String> {
+        let strategy = if sandboxed {
+            StrategySpec::Component {
+                component: &component,
+                params: params.clone(),
+            }
+        } else {
+            StrategySpec::NativeEmaCross {
+                instrument_id: id,
+                trade_size,
+                fast_period: config.fast_period,
+                slow_period: config.slow_period,
+            }
+        };
+        let spec = BacktestSpec {
+            instruments: vec![loaded.instrument.clone()],
+            table: Arc::clone(&table),
+            data: loaded.data.clone(),
+            balances: vec![nautilus_model::types::Money::new(1_000_000.0, settlement)],
+            strategies: vec![strategy],
+            chunk: usize::MAX,
+            timing,
+        };
+        let started = Instant::now();
+        let outcome =
+            backtest::run(spec, &engine, &audit, &mut |_, _| {}).map_err(|e| e.to_string())?;
+        #[allow(clippy::cast_precision_loss)]
+        let per_event = started.elapsed().as_nanos() as f64 / events as f64;
+        let orders = outcome.report.strategies[0].orders.len();
+        Ok((per_event, orders, outcome.guest_nanos[0].unwrap_or(0)))
+    };
+    let (mut native, mut comp) = (Vec::new(), Vec::new());
     let (mut orders_native, mut orders_component) = (0, 0);
-    for _ in 0..config.reps.max(1) {
-        for sandboxed in [false, true] {
-            let strategy = if sandboxed {
-                StrategySpec::Component {
-                    component: &component,
-                    params: params.clone(),
-                }
-            } else {
-                StrategySpec::NativeEmaCross {
-                    instrument_id: id,
-                    trade_size,
-                    fast_period: config.fast_period,
-                    slow_period: config.slow_period,
-                }
-            };
-            let spec = BacktestSpec {
-                instruments: vec![loaded.instrument.clone()],
-                table: Arc::clone(&table),
-                data: loaded.data.clone(),
-                balances: vec![nautilus_model::types::Money::new(1_000_000.0, settlement)],
-                strategies: vec![strategy],
-                chunk: usize::MAX,
-                timing: sandboxed,
-            };
-            let started = Instant::now();
-            let outcome =
-                backtest::run(spec, &engine, &audit, &mut |_, _| {}).map_err(|e| e.to_string())?;
-            #[allow(clippy::cast_precision_loss)]
-            let per_event = started.elapsed().as_nanos() as f64 / events as f64;
-            let orders = outcome.report.strategies[0].orders.len();
+    // ABBA order (N C, C N, N C, ...): later runs in a process are slower (the heap
+    // Nautilus leaves behind grows), so a fixed order would bias whichever side runs second.
+    for rep in 0..config.reps.max(1) {
+        let order = if rep % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for sandboxed in order {
+            // Untimed: reading the clock around every guest call is not part of the cost.
+            let (ns, orders, _) = run_once(sandboxed, false)?;
             if sandboxed {
-                comp.push(per_event);
-                #[allow(clippy::cast_precision_loss)]
-                guest.push(outcome.guest_nanos[0].unwrap_or(0) as f64 / events as f64);
+                comp.push(ns);
                 orders_component = orders;
             } else {
-                native.push(per_event);
+                native.push(ns);
                 orders_native = orders;
             }
         }
     }
+    // One more component run, with the clock read around each guest call, for the share
+    // of the time spent inside the guest.
+    let (_, _, guest_nanos) = run_once(true, true)?;
     let native_ns = median(&mut native);
     let component_ns = median(&mut comp);
     Ok(Report {
@@ -132,7 +149,8 @@ pub fn run(config: &Config) -> Result<Report, String> {
         reps: config.reps.max(1),
         native_ns_per_event: native_ns,
         component_ns_per_event: component_ns,
-        guest_ns_per_event: median(&mut guest),
+        #[allow(clippy::cast_precision_loss)]
+        guest_ns_per_event: guest_nanos as f64 / events as f64,
         orders_native,
         orders_component,
         ratio: component_ns / native_ns,

@@ -4,12 +4,13 @@
 //! (`<id>-1-MINUTE-BID-EXTERNAL`) and a quote (bid close / ask close, 1,000,000 each side),
 //! both stamped with the row's timestamp. Prices are parsed exactly from their decimal text.
 
-use std::io::BufReader;
-
 use cap_std::fs::Dir;
 use stratbox_manifest::Decimal;
 
-use super::{DataError, MarketEvent};
+use super::{
+    DataError, MarketEvent,
+    csv_rows::{self, Layout, TimeOrder, check_ohlc},
+};
 use crate::bindings::types::{
     AggregationSource, Bar, BarAggregation, BarSpec, BarType, Price, PriceType, Quantity, QuoteTick,
 };
@@ -50,67 +51,23 @@ fn parse_price(s: &str, column: &str) -> Result<Price, String> {
 }
 
 fn read_rows(dir: &Dir, name: &str) -> Result<Vec<Row>, DataError> {
-    let file = dir.open(name).map_err(|source| DataError::Open {
-        file: name.to_string(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(BufReader::new(file));
-    let row_err = |line: u64, message: String| DataError::Row {
-        file: name.to_string(),
-        line,
-        message,
+    let layout = Layout {
+        header: Some(&["timestamp", "open", "high", "low", "close"]),
+        fields: 5..=5,
+        row_hint: "timestamp,open,high,low,close",
+        order: TimeOrder::Increasing,
     };
-    let headers = reader
-        .headers()
-        .map_err(|e| row_err(1, e.to_string()))?
-        .clone();
-    let expected = ["timestamp", "open", "high", "low", "close"];
-    if headers.iter().collect::<Vec<_>>() != expected {
-        return Err(row_err(
-            1,
-            format!("header is {headers:?}, expected {}", expected.join(",")),
-        ));
-    }
-    let mut rows = Vec::new();
-    let mut last_ts = None;
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = record.map_err(|e| row_err(line, e.to_string()))?;
-        if record.len() != 5 {
-            return Err(row_err(
-                line,
-                format!("{} fields, expected 5", record.len()),
-            ));
-        }
-        let parsed = (|| -> Result<Row, String> {
-            let row = Row {
-                ts: parse_ts(&record[0])?,
-                open: parse_price(&record[1], "open")?,
-                high: parse_price(&record[2], "high")?,
-                low: parse_price(&record[3], "low")?,
-                close: parse_price(&record[4], "close")?,
-            };
-            if row.high.raw < row.low.raw
-                || !(row.low.raw..=row.high.raw).contains(&row.open.raw)
-                || !(row.low.raw..=row.high.raw).contains(&row.close.raw)
-            {
-                return Err("high/low do not bound open/close".to_string());
-            }
-            Ok(row)
-        })();
-        let row = parsed.map_err(|m| row_err(line, m))?;
-        if last_ts.is_some_and(|t| row.ts <= t) {
-            return Err(row_err(
-                line,
-                "timestamp is not after the previous row's".to_string(),
-            ));
-        }
-        last_ts = Some(row.ts);
-        rows.push(row);
-    }
-    Ok(rows)
+    csv_rows::read(dir, name, &layout, |record| {
+        let row = Row {
+            ts: parse_ts(&record[0])?,
+            open: parse_price(&record[1], "open")?,
+            high: parse_price(&record[2], "high")?,
+            low: parse_price(&record[3], "low")?,
+            close: parse_price(&record[4], "close")?,
+        };
+        check_ohlc(&row.open.raw, &row.high.raw, &row.low.raw, &row.close.raw)?;
+        Ok((row, row.ts))
+    })
 }
 
 /// The bid bar type of an instrument's FXCM minute bars.

@@ -3,6 +3,7 @@
 //! Files are reached through `cap-std` directory handles; a reader takes the directory and
 //! a file name, so nothing a user names can reach outside the directory they pointed at.
 
+mod csv_rows;
 mod exact;
 pub mod fxcm;
 pub mod instrument_defs;

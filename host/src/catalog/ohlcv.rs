@@ -7,17 +7,21 @@
 //! precision, because such files carry float noise there (`460784.50214999996`).
 //! The timestamp is taken as the bar's close time (`ts_event = ts_init`).
 
-use std::{io::BufReader, str::FromStr};
+use std::str::FromStr;
 
 use cap_std::fs::Dir;
 use nautilus_core::UnixNanos;
 use nautilus_model::{
     data::{Bar, BarType},
-    types::{Price, Quantity},
+    types::Quantity,
 };
 use rust_decimal::Decimal as RustDecimal;
 
-use super::{DataError, exact};
+use super::{
+    DataError,
+    csv_rows::{self, Layout, TimeOrder, check_ohlc},
+    exact,
+};
 
 /// Parses `2021-12-31 23:01:00.000000` (UTC) or `2012-02-01 00:00:00+00:00`.
 pub fn parse_timestamp(s: &str) -> Result<u64, String> {
@@ -57,76 +61,25 @@ pub fn read(
     price_precision: u8,
     size_precision: u8,
 ) -> Result<Vec<Bar>, DataError> {
-    let file = dir.open(name).map_err(|source| DataError::Open {
-        file: name.to_string(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(BufReader::new(file));
-    let row_err = |line: u64, message: String| DataError::Row {
-        file: name.to_string(),
-        line,
-        message,
+    let layout = Layout {
+        header: Some(&["timestamp", "open", "high", "low", "close", "volume"]),
+        fields: 6..=6,
+        row_hint: "timestamp,open,high,low,close,volume",
+        order: TimeOrder::Increasing,
     };
-    let headers = reader
-        .headers()
-        .map_err(|e| row_err(1, e.to_string()))?
-        .clone();
-    let expected = ["timestamp", "open", "high", "low", "close", "volume"];
-    if headers.iter().collect::<Vec<_>>() != expected {
-        return Err(row_err(
-            1,
-            format!("header is {headers:?}, expected {}", expected.join(",")),
-        ));
-    }
-    let mut bars = Vec::new();
-    let mut last_ts = None;
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = record.map_err(|e| row_err(line, e.to_string()))?;
-        if record.len() != 6 {
-            return Err(row_err(
-                line,
-                format!("{} fields, expected 6", record.len()),
-            ));
-        }
-        let parsed = (|| -> Result<Bar, String> {
-            let ts = parse_timestamp(&record[0])?;
-            let px = |col: usize, what: &str| -> Result<Price, String> {
-                exact::price(&record[col], what, price_precision)
-            };
-            let (open, high, low, close) = (
-                px(1, "open")?,
-                px(2, "high")?,
-                px(3, "low")?,
-                px(4, "close")?,
-            );
-            if high < low || open > high || open < low || close > high || close < low {
-                return Err("high/low do not bound open/close".to_string());
-            }
-            let volume = volume(&record[5], size_precision)?;
-            Ok(Bar::new(
-                bar_type,
-                open,
-                high,
-                low,
-                close,
-                volume,
-                UnixNanos::from(ts),
-                UnixNanos::from(ts),
-            ))
-        })();
-        let bar = parsed.map_err(|m| row_err(line, m))?;
-        let ts = bar.ts_event.as_u64();
-        if last_ts.is_some_and(|t| ts <= t) {
-            return Err(row_err(
-                line,
-                "timestamp is not after the previous row's".to_string(),
-            ));
-        }
-        last_ts = Some(ts);
-        bars.push(bar);
-    }
-    Ok(bars)
+    csv_rows::read(dir, name, &layout, |record| {
+        let ts = parse_timestamp(&record[0])?;
+        let px = |col: usize, what: &str| exact::price(&record[col], what, price_precision);
+        let (open, high, low, close) = (
+            px(1, "open")?,
+            px(2, "high")?,
+            px(3, "low")?,
+            px(4, "close")?,
+        );
+        check_ohlc(&open, &high, &low, &close)?;
+        let volume = volume(&record[5], size_precision)?;
+        let ts_ns = UnixNanos::from(ts);
+        let bar = Bar::new(bar_type, open, high, low, close, volume, ts_ns, ts_ns);
+        Ok((bar, ts))
+    })
 }

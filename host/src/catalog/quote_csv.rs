@@ -3,13 +3,15 @@
 //! The file has no sizes: each side gets [`QUOTE_SIZE`]. Prices must be exact at the
 //! instrument's precision.
 
-use std::io::BufReader;
-
 use cap_std::fs::Dir;
 use nautilus_core::UnixNanos;
 use nautilus_model::{data::QuoteTick, identifiers::InstrumentId, types::Quantity};
 
-use super::{DataError, exact};
+use super::{
+    DataError,
+    csv_rows::{self, Layout, TimeOrder},
+    exact,
+};
 
 /// Size given to each side (the file has none), in units of the instrument.
 pub const QUOTE_SIZE: u64 = 1_000_000;
@@ -33,53 +35,24 @@ pub fn read(
     price_precision: u8,
     size_precision: u8,
 ) -> Result<Vec<QuoteTick>, DataError> {
-    let file = dir.open(name).map_err(|source| DataError::Open {
-        file: name.to_string(),
-        source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(BufReader::new(file));
-    let row_err = |line: u64, message: String| DataError::Row {
-        file: name.to_string(),
-        line,
-        message,
+    let layout = Layout {
+        header: None,
+        fields: 3..=4,
+        row_hint: "YYYYMMDD HHMMSSmmm,bid,ask[,x]",
+        order: TimeOrder::NonDecreasing,
     };
     let size = Quantity::from_raw(QUOTE_SIZE * 1_000_000_000, size_precision);
-    let mut quotes: Vec<QuoteTick> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 1;
-        let record = record.map_err(|e| row_err(line, e.to_string()))?;
-        if !(3..=4).contains(&record.len()) {
-            return Err(row_err(
-                line,
-                format!(
-                    "{} fields, expected `YYYYMMDD HHMMSSmmm,bid,ask[,x]`",
-                    record.len()
-                ),
-            ));
+    csv_rows::read(dir, name, &layout, |record| {
+        let ts = parse_timestamp(&record[0])?;
+        let bid = exact::price(&record[1], "bid", price_precision)?;
+        let ask = exact::price(&record[2], "ask", price_precision)?;
+        if ask < bid {
+            return Err(format!("ask {ask} is below bid {bid}"));
         }
-        let parsed = (|| -> Result<QuoteTick, String> {
-            let ts = UnixNanos::from(parse_timestamp(&record[0])?);
-            let bid = exact::price(&record[1], "bid", price_precision)?;
-            let ask = exact::price(&record[2], "ask", price_precision)?;
-            if ask < bid {
-                return Err(format!("ask {ask} is below bid {bid}"));
-            }
-            Ok(QuoteTick::new(instrument_id, bid, ask, size, size, ts, ts))
-        })();
-        let quote = parsed.map_err(|m| row_err(line, m))?;
-        if quotes.last().is_some_and(|q| quote.ts_event < q.ts_event) {
-            return Err(row_err(
-                line,
-                "timestamp is before the previous row's".to_string(),
-            ));
-        }
-        quotes.push(quote);
-    }
-    if quotes.is_empty() {
-        return Err(row_err(1, "the file has no quotes".to_string()));
-    }
-    Ok(quotes)
+        let ts_ns = UnixNanos::from(ts);
+        Ok((
+            QuoteTick::new(instrument_id, bid, ask, size, size, ts_ns, ts_ns),
+            ts,
+        ))
+    })
 }

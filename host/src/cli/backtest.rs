@@ -9,7 +9,7 @@ use std::{
 
 use nautilus_model::{instruments::Instrument, types::Money};
 
-use super::{EXIT_REFUSED, default_plugin_dir, fail, key_value};
+use super::{default_plugin_dir, fail, key_value, plugins};
 use crate::{
     audit::AuditLog,
     backtest::{
@@ -17,9 +17,8 @@ use crate::{
         data::{self, DataFormat},
         report::{BacktestReport, StrategyReport},
     },
-    capabilities::{self, LoadError},
     catalog::instrument_defs::Instruments,
-    sandbox::{EngineOptions, LoadPolicy, MAX_COMPONENT_BYTES, PluginComponent, SandboxEngine},
+    sandbox::{EngineOptions, SandboxEngine},
     storage,
 };
 
@@ -76,31 +75,6 @@ pub(crate) fn plugin_path(arg: &str) -> Result<PathBuf, String> {
         ));
     }
     Err(format!("--plugin `{arg}`: no such file"))
-}
-
-fn load_components(
-    engine: &SandboxEngine,
-    args: &[String],
-    audit: &AuditLog,
-) -> Result<Vec<(String, PluginComponent)>, u8> {
-    let mut out = Vec::new();
-    for arg in args {
-        let path = plugin_path(arg).map_err(fail)?;
-        let bytes = storage::read_operator_file(&path, MAX_COMPONENT_BYTES as u64).map_err(fail)?;
-        match capabilities::load(engine, &bytes, &LoadPolicy::default(), audit) {
-            Ok(c) => out.push((path.display().to_string(), c)),
-            Err(LoadError::Refused(r)) => {
-                eprintln!(
-                    "error: {} was refused:\n{}",
-                    path.display(),
-                    r.0.refusal_text()
-                );
-                return Err(EXIT_REFUSED);
-            }
-            Err(e) => return Err(fail(e)),
-        }
-    }
-    Ok(out)
 }
 
 fn balance(arg: Option<&str>, default_currency: &str) -> Result<Money, String> {
@@ -264,48 +238,31 @@ pub fn run(args: &Args) -> u8 {
         Err(e) => return fail(e),
     };
     let audit = AuditLog::memory();
-    let components = match load_components(&engine, &args.plugins, &audit) {
+    let paths: Result<Vec<PathBuf>, String> = args.plugins.iter().map(|a| plugin_path(a)).collect();
+    let paths = match paths {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let components = match plugins::load(&engine, paths, &audit) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let declared: std::collections::BTreeSet<&String> = components
-        .iter()
-        .flat_map(|(_, c)| c.manifest().params.keys())
-        .collect();
-    if let Some((name, _)) = args.params.iter().find(|(k, _)| !declared.contains(k)) {
-        return fail(format!(
-            "--param {name}: no plugin declares a parameter `{name}` (see `stratbox inspect`)"
-        ));
-    }
     let bar_type = loaded.data.iter().find_map(|d| match d {
         nautilus_model::data::Data::Bar(b) => Some(b.bar_type.to_string()),
         _ => None,
     });
-    let mut strategies = Vec::new();
-    for (path, component) in &components {
-        let m = component.manifest();
-        let mut overrides: Vec<(String, String)> = args
-            .params
-            .iter()
-            .filter(|(k, _)| m.params.contains_key(k))
-            .cloned()
-            .collect();
-        // The run's instrument and bar type fill the conventional parameters unless given.
-        let mut implied = vec![("instrument_id", Some(instrument_id.clone()))];
-        implied.push(("bar_type", bar_type.clone()));
-        for (name, value) in implied {
-            if let Some(v) = value
-                && m.params.contains_key(name)
-                && !overrides.iter().any(|(k, _)| k == name)
-            {
-                overrides.push((name.to_string(), v));
-            }
-        }
-        match m.resolve_params(&overrides) {
-            Ok(params) => strategies.push(StrategySpec::Component { component, params }),
-            Err(problems) => return fail(format!("{path}: invalid parameters:\n{problems}")),
-        }
-    }
+    // The run's instrument and bar type fill the conventional parameters unless given.
+    let mut implied = vec![("instrument_id", instrument_id.clone())];
+    implied.extend(bar_type.map(|b| ("bar_type", b)));
+    let params = match plugins::resolve_params(&components, &args.params, &implied) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let strategies: Vec<StrategySpec<'_>> = components
+        .iter()
+        .zip(params)
+        .map(|((_, component), params)| StrategySpec::Component { component, params })
+        .collect();
     let settlement = match &loaded.instrument {
         nautilus_model::instruments::InstrumentAny::CryptoPerpetual(p) => p.settlement_currency,
         other => other.quote_currency(),

@@ -25,6 +25,13 @@ pub enum Which {
         /// Order size for both strategies.
         #[arg(long, default_value = "100000")]
         trade_size: String,
+        /// Fast EMA period for both strategies.
+        #[arg(long, default_value_t = 10)]
+        fast_period: usize,
+        /// Slow EMA period for both strategies (longer periods trade less, so the per-event
+        /// cost of the sandbox weighs more against Nautilus's per-fill cost).
+        #[arg(long, default_value_t = 20)]
+        slow_period: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -90,6 +97,8 @@ pub fn run(which: Which) -> u8 {
             format,
             reps,
             trade_size,
+            fast_period,
+            slow_period,
             json,
         } => {
             let config = crate::bench::backtest::Config {
@@ -98,8 +107,8 @@ pub fn run(which: Which) -> u8 {
                 format,
                 reps,
                 trade_size,
-                fast_period: 10,
-                slow_period: 20,
+                fast_period,
+                slow_period,
             };
             run_backtest(&config, json)
         }

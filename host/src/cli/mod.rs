@@ -6,6 +6,7 @@
 mod backtest;
 mod bench;
 mod inspect;
+mod plugins;
 mod replay;
 
 use std::path::PathBuf;

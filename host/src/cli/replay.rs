@@ -8,15 +8,12 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use serde::Serialize;
 
-use super::{EXIT_REFUSED, fail, key_value};
+use super::{fail, key_value, plugins};
 use crate::{
     audit::AuditLog,
-    capabilities::{self, LoadError},
     catalog::{InstrumentTable, fxcm},
     replay::{self, ReplayPlugin},
-    sandbox::{
-        EngineOptions, FaultRecord, LoadPolicy, MAX_COMPONENT_BYTES, Profile, SandboxEngine,
-    },
+    sandbox::{EngineOptions, FaultRecord, Profile, SandboxEngine},
     storage,
 };
 
@@ -80,66 +77,30 @@ pub fn run(args: &Args) -> u8 {
     };
     let market = Arc::new(InstrumentTable::bundled());
     let audit = AuditLog::memory();
-    let mut components = Vec::new();
-    for path in &args.plugins {
-        let bytes = match storage::read_operator_file(path, MAX_COMPONENT_BYTES as u64) {
-            Ok(b) => b,
-            Err(e) => return fail(e),
-        };
-        match capabilities::load(&engine, &bytes, &LoadPolicy::default(), &audit) {
-            Ok(c) => components.push((path, c)),
-            Err(LoadError::Refused(r)) => {
-                eprintln!(
-                    "error: {} was refused:\n{}",
-                    path.display(),
-                    r.0.refusal_text()
-                );
-                return EXIT_REFUSED;
-            }
-            Err(e) => return fail(e),
-        }
-    }
-    let declared: std::collections::BTreeSet<&String> = components
-        .iter()
-        .flat_map(|(_, c)| c.manifest().params.keys())
-        .collect();
-    if let Some((name, _)) = args.params.iter().find(|(k, _)| !declared.contains(k)) {
-        return fail(format!(
-            "--param {name}: no plugin declares a parameter `{name}` (see `stratbox inspect`)"
-        ));
-    }
-    let mut plugins = Vec::new();
-    for (path, component) in &components {
-        // Only the parameters a plugin declares are passed to it.
-        let overrides: Vec<(String, String)> = args
-            .params
-            .iter()
-            .filter(|(k, _)| component.manifest().params.contains_key(k))
-            .cloned()
-            .collect();
-        let params = match component.manifest().resolve_params(&overrides) {
-            Ok(p) => p,
-            Err(problems) => {
-                return fail(format!(
-                    "{}: invalid parameters:\n{problems}",
-                    path.display()
-                ));
-            }
-        };
+    let components = match plugins::load(&engine, args.plugins.iter().cloned(), &audit) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let params = match plugins::resolve_params(&components, &args.params, &[]) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut running = Vec::new();
+    for ((path, component), params) in components.iter().zip(params) {
         match ReplayPlugin::new(&engine, component, Arc::clone(&market), &params, &audit) {
             Ok(mut p) => {
                 p.instance.set_timing(true);
-                plugins.push(p);
+                running.push(p);
             }
-            Err(e) => return fail(format!("{}: {e}", path.display())),
+            Err(e) => return fail(format!("{path}: {e}")),
         }
     }
     let started = Instant::now();
-    replay::run(&mut plugins, &market, &events);
+    replay::run(&mut running, &market, &events);
     let summary = Summary {
         events: events.len(),
         seconds: started.elapsed().as_secs_f64(),
-        plugins: plugins
+        plugins: running
             .iter()
             .map(|p| {
                 let gate = p.instance.host().risk_gate.counts();
