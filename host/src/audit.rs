@@ -1,5 +1,6 @@
 //! The audit trail: an append-only, hash-chained log of every security-relevant decision
-//! (grant, refusal, quarantine, revocation; later halt, hot-swap, rollback).
+//! (grant, refusal, quarantine, revocation, every risk-gate decision, trading-state
+//! changes and halts; later hot-swap, rollback).
 //!
 //! Each record carries the hash of the previous one, so editing, inserting or deleting a
 //! record breaks the chain and [`verify`] reports where. Records go to an [`AuditStore`]:
@@ -29,6 +30,12 @@ pub enum AuditAction {
     PluginQuarantined,
     /// A capability was revoked from a running instance.
     CapabilityRevoked,
+    /// The risk gate decided an order intent (accepted or refused, with the reason code).
+    OrderDecision,
+    /// A trading state changed (active / reducing / halted), by an operator or automatically.
+    TradingStateChanged,
+    /// The gate's positions disagreed with the venue's.
+    PositionMismatch,
 }
 
 /// One audit record.

@@ -18,6 +18,7 @@ pub mod capabilities;
 pub mod catalog;
 pub mod cli;
 pub mod inspect;
+pub mod notify;
 pub mod replay;
 pub mod sandbox;
 pub mod storage;

@@ -14,7 +14,7 @@ use stratbox::{
         data::{self, DataFormat},
         report::StrategyReport,
     },
-    capabilities,
+    capabilities::{self, risk_gate::RiskHub},
     catalog::instrument_defs::Instruments,
     sandbox::{EngineOptions, LoadPolicy, PluginComponent, SandboxEngine},
 };
@@ -56,6 +56,7 @@ fn run(
         strategies,
         chunk: 5_000,
         timing: false,
+        risk: RiskHub::permissive(AuditLog::memory()),
     };
     backtest::run(spec, engine, &AuditLog::memory(), &mut |_, _| {})
         .unwrap()
@@ -309,6 +310,7 @@ fn reports_are_identical_on_rerun_and_independent_of_chunking() {
             }],
             chunk: usize::MAX,
             timing: false,
+            risk: RiskHub::permissive(AuditLog::memory()),
         },
         &engine,
         &AuditLog::memory(),

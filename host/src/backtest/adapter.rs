@@ -84,7 +84,7 @@ nautilus_strategy!(ComponentStrategy, {
             instrument_id: e.instrument_id.to_string(),
             ts_event: e.ts_event.as_u64(),
         });
-        self.order_event(&event, false);
+        self.order_event(&event, false, None);
     }
 
     fn on_order_rejected(&mut self, e: OrderRejected) {
@@ -94,7 +94,7 @@ nautilus_strategy!(ComponentStrategy, {
             e.reason.as_str(),
             e.ts_event.as_u64(),
         );
-        self.order_event(&event, true);
+        self.order_event(&event, true, None);
     }
 
     fn on_order_denied(&mut self, e: OrderDenied) {
@@ -105,7 +105,7 @@ nautilus_strategy!(ComponentStrategy, {
             &reason,
             e.ts_event.as_u64(),
         );
-        self.order_event(&event, true);
+        self.order_event(&event, true, None);
     }
 
     fn on_order_expired(&mut self, e: OrderExpired) {
@@ -114,7 +114,7 @@ nautilus_strategy!(ComponentStrategy, {
             instrument_id: e.instrument_id.to_string(),
             ts_event: e.ts_event.as_u64(),
         });
-        self.order_event(&event, true);
+        self.order_event(&event, true, None);
     }
 });
 
@@ -136,11 +136,6 @@ impl ComponentStrategy {
         queue: PendingQueue,
         market: std::sync::Arc<InstrumentTable>,
     ) -> Self {
-        instance
-            .borrow_mut()
-            .host_mut()
-            .risk_gate
-            .use_venue_positions();
         let tag = strategy_id.get_tag().to_string();
         let config = StrategyConfig {
             strategy_id: Some(strategy_id),
@@ -162,8 +157,11 @@ impl ComponentStrategy {
         self.id
     }
 
-    /// Calls the guest unless it is quarantined, then does the after-callback work.
+    /// Calls the guest unless it is quarantined, then does the after-callback work. A halt
+    /// (operator or automatic) is acted on first: the gate cancels the plugin's open orders
+    /// and, if the policy says so, closes its positions, before the event is delivered.
     fn call(&mut self, f: impl FnOnce(&mut Instance) -> Result<(), CallError>) {
+        self.act_on_halt();
         let result = {
             let mut instance = self.instance.borrow_mut();
             if instance.is_quarantined() {
@@ -174,12 +172,37 @@ impl ComponentStrategy {
         self.after_callback(result);
     }
 
+    /// Values the plugin's positions at the new market (daily-loss / drawdown halts).
+    fn mark(&mut self, ts: u64) {
+        let mut instance = self.instance.borrow_mut();
+        let gate = &mut instance.host_mut().risk_gate;
+        gate.observe_time(ts);
+        gate.mark_to_market();
+    }
+
+    fn act_on_halt(&mut self) {
+        let acted = {
+            let mut instance = self.instance.borrow_mut();
+            let gate = &mut instance.host_mut().risk_gate;
+            gate.take_halt().map(|flatten| {
+                gate.cancel_all();
+                if flatten {
+                    gate.flatten();
+                }
+            })
+        };
+        if acted.is_some() {
+            self.submit_pending();
+        }
+    }
+
     /// After every callback: follow new subscriptions, submit what the gate accepted.
     fn after_callback(&mut self, result: Result<(), CallError>) {
         if let Err(CallError::Faulted(record)) = result {
             tracing::warn!(strategy = %self.strategy_id(), "{record}; cancelling its open orders");
             self.queue.drain();
-            self.cancel_open_orders();
+            self.instance.borrow_mut().host_mut().risk_gate.cancel_all();
+            self.submit_pending();
             return;
         }
         let count = self
@@ -264,7 +287,7 @@ impl ComponentStrategy {
                     if let Err(reason) = result {
                         let ts = self.core.clock().timestamp_ns().as_u64();
                         let event = rejected(id, &order.intent().instrument_id, &reason, ts);
-                        self.order_event(&event, true);
+                        self.order_event(&event, true, None);
                     }
                 }
                 Pending::Cancel { client_order_id } => {
@@ -378,64 +401,38 @@ impl ComponentStrategy {
         })
     }
 
-    fn cancel_open_orders(&mut self) {
-        let strategy_id = self.strategy_id();
-        let open: Vec<ClientOrderId> = self
-            .cache()
-            .orders_open(None, None, Some(&strategy_id), None, None)
-            .iter()
-            .map(|o| o.client_order_id())
-            .collect();
-        for id in open {
-            if let Err(e) = self.cancel_order(id, None, None) {
-                tracing::warn!(strategy = %strategy_id, "cancel of {id} failed: {e}");
-            }
-        }
-    }
-
-    /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event.
-    fn order_event(&mut self, event: &OrderEvent, closes: bool) {
+    /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event;
+    /// `venue_net` is, after a fill, the venue's net position the gate must agree with.
+    fn order_event(&mut self, event: &OrderEvent, closes: bool, venue_net: Option<i128>) {
         self.call(|i| {
             let gate = &mut i.host_mut().risk_gate;
             gate.on_order_event(event);
             if closes {
                 gate.order_closed(order_id(event));
             }
+            if let (Some(net), OrderEvent::Filled(f)) = (venue_net, event) {
+                gate.reconcile(&f.instrument_id, net);
+                gate.mark_to_market();
+            }
             i.on_order_event(event)
         });
     }
 
-    /// The strategy's net position in `instrument_id` from Nautilus's cache, into the gate.
-    fn sync_position(&mut self, instrument_id: NInstrumentId, name: &str) {
+    /// The strategy's net position in `instrument_id` in Nautilus's cache (signed raw).
+    fn venue_net(&self, instrument_id: NInstrumentId) -> i128 {
         let strategy_id = self.strategy_id();
-        let (mut qty, mut notional, mut precision) = (0_i128, 0_f64, 0_u8);
-        for p in self
-            .cache()
+        self.cache()
             .positions_open(None, Some(&instrument_id), Some(&strategy_id), None, None)
             .iter()
-        {
-            let sign = match p.side {
-                NPositionSide::Long => 1,
-                NPositionSide::Short => -1,
-                _ => 0,
-            };
-            qty += sign * i128::from(p.quantity.raw);
-            #[allow(clippy::cast_precision_loss)]
-            let units = p.quantity.raw as f64;
-            notional += p.avg_px_open * units;
-            precision = precision.max(p.quantity.precision);
-        }
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let avg_raw = if qty == 0 {
-            0
-        } else {
-            (notional / qty.unsigned_abs() as f64 * 1e9).round() as i128
-        };
-        self.instance
-            .borrow_mut()
-            .host_mut()
-            .risk_gate
-            .set_position(name, qty, avg_raw, precision);
+            .map(|p| {
+                let sign = match p.side {
+                    NPositionSide::Long => 1,
+                    NPositionSide::Short => -1,
+                    _ => 0,
+                };
+                sign * i128::from(p.quantity.raw)
+            })
+            .sum()
     }
 
     fn deliver_quote(&mut self, q: &NQuote) {
@@ -449,6 +446,7 @@ impl ComponentStrategy {
         };
         let wq = convert::quote(q, *stream);
         self.market.observe_quote(name, wq);
+        self.mark(wq.ts_event);
         self.call(|i| i.on_quote(wq));
     }
 }
@@ -490,6 +488,7 @@ impl DataActor for ComponentStrategy {
         };
         let wb = convert::bar(bar, *stream);
         self.market.observe_bar(wit_type, wb);
+        self.mark(wb.ts_event);
         self.call(|i| i.on_bar(wb));
         Ok(())
     }
@@ -512,7 +511,7 @@ impl DataActor for ComponentStrategy {
         let Some(side) = convert::side(e.order_side) else {
             return Ok(());
         };
-        self.sync_position(e.instrument_id, &name);
+        let venue_net = self.venue_net(e.instrument_id);
         let closed = self
             .cache()
             .order(&e.client_order_id)
@@ -525,7 +524,7 @@ impl DataActor for ComponentStrategy {
             last_qty: convert::quantity(e.last_qty),
             ts_event: e.ts_event.as_u64(),
         });
-        self.order_event(&event, closed);
+        self.order_event(&event, closed, Some(venue_net));
         Ok(())
     }
 
@@ -535,7 +534,7 @@ impl DataActor for ComponentStrategy {
             instrument_id: e.instrument_id.to_string(),
             ts_event: e.ts_event.as_u64(),
         });
-        self.order_event(&event, true);
+        self.order_event(&event, true, None);
         Ok(())
     }
 }

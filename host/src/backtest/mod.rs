@@ -37,7 +37,7 @@ use self::{
 };
 use crate::{
     audit::AuditLog,
-    capabilities::{self, PluginEnv},
+    capabilities::{self, PluginEnv, risk_gate::RiskHub},
     catalog::InstrumentTable,
     sandbox::{InstantiateError, PluginComponent, SandboxEngine},
 };
@@ -76,6 +76,8 @@ pub struct BacktestSpec<'a> {
     pub chunk: usize,
     /// Measure wall time spent in each guest (costs two clock reads per callback).
     pub timing: bool,
+    /// Risk policy, trading states and audit trail every component's gate answers to.
+    pub risk: Arc<RiskHub>,
 }
 
 /// A finished run: the deterministic report, and per strategy the wall time spent in the
@@ -193,6 +195,7 @@ pub fn run(
                 let env = PluginEnv {
                     market: Arc::clone(&spec.table) as _,
                     router: Box::new(router),
+                    risk: Arc::clone(&spec.risk),
                 };
                 let instance = capabilities::instantiate(sandbox, component, env, &params, audit)
                     .map_err(|source| BacktestError::Instantiate {

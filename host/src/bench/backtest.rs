@@ -18,7 +18,7 @@ use super::median;
 use crate::{
     audit::AuditLog,
     backtest::{self, BacktestSpec, StrategySpec, data},
-    capabilities,
+    capabilities::{self, risk_gate::RiskHub},
     catalog::instrument_defs::Instruments,
     sandbox::{EngineOptions, LoadPolicy, MAX_COMPONENT_BYTES, SandboxEngine},
     storage,
@@ -105,6 +105,7 @@ pub fn run(config: &Config) -> Result<Report, String> {
             strategies: vec![strategy],
             chunk: usize::MAX,
             timing,
+            risk: RiskHub::permissive(audit.clone()),
         };
         let started = Instant::now();
         let outcome =

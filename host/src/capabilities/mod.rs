@@ -21,7 +21,7 @@ use wasmtime::component::{HasSelf, Linker};
 use self::{
     diagnostics::DiagnosticsState,
     market_data::{MarketDataSource, MarketDataState},
-    risk_gate::{OrderRouter, RiskGateState},
+    risk_gate::{GateIdentity, OrderRouter, RiskGateState, RiskHub},
     signals::{SignalScope, SignalsState},
 };
 use crate::{
@@ -64,6 +64,8 @@ pub struct PluginEnv {
     pub market: Arc<dyn MarketDataSource>,
     /// Where this instance's accepted orders go.
     pub router: Box<dyn OrderRouter>,
+    /// The policy, trading states and audit trail the risk gate answers to.
+    pub risk: Arc<RiskHub>,
 }
 
 impl std::fmt::Debug for PluginEnv {
@@ -122,6 +124,11 @@ impl PluginState {
                 market,
                 env.router,
                 limits.max_orders_per_callback,
+                GateIdentity {
+                    plugin: component.manifest().name.clone(),
+                    sha256: component.sha256().to_string(),
+                    hub: env.risk,
+                },
             ),
             diagnostics: DiagnosticsState::new(
                 &component.manifest().name,

@@ -111,6 +111,19 @@ impl MarketDataSource for InstrumentTable {
             .find(|(b, _)| b == bar_type)
             .map(|(_, bar)| *bar)
     }
+
+    fn mark(&self, instrument_id: &str) -> Option<(i64, i64)> {
+        let latest = self.latest.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(q) = latest.quotes.get(instrument_id) {
+            return Some((q.bid.raw, q.ask.raw));
+        }
+        latest
+            .bars
+            .iter()
+            .filter(|(b, _)| b.instrument_id == instrument_id)
+            .max_by_key(|(_, bar)| bar.ts_event)
+            .map(|(_, bar)| (bar.close.raw, bar.close.raw))
+    }
 }
 
 /// GBP/USD on FXCM: 5-decimal prices, whole-unit sizes.

@@ -17,7 +17,9 @@ use crate::{
         data::{self, DataFormat},
         report::{BacktestReport, StrategyReport},
     },
+    capabilities::risk_gate::{RiskHub, RiskPolicy},
     catalog::instrument_defs::Instruments,
+    notify::{Notifiers, WebhookNotifier},
     sandbox::{EngineOptions, SandboxEngine},
     storage,
 };
@@ -49,6 +51,12 @@ pub struct Args {
     /// Starting balance of the venue account (default: 1000000 in the settlement currency).
     #[arg(long)]
     pub balance: Option<String>,
+    /// Risk policy (TOML; see docs/risk.md). Default: the contract's checks only.
+    #[arg(long)]
+    pub risk: Option<PathBuf>,
+    /// Also send halts and position mismatches to this webhook (JSON POST).
+    #[arg(long)]
+    pub webhook: Option<String>,
     /// Folder for report.json and equity.html (created if missing).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -207,7 +215,35 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
     }
 }
 
+/// The `--risk` policy, or the permissive default.
+fn risk_policy(path: Option<&Path>) -> Result<RiskPolicy, String> {
+    let Some(path) = path else {
+        return Ok(RiskPolicy::default());
+    };
+    let bytes = storage::read_operator_file(path, 1 << 20).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+    RiskPolicy::from_toml(&text).map_err(|e| {
+        let lines: Vec<String> = e.0.iter().map(|l| format!("  {l}")).collect();
+        format!(
+            "{}: invalid risk policy:\n{}",
+            path.display(),
+            lines.join("\n")
+        )
+    })
+}
+
 pub fn run(args: &Args) -> u8 {
+    let policy = match risk_policy(args.risk.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut notifiers = Notifiers::log();
+    if let Some(url) = &args.webhook {
+        match WebhookNotifier::new(url, std::time::Duration::from_secs(10)) {
+            Ok(w) => notifiers = notifiers.with(Arc::new(w)),
+            Err(e) => return fail(format!("--webhook: {e}")),
+        }
+    }
     let defs = match &args.instruments {
         None => Instruments::bundled(),
         Some(path) => match storage::read_operator_file(path, 1 << 20)
@@ -299,6 +335,7 @@ pub fn run(args: &Args) -> u8 {
         strategies,
         chunk: DEFAULT_CHUNK,
         timing: true,
+        risk: RiskHub::new(policy, audit.clone(), notifiers),
     };
     let started = Instant::now();
     let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {

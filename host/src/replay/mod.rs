@@ -18,7 +18,7 @@ pub use router::{OrderLog, RecordedOrder, RecordingRouter};
 use crate::{
     audit::AuditLog,
     bindings::types::{Bar, QuoteTick, TradeTick},
-    capabilities::{self, Instance, PluginEnv},
+    capabilities::{self, Instance, PluginEnv, risk_gate::RiskHub},
     catalog::{InstrumentTable, MarketEvent},
     sandbox::{CallError, Callback, FaultRecord, InstantiateError, PluginComponent, SandboxEngine},
 };
@@ -40,7 +40,8 @@ pub struct ReplayPlugin {
 }
 
 impl ReplayPlugin {
-    /// Instantiates `component` against `market` with a recording router.
+    /// Instantiates `component` against `market` with a recording router and a risk gate
+    /// without policy limits (the contract's checks only).
     pub fn new(
         engine: &SandboxEngine,
         component: &PluginComponent,
@@ -48,10 +49,24 @@ impl ReplayPlugin {
         params: &[(String, ParamValue)],
         audit: &AuditLog,
     ) -> Result<Self, InstantiateError> {
+        let risk = RiskHub::permissive(audit.clone());
+        Self::with_risk(engine, component, market, params, audit, risk)
+    }
+
+    /// As [`Self::new`], with the gate answering to `risk` (policy, trading states).
+    pub fn with_risk(
+        engine: &SandboxEngine,
+        component: &PluginComponent,
+        market: Arc<InstrumentTable>,
+        params: &[(String, ParamValue)],
+        audit: &AuditLog,
+        risk: Arc<RiskHub>,
+    ) -> Result<Self, InstantiateError> {
         let (router, orders) = RecordingRouter::new(&component.manifest().name);
         let env = PluginEnv {
             market,
             router: Box::new(router),
+            risk,
         };
         let instance = capabilities::instantiate(engine, component, env, params, audit)?;
         Ok(Self {

@@ -18,4 +18,10 @@ pub trait MarketDataSource: Send + Sync {
     fn last_quote(&self, instrument_id: &str) -> Option<QuoteTick>;
     /// The latest bar of `bar_type` at or before the current event.
     fn last_bar(&self, bar_type: &BarType) -> Option<Bar>;
+    /// Raw (bid, ask) to value positions and orders at: the last quote, or where a source
+    /// knows no quote, its latest bar's close on both sides.
+    fn mark(&self, instrument_id: &str) -> Option<(i64, i64)> {
+        self.last_quote(instrument_id)
+            .map(|q| (q.bid.raw, q.ask.raw))
+    }
 }

@@ -27,7 +27,7 @@ impl Host for RiskGateState {
     fn cancel_order(&mut self, order_id: OrderId) -> wasmtime::Result<Result<(), Rejection>> {
         check_granted(self.granted, "risk-gate", "cancel-order")?;
         check_str(&order_id, "risk-gate.cancel-order: order id")?;
-        if !self.open_orders.contains(&order_id) {
+        if !self.open.iter().any(|o| o.id == order_id) {
             return Ok(Err(Rejection {
                 code: RejectCode::UnknownOrder,
                 message: format!("`{order_id}` is not an open order of this plugin"),
@@ -47,6 +47,6 @@ impl Host for RiskGateState {
 
     fn open_orders(&mut self) -> wasmtime::Result<Vec<OrderId>> {
         check_granted(self.granted, "risk-gate", "open-orders")?;
-        Ok(self.open_orders.clone())
+        Ok(self.open_order_ids())
     }
 }

@@ -1,18 +1,30 @@
 //! Capability: the risk gate, the only path from a plugin to the market.
 //!
-//! Every intent is decided synchronously. An accepted intent becomes a [`ValidatedOrder`]
-//! (constructible only here) and is handed to the instance's [`OrderRouter`]; a refused one
-//! gets a [`RejectCode`] from the contract's fixed list and a message. The router is the
+//! Every intent is decided synchronously: contract checks, the trading state
+//! ([`control`]), then the policy ([`policy`]). An accepted intent becomes a
+//! [`ValidatedOrder`] (constructible only here) and is handed to the instance's
+//! [`OrderRouter`]; a refused one gets a [`RejectCode`] from the contract's fixed list and a
+//! message. Every decision is audited with the policy version and the state it was made
+//! under. The router is the
 //! only thing that talks to an execution venue (Nautilus in backtests and live), and it only
 //! accepts orders this gate validated.
 
+mod checks;
+pub mod control;
+mod decide;
 mod host;
+pub mod hub;
+pub mod policy;
 mod positions;
 mod state;
 mod validate;
 
+pub use checks::OpenOrder;
+pub use control::{Scope, TradingControl, TradingState};
+pub use hub::RiskHub;
+pub use policy::RiskPolicy;
 pub use positions::Positions;
-pub use state::{DecisionCounts, RiskGateState};
+pub use state::{DecisionCounts, GateIdentity, RiskGateState};
 pub use validate::{MAX_TAG_BYTES, PRICE_RAW_MAX, QUANTITY_RAW_MAX, validate_intent};
 
 pub use crate::bindings::types::RejectCode;

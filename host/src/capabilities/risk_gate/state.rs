@@ -1,13 +1,25 @@
-//! Per-instance risk-gate state.
+//! Per-instance risk-gate state: open orders, positions (from fills, reconciled with the
+//! venue), rate windows, PnL marks and the cached trading state.
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{
+    collections::{BTreeSet, VecDeque},
+    sync::Arc,
+};
 
 use serde::Serialize;
 
-use super::{OrderRouter, Positions, ValidatedOrder, validate_intent};
+use super::{
+    OrderRouter, Positions,
+    checks::{self, OpenOrder, SECOND_NS},
+    control::{Scope, TradingState},
+    hub::{PluginFigures, RiskHub},
+    policy::{Amount, PluginLimits},
+};
 use crate::{
-    bindings::types::{OrderEvent, OrderIntent, RejectCode, Rejection, RiskDecision},
-    capabilities::{contract::in_scope, market_data::MarketDataSource},
+    audit::AuditAction,
+    bindings::types::{OrderEvent, OrderSide},
+    capabilities::market_data::MarketDataSource,
+    notify::Alert,
 };
 
 /// How many intents were decided, by outcome.
@@ -16,6 +28,29 @@ pub struct DecisionCounts {
     pub accepted: u64,
     /// Refusals by reject code (kebab-case names).
     pub rejected: std::collections::BTreeMap<String, u64>,
+}
+
+/// PnL marks behind the daily-loss and drawdown limits (policy currency, raw).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PnlMarks {
+    pub pnl: i128,
+    pub peak: i128,
+    pub day: Option<u64>,
+    pub day_start: i128,
+}
+
+impl PnlMarks {
+    /// Records `pnl` at `ts`; returns (loss since the UTC day began, fall from the peak).
+    pub fn update(&mut self, pnl: i128, ts: u64) -> (i128, i128) {
+        let day = ts / (86_400 * SECOND_NS);
+        if self.day != Some(day) {
+            self.day = Some(day);
+            self.day_start = self.pnl;
+        }
+        self.pnl = pnl;
+        self.peak = self.peak.max(pnl);
+        (self.day_start - pnl, self.peak - pnl)
+    }
 }
 
 /// Risk-gate state of one instance.
@@ -27,21 +62,47 @@ pub struct RiskGateState {
     pub(super) max_orders_per_callback: u64,
     pub(super) orders_this_callback: u64,
     pub(super) event_ts: Option<u64>,
-    pub(super) open_orders: Vec<String>,
+    pub(super) open: Vec<OpenOrder>,
     pub(super) positions: Positions,
-    /// Positions are set by the venue (Nautilus cache) instead of derived from fills.
-    pub(super) venue_positions: bool,
     pub(super) counts: DecisionCounts,
+    pub(super) hub: Arc<RiskHub>,
+    pub(super) limits: PluginLimits,
+    /// `name@sha256`, the audit subject.
+    pub(super) subject: String,
+    pub(super) plugin: String,
+    pub(super) seen_generation: Option<u64>,
+    pub(super) state: TradingState,
+    pub(super) state_reason: String,
+    /// Set on a transition into `HALTED`, taken by the driver.
+    pub(super) halt_pending: bool,
+    pub(super) recent: VecDeque<u64>,
+    pub(super) marks: PnlMarks,
+    /// Whether any money limit applies (marks are computed only then).
+    pub(super) uses_money: bool,
+    /// Refusals over the per-callback limit not yet in the audit trail.
+    pub(super) suppressed: u64,
+    /// Open (buy, sell) raw quantity per instrument, kept with `open`.
+    pub(super) pending: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
 impl std::fmt::Debug for RiskGateState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RiskGateState")
+            .field("plugin", &self.plugin)
             .field("granted", &self.granted)
-            .field("open_orders", &self.open_orders)
+            .field("state", &self.state)
+            .field("open", &self.open)
             .field("counts", &self.counts)
             .finish_non_exhaustive()
     }
+}
+
+/// Who a gate belongs to and what it answers to.
+#[derive(Debug, Clone)]
+pub struct GateIdentity {
+    pub plugin: String,
+    pub sha256: String,
+    pub hub: Arc<RiskHub>,
 }
 
 impl RiskGateState {
@@ -52,19 +113,39 @@ impl RiskGateState {
         market: Arc<dyn MarketDataSource>,
         router: Box<dyn OrderRouter>,
         max_orders_per_callback: u64,
+        identity: GateIdentity,
     ) -> Self {
+        let limits = identity.hub.policy.limits_for(&identity.plugin);
+        let per_callback = limits
+            .max_orders_per_callback
+            .map_or(max_orders_per_callback, |p| {
+                max_orders_per_callback.min(u64::from(p))
+            });
+        let uses_money = identity.hub.policy.uses_money(&limits);
         Self {
             granted,
             instruments,
             market,
             router,
-            max_orders_per_callback,
+            max_orders_per_callback: per_callback,
             orders_this_callback: 0,
             event_ts: None,
-            open_orders: Vec::new(),
+            open: Vec::new(),
             positions: Positions::default(),
-            venue_positions: false,
             counts: DecisionCounts::default(),
+            subject: format!("{}@{}", identity.plugin, identity.sha256),
+            plugin: identity.plugin,
+            hub: identity.hub,
+            limits,
+            seen_generation: None,
+            state: TradingState::Active,
+            state_reason: String::new(),
+            halt_pending: false,
+            recent: VecDeque::new(),
+            marks: PnlMarks::default(),
+            uses_money,
+            suppressed: 0,
+            pending: std::collections::BTreeMap::new(),
         }
     }
 
@@ -74,13 +155,19 @@ impl RiskGateState {
         &self.counts
     }
 
-    /// Open orders, oldest first.
+    /// Ids of open orders, oldest first.
     #[must_use]
-    pub fn open_orders(&self) -> &[String] {
-        &self.open_orders
+    pub fn open_order_ids(&self) -> Vec<String> {
+        self.open.iter().map(|o| o.id.clone()).collect()
     }
 
-    /// The gate's positions.
+    /// Open orders, oldest first.
+    #[must_use]
+    pub fn open_orders(&self) -> &[OpenOrder] {
+        &self.open
+    }
+
+    /// The gate's positions (from fills).
     #[must_use]
     pub fn positions(&self) -> &Positions {
         &self.positions
@@ -92,7 +179,50 @@ impl RiskGateState {
         self.router.as_ref()
     }
 
-    pub(crate) fn begin_callback(&mut self, event_ts: Option<u64>) {
+    /// The shared hub (policy, trading states, audit).
+    #[must_use]
+    pub fn hub(&self) -> &Arc<RiskHub> {
+        &self.hub
+    }
+
+    /// The trading state that applies now, re-read when the control changed.
+    pub fn trading_state(&mut self) -> TradingState {
+        self.refresh_state();
+        self.state
+    }
+
+    /// Re-reads the trading state if it changed; a move into `HALTED` sets the pending
+    /// halt the driver acts on.
+    pub(super) fn refresh_state(&mut self) {
+        let generation = self.hub.control.generation();
+        if self.seen_generation == Some(generation) {
+            return;
+        }
+        self.seen_generation = Some(generation);
+        let (state, reason) = self.hub.control.effective(&self.plugin);
+        if state == TradingState::Halted && self.state != TradingState::Halted {
+            self.halt_pending = true;
+        }
+        self.state = state;
+        self.state_reason = reason;
+    }
+
+    /// Whether the plugin has just been halted and its driver must act: cancel open
+    /// orders ([`Self::cancel_all`]) and, if `flatten`, close positions
+    /// ([`Self::flatten`]). Returns `Some(flatten)` once per halt.
+    pub fn take_halt(&mut self) -> Option<bool> {
+        self.refresh_state();
+        std::mem::take(&mut self.halt_pending).then_some(self.hub.policy.halt.flatten)
+    }
+
+    /// The event time the driver is at (before it delivers the event).
+    pub fn observe_time(&mut self, ts: u64) {
+        self.event_ts = Some(ts);
+    }
+
+    /// A new callback begins (resets the per-callback order count); called by the sandbox.
+    pub fn begin_callback(&mut self, event_ts: Option<u64>) {
+        self.flush_suppressed();
         self.orders_this_callback = 0;
         if event_ts.is_some() {
             self.event_ts = event_ts;
@@ -103,98 +233,252 @@ impl RiskGateState {
     pub fn on_order_event(&mut self, event: &OrderEvent) {
         match event {
             OrderEvent::Accepted(_) => {}
-            OrderEvent::Rejected(e) => self.open_orders.retain(|id| *id != e.order_id),
-            OrderEvent::Cancelled(e) => self.open_orders.retain(|id| *id != e.order_id),
-            OrderEvent::Filled(_) if self.venue_positions => {}
+            OrderEvent::Rejected(e) => self.close_order(&e.order_id),
+            OrderEvent::Cancelled(e) => self.close_order(&e.order_id),
             OrderEvent::Filled(f) => {
-                self.positions
-                    .apply_fill(&f.instrument_id, f.side, f.last_px, f.last_qty);
+                let multiplier = self
+                    .market
+                    .instrument(&f.instrument_id)
+                    .map_or(1_000_000_000, |i| i.multiplier.raw);
+                self.positions.apply_fill(
+                    &f.instrument_id,
+                    f.side,
+                    f.last_px,
+                    f.last_qty,
+                    multiplier,
+                );
+                if let Some(o) = self.open.iter_mut().find(|o| o.id == f.order_id) {
+                    let filled = f.last_qty.raw.min(o.remaining);
+                    o.remaining -= filled;
+                    let (side, done) = (o.side, o.remaining == 0);
+                    self.add_pending(&f.instrument_id, side, filled, false);
+                    if done {
+                        self.close_order(&f.order_id);
+                    }
+                }
+                self.publish();
             }
         }
     }
 
-    /// From now on positions come from the venue through [`Self::set_position`].
-    pub fn use_venue_positions(&mut self) {
-        self.venue_positions = true;
+    /// Marks an order closed so it no longer counts as open.
+    pub fn order_closed(&mut self, order_id: &str) {
+        self.close_order(order_id);
     }
 
-    /// Sets the net position in `instrument_id` as the venue reports it (signed raw
-    /// quantity, average open price raw at scale 10^9); from then on fills no longer move
-    /// the gate's positions, the venue does.
-    pub fn set_position(
+    fn close_order(&mut self, order_id: &str) {
+        if let Some(pos) = self.open.iter().position(|o| o.id == order_id) {
+            let o = self.open.remove(pos);
+            self.add_pending(&o.instrument_id, o.side, o.remaining, false);
+            self.publish();
+        }
+    }
+
+    /// Compares the gate's net position in `instrument_id` with the venue's (signed raw).
+    /// A difference halts the plugin, is audited and alerts the operator; returns it.
+    pub fn reconcile(&mut self, instrument_id: &str, venue_net_raw: i128) -> Option<String> {
+        let own = self.positions.net_raw(instrument_id);
+        if own == venue_net_raw {
+            return None;
+        }
+        let message = format!(
+            "position in {instrument_id}: gate {} but venue {}",
+            Amount(own),
+            Amount(venue_net_raw)
+        );
+        let details = serde_json::json!({
+            "instrument_id": instrument_id,
+            "gate": Amount(own).to_string(),
+            "venue": Amount(venue_net_raw).to_string(),
+            "event_ts": self.event_ts,
+        });
+        if let Err(e) = self.hub.audit.append(
+            "risk-gate",
+            AuditAction::PositionMismatch,
+            &self.subject,
+            details,
+        ) {
+            tracing::error!(plugin = %self.plugin, "position mismatch not audited: {e}");
+        }
+        self.hub.control.alert(&Alert {
+            kind: "position-mismatch".to_string(),
+            subject: self.plugin.clone(),
+            message: message.clone(),
+            actor: "risk-gate".to_string(),
+            event_ts: self.event_ts,
+        });
+        self.auto_halt(&Scope::Plugin(self.plugin.clone()), &message);
+        Some(message)
+    }
+
+    fn auto_halt(&mut self, scope: &Scope, reason: &str) {
+        if let Err(e) = self
+            .hub
+            .control
+            .halt(scope, reason, "risk-gate", self.event_ts)
+        {
+            tracing::error!(plugin = %self.plugin, "automatic halt: {e}");
+        }
+        self.refresh_state();
+    }
+
+    /// Values the plugin's positions at the current marks, updates the host-wide book and
+    /// halts on a daily-loss or drawdown breach (the plugin's, or the host's: then all).
+    /// Call after each market event and fill; free when the policy has no money limits.
+    pub fn mark_to_market(&mut self) {
+        if !self.uses_money {
+            return;
+        }
+        let Some(ts) = self.event_ts else { return };
+        let pnl = self.pnl();
+        let (daily, drawdown) = self.marks.update(pnl, ts);
+        let breach = match (self.limits.max_daily_loss, self.limits.max_drawdown) {
+            (Some(max), _) if daily > max.0 => Some(format!(
+                "daily loss {} {} above max_daily_loss {max}",
+                Amount(daily),
+                self.hub.policy.currency
+            )),
+            (_, Some(max)) if drawdown > max.0 => Some(format!(
+                "drawdown {} {} above max_drawdown {max}",
+                Amount(drawdown),
+                self.hub.policy.currency
+            )),
+            _ => None,
+        };
+        if let Some(reason) = breach
+            && self.trading_state() != TradingState::Halted
+        {
+            self.auto_halt(&Scope::Plugin(self.plugin.clone()), &reason);
+        }
+        let host_breach = self.publish_marks(ts);
+        if let Some(reason) = host_breach
+            && self.hub.control.state_of(&Scope::All) != TradingState::Halted
+        {
+            self.auto_halt(&Scope::All, &reason);
+        }
+    }
+
+    /// Realized + unrealized PnL in the policy currency (instruments without a mark or a
+    /// rate count their realized part only).
+    fn pnl(&self) -> i128 {
+        let policy = &self.hub.policy;
+        let mut total: i128 = 0;
+        for (id, qty, avg, realized) in self.positions.iter() {
+            let Some(info) = self.market.instrument(id) else {
+                continue;
+            };
+            let Some(rate) = policy.rate(&info.quote_currency) else {
+                continue;
+            };
+            let multiplier = i128::from(info.multiplier.raw.max(1));
+            let mut local = realized;
+            if qty != 0
+                && let Some(mid) = checks::mid(self.market.as_ref(), id)
+            {
+                let per_unit = mid - avg;
+                local += super::positions::mul_scaled(
+                    super::positions::mul_scaled(per_unit, qty),
+                    multiplier,
+                );
+            }
+            total = total.saturating_add(super::positions::mul_scaled(local, rate.0));
+        }
+        total
+    }
+
+    /// The plugin's figures as the book sees them.
+    fn figures(&self) -> PluginFigures {
+        PluginFigures {
+            gross_exposure: checks::gross_exposure(
+                &self.hub.policy,
+                self.market.as_ref(),
+                &self.positions,
+                None,
+            )
+            .unwrap_or(0),
+            open_orders: u32::try_from(self.open.len()).unwrap_or(u32::MAX),
+            pnl: self.marks.pnl,
+        }
+    }
+
+    /// Writes this plugin's figures into the host-wide book.
+    pub(super) fn publish(&self) {
+        let figures = self.figures();
+        self.hub.book().plugins.insert(self.plugin.clone(), figures);
+    }
+
+    /// Publishes and checks the host-wide daily loss and drawdown; returns a breach.
+    fn publish_marks(&self, ts: u64) -> Option<String> {
+        let figures = self.figures();
+        let global = &self.hub.policy.global;
+        let currency = &self.hub.policy.currency;
+        let mut book = self.hub.book();
+        book.plugins.insert(self.plugin.clone(), figures);
+        let total = book.others("").pnl;
+        let day = ts / (86_400 * SECOND_NS);
+        if book.day != Some(day) {
+            book.day = Some(day);
+            book.day_start_pnl = total;
+        }
+        book.peak_pnl = book.peak_pnl.max(total);
+        let daily = book.day_start_pnl - total;
+        let drawdown = book.peak_pnl - total;
+        match (global.max_daily_loss, global.max_drawdown) {
+            (Some(max), _) if daily > max.0 => Some(format!(
+                "host-wide daily loss {} {currency} above max_daily_loss {max}",
+                Amount(daily)
+            )),
+            (_, Some(max)) if drawdown > max.0 => Some(format!(
+                "host-wide drawdown {} {currency} above max_drawdown {max}",
+                Amount(drawdown)
+            )),
+            _ => None,
+        }
+    }
+
+    /// Event times of this plugin's accepted orders within the last second.
+    pub(super) fn prune_recent(&mut self, now: u64) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| t.saturating_add(SECOND_NS) <= now)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Raw quantity open in (buy, sell) orders of `instrument_id`.
+    #[must_use]
+    pub fn pending(&self, instrument_id: &str) -> (u64, u64) {
+        self.pending.get(instrument_id).copied().unwrap_or_default()
+    }
+
+    pub(super) fn add_pending(
         &mut self,
         instrument_id: &str,
-        qty_raw: i128,
-        avg_px_raw: i128,
-        size_precision: u8,
+        side: OrderSide,
+        raw: u64,
+        add: bool,
     ) {
-        self.venue_positions = true;
-        self.positions
-            .set(instrument_id, qty_raw, avg_px_raw, size_precision);
-    }
-
-    /// Marks an order closed (fully filled) so it no longer counts as open.
-    pub fn order_closed(&mut self, order_id: &str) {
-        self.open_orders.retain(|id| id != order_id);
-    }
-
-    fn refuse(&mut self, rejection: Rejection) -> RiskDecision {
-        *self
-            .counts
-            .rejected
-            .entry(super::reject_code_name(rejection.code).to_string())
-            .or_default() += 1;
-        RiskDecision::Rejected(rejection)
-    }
-
-    /// Decides one intent: rate, instrument, scope, numbers; then routes it.
-    pub(super) fn decide(&mut self, intent: OrderIntent) -> RiskDecision {
-        self.orders_this_callback += 1;
-        if self.orders_this_callback > self.max_orders_per_callback {
-            let message = format!(
-                "more than {} order intents in one callback (limits.max_orders_per_callback)",
-                self.max_orders_per_callback
-            );
-            return self.refuse(Rejection {
-                code: RejectCode::RateLimited,
-                message,
-            });
-        }
-        let Some(instrument) = self.market.instrument(&intent.instrument_id) else {
-            let message = format!("unknown instrument `{}`", intent.instrument_id);
-            return self.refuse(Rejection {
-                code: RejectCode::UnknownInstrument,
-                message,
-            });
+        let entry = if let Some(e) = self.pending.get_mut(instrument_id) {
+            e
+        } else {
+            self.pending.entry(instrument_id.to_string()).or_default()
         };
-        if !in_scope(self.instruments.as_ref(), &intent.instrument_id) {
-            let message = format!(
-                "instrument `{}` is outside this plugin's grant",
-                intent.instrument_id
-            );
-            return self.refuse(Rejection {
-                code: RejectCode::InstrumentNotAllowed,
-                message,
-            });
-        }
-        if let Err(rejection) = validate_intent(&intent, &instrument) {
-            return self.refuse(rejection);
-        }
-        let order = ValidatedOrder {
-            intent,
-            instrument,
-            event_ts: self.event_ts,
+        let slot = match side {
+            OrderSide::Buy => &mut entry.0,
+            OrderSide::Sell => &mut entry.1,
         };
-        match self.router.submit(&order) {
-            Ok(order_id) => {
-                self.counts.accepted += 1;
-                self.open_orders.push(order_id.clone());
-                RiskDecision::Accepted(order_id)
-            }
-            Err(message) => self.refuse(Rejection {
-                code: RejectCode::InternalError,
-                message,
-            }),
-        }
+        *slot = if add {
+            slot.saturating_add(raw)
+        } else {
+            slot.saturating_sub(raw)
+        };
+    }
+
+    /// The side of an open order, if it is one.
+    #[must_use]
+    pub fn open_order_side(&self, order_id: &str) -> Option<OrderSide> {
+        self.open.iter().find(|o| o.id == order_id).map(|o| o.side)
     }
 }

@@ -1,0 +1,355 @@
+//! Trading states and the kill switch.
+//!
+//! Each plugin has a state and so does the host as a whole; the stricter of the two applies
+//! (`ACTIVE` < `REDUCING` < `HALTED`). A change is audited, then applied, then sent to the
+//! operator's notifiers, and bumps a generation counter that drivers read (one atomic load)
+//! before every event: a halt takes effect before the next event is processed, and the
+//! driver then cancels the plugin's open orders (and closes its positions when the policy
+//! says `halt.flatten`).
+//!
+//! A halt is applied even when its audit record cannot be written (refusing to stop is
+//! worse than stopping unaudited; the error is returned and logged). Any other change
+//! (resume, reducing) takes effect only once audited.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    audit::{AuditAction, AuditError, AuditLog},
+    notify::{Alert, Notifier, Notifiers},
+};
+
+/// What a plugin may do.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradingState {
+    /// Orders within the policy are accepted.
+    #[default]
+    Active,
+    /// Only orders that reduce an open position are accepted.
+    Reducing,
+    /// Every order is refused; open orders are cancelled.
+    Halted,
+}
+
+impl TradingState {
+    /// `ACTIVE`, `REDUCING`, `HALTED`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Reducing => "REDUCING",
+            Self::Halted => "HALTED",
+        }
+    }
+}
+
+impl fmt::Display for TradingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a state change applies to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Every plugin of the host.
+    All,
+    /// One plugin, by name.
+    Plugin(String),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Plugin(name) => f.write_str(name),
+        }
+    }
+}
+
+/// One applied change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateChange {
+    pub scope: Scope,
+    pub from: TradingState,
+    pub to: TradingState,
+    pub reason: String,
+    pub actor: String,
+    /// Event time of the run when it happened (none for an operator outside a run).
+    pub event_ts: Option<u64>,
+}
+
+/// A state change could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("a reason is required (what happened, who asked)")]
+    NoReason,
+    /// The change was not applied (or, for a halt, applied but not audited).
+    #[error("{0}")]
+    Audit(#[from] AuditError),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    state: TradingState,
+    reason: String,
+}
+
+#[derive(Debug, Default)]
+struct States {
+    global: Entry,
+    plugins: BTreeMap<String, Entry>,
+    history: Vec<StateChange>,
+}
+
+struct Inner {
+    generation: AtomicU64,
+    states: Mutex<States>,
+    audit: AuditLog,
+    notifier: Notifiers,
+}
+
+/// The host's trading states; cheap to clone, shared by every gate, driver and the API.
+#[derive(Clone)]
+pub struct TradingControl {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for TradingControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TradingControl")
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TradingControl {
+    /// Everything `ACTIVE`; changes are audited to `audit` and sent to `notifier`.
+    #[must_use]
+    pub fn new(audit: AuditLog, notifier: Notifiers) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                generation: AtomicU64::new(0),
+                states: Mutex::new(States::default()),
+                audit,
+                notifier,
+            }),
+        }
+    }
+
+    /// Bumped by every change: drivers compare it before each event.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// The state that applies to `plugin` (the stricter of its own and the global one) and
+    /// why.
+    #[must_use]
+    pub fn effective(&self, plugin: &str) -> (TradingState, String) {
+        let states = self.lock();
+        let own = states.plugins.get(plugin).cloned().unwrap_or_default();
+        if states.global.state >= own.state && states.global.state != TradingState::Active {
+            (
+                states.global.state,
+                format!("host-wide: {}", states.global.reason),
+            )
+        } else {
+            (own.state, own.reason)
+        }
+    }
+
+    /// The state of `scope` itself (not combined).
+    #[must_use]
+    pub fn state_of(&self, scope: &Scope) -> TradingState {
+        let states = self.lock();
+        match scope {
+            Scope::All => states.global.state,
+            Scope::Plugin(name) => states
+                .plugins
+                .get(name)
+                .map_or_else(TradingState::default, |e| e.state),
+        }
+    }
+
+    /// Every change so far, oldest first.
+    #[must_use]
+    pub fn history(&self) -> Vec<StateChange> {
+        self.lock().history.clone()
+    }
+
+    /// Halts `scope`: every order refused, open orders cancelled before the next event.
+    pub fn halt(
+        &self,
+        scope: &Scope,
+        reason: &str,
+        actor: &str,
+        event_ts: Option<u64>,
+    ) -> Result<Option<StateChange>, ControlError> {
+        self.set(scope, TradingState::Halted, reason, actor, event_ts)
+    }
+
+    /// Returns `scope` to `ACTIVE`.
+    pub fn resume(
+        &self,
+        scope: &Scope,
+        reason: &str,
+        actor: &str,
+        event_ts: Option<u64>,
+    ) -> Result<Option<StateChange>, ControlError> {
+        self.set(scope, TradingState::Active, reason, actor, event_ts)
+    }
+
+    /// Sets `scope` to `to`. Returns the change, or `None` when it was already in `to`.
+    pub fn set(
+        &self,
+        scope: &Scope,
+        to: TradingState,
+        reason: &str,
+        actor: &str,
+        event_ts: Option<u64>,
+    ) -> Result<Option<StateChange>, ControlError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ControlError::NoReason);
+        }
+        let mut states = self.lock();
+        let entry = match scope {
+            Scope::All => &mut states.global,
+            Scope::Plugin(name) => states.plugins.entry(name.clone()).or_default(),
+        };
+        let from = entry.state;
+        if from == to {
+            return Ok(None);
+        }
+        let change = StateChange {
+            scope: scope.clone(),
+            from,
+            to,
+            reason: reason.to_string(),
+            actor: actor.to_string(),
+            event_ts,
+        };
+        let audited = self.inner.audit.append(
+            actor,
+            AuditAction::TradingStateChanged,
+            &scope.to_string(),
+            serde_json::json!({
+                "from": from, "to": to, "reason": reason, "event_ts": event_ts,
+            }),
+        );
+        let audited = match audited {
+            Err(e) if to != TradingState::Halted => return Err(ControlError::Audit(e)),
+            other => other,
+        };
+        *entry = Entry {
+            state: to,
+            reason: reason.to_string(),
+        };
+        states.history.push(change.clone());
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        drop(states);
+        self.inner.notifier.notify(&Alert {
+            kind: match to {
+                TradingState::Active => "resumed",
+                TradingState::Reducing => "reducing",
+                TradingState::Halted => "halted",
+            }
+            .to_string(),
+            subject: scope.to_string(),
+            message: format!("{scope}: {from} -> {to}: {reason}"),
+            actor: actor.to_string(),
+            event_ts,
+        });
+        match audited {
+            Ok(_) => Ok(Some(change)),
+            Err(e) => {
+                tracing::error!(scope = %scope, "halt applied but not audited: {e}");
+                Err(ControlError::Audit(e))
+            }
+        }
+    }
+
+    /// Sends an alert that is not a state change (e.g. a position mismatch).
+    pub fn alert(&self, alert: &Alert) {
+        self.inner.notifier.notify(alert);
+    }
+
+    /// The audit trail changes are written to.
+    #[must_use]
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, States> {
+        self.inner
+            .states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::MemoryNotifier;
+
+    fn control() -> (TradingControl, Arc<MemoryNotifier>, AuditLog) {
+        let audit = AuditLog::memory();
+        let memory = Arc::new(MemoryNotifier::default());
+        let notifiers = Notifiers::default().with(memory.clone());
+        (TradingControl::new(audit.clone(), notifiers), memory, audit)
+    }
+
+    #[test]
+    fn the_stricter_state_applies_and_every_change_is_audited_and_notified() {
+        let (c, alerts, audit) = control();
+        let ema = Scope::Plugin("ema".into());
+        assert_eq!(c.effective("ema").0, TradingState::Active);
+        let g0 = c.generation();
+        c.set(&ema, TradingState::Reducing, "desk asked", "alice", None)
+            .unwrap();
+        assert!(c.generation() > g0);
+        assert_eq!(c.effective("ema").0, TradingState::Reducing);
+        assert_eq!(c.effective("other").0, TradingState::Active);
+        c.halt(&Scope::All, "kill switch", "bob", Some(5)).unwrap();
+        let (state, why) = c.effective("other");
+        assert_eq!(state, TradingState::Halted);
+        assert!(why.contains("kill switch"), "{why}");
+        assert_eq!(c.effective("ema").0, TradingState::Halted);
+        c.resume(&Scope::All, "all clear", "bob", None).unwrap();
+        assert_eq!(c.effective("ema").0, TradingState::Reducing);
+        assert!(c.halt(&Scope::All, "  ", "bob", None).is_err());
+        assert_eq!(
+            c.resume(&Scope::All, "again", "bob", None).unwrap(),
+            None,
+            "no change, no record"
+        );
+
+        let records = audit.records();
+        assert_eq!(records.len(), 3);
+        assert!(
+            records
+                .iter()
+                .all(|r| r.action == AuditAction::TradingStateChanged)
+        );
+        assert_eq!(records[1].actor, "bob");
+        assert_eq!(records[1].details["to"], "HALTED");
+        crate::audit::verify(&records).unwrap();
+        let kinds: Vec<String> = alerts.alerts().into_iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, ["reducing", "halted", "resumed"]);
+        assert_eq!(c.history().len(), 3);
+    }
+}

@@ -1,0 +1,76 @@
+//! What every gate of one host shares: the policy, the trading states, the audit trail and
+//! the host-wide book behind the `[global]` limits.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
+
+use super::{control::TradingControl, policy::RiskPolicy};
+use crate::{audit::AuditLog, notify::Notifiers};
+
+/// One plugin's share of the host-wide figures (policy currency, raw at scale 10^9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PluginFigures {
+    pub gross_exposure: i128,
+    pub open_orders: u32,
+    /// Realized + unrealized PnL.
+    pub pnl: i128,
+}
+
+/// Host-wide figures.
+#[derive(Debug, Default)]
+pub struct Book {
+    pub(super) plugins: BTreeMap<String, PluginFigures>,
+    /// Event times of accepted orders in the last second, all plugins.
+    pub(super) recent: VecDeque<u64>,
+    pub(super) peak_pnl: i128,
+    pub(super) day: Option<u64>,
+    pub(super) day_start_pnl: i128,
+}
+
+impl Book {
+    /// Sum over plugins other than `except`.
+    pub(super) fn others(&self, except: &str) -> PluginFigures {
+        self.plugins
+            .iter()
+            .filter(|(name, _)| name.as_str() != except)
+            .fold(PluginFigures::default(), |acc, (_, f)| PluginFigures {
+                gross_exposure: acc.gross_exposure.saturating_add(f.gross_exposure),
+                open_orders: acc.open_orders.saturating_add(f.open_orders),
+                pnl: acc.pnl.saturating_add(f.pnl),
+            })
+    }
+}
+
+/// Shared by the gates of one host (one backtest, one live node).
+#[derive(Debug)]
+pub struct RiskHub {
+    pub policy: Arc<RiskPolicy>,
+    pub control: TradingControl,
+    pub audit: AuditLog,
+    book: Mutex<Book>,
+}
+
+impl RiskHub {
+    /// A hub applying `policy`, auditing to `audit`, notifying `notifiers`.
+    #[must_use]
+    pub fn new(policy: RiskPolicy, audit: AuditLog, notifiers: Notifiers) -> Arc<Self> {
+        Arc::new(Self {
+            policy: Arc::new(policy),
+            control: TradingControl::new(audit.clone(), notifiers),
+            audit,
+            book: Mutex::new(Book::default()),
+        })
+    }
+
+    /// No limits beyond the contract's checks; changes logged; audit to `audit`.
+    #[must_use]
+    pub fn permissive(audit: AuditLog) -> Arc<Self> {
+        Self::new(RiskPolicy::default(), audit, Notifiers::log())
+    }
+
+    pub(super) fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
