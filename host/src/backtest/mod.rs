@@ -271,7 +271,7 @@ pub fn run(
 
     let result = engine.get_result();
     let cache = engine.kernel().cache.borrow();
-    let strategies = entries
+    let strategies: Vec<report::StrategyReport> = entries
         .iter()
         .map(|e| {
             let plugin = e.plugin.as_ref().map(|(component, params, shared)| {
@@ -300,6 +300,24 @@ pub fn run(
         })
         .collect();
     let (portfolio, equity) = report::portfolio_report(&cache, &venues, &result);
+    let risk = {
+        let mut r = report::RiskReport {
+            policy_version: spec.risk.policy.version.clone(),
+            policy_sha256: spec.risk.policy.sha256.clone(),
+            orders_accepted: 0,
+            refused_by_reason: BTreeMap::new(),
+            state_changes: spec.risk.control.history(),
+        };
+        for s in &strategies {
+            if let Some(p) = &s.plugin {
+                r.orders_accepted += p.orders_accepted_by_gate;
+                for (code, n) in &p.orders_refused_by_gate {
+                    *r.refused_by_reason.entry(code.clone()).or_default() += n;
+                }
+            }
+        }
+        r
+    };
     let mut instruments: Vec<String> = spec
         .instruments
         .iter()
@@ -324,6 +342,7 @@ pub fn run(
             instruments,
             portfolio,
             strategies,
+            risk,
             equity,
         },
         guest_nanos,

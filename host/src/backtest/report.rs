@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::sandbox::FaultRecord;
 
 /// Bump when the layout of `report.json` changes.
-pub const REPORT_FORMAT: u32 = 1;
+pub const REPORT_FORMAT: u32 = 2;
 
 /// One order a strategy submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,7 +133,20 @@ pub struct BacktestReport {
     pub instruments: Vec<String>,
     pub portfolio: PortfolioReport,
     pub strategies: Vec<StrategyReport>,
+    pub risk: RiskReport,
     pub equity: Vec<EquityPoint>,
+}
+
+/// What the risk gates decided over the run, all plugins together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskReport {
+    pub policy_version: String,
+    pub policy_sha256: String,
+    pub orders_accepted: u64,
+    /// Refusals by reject code, all plugins.
+    pub refused_by_reason: BTreeMap<String, u64>,
+    /// Trading-state changes (halts, resumes) in order, with their causes.
+    pub state_changes: Vec<crate::capabilities::risk_gate::control::StateChange>,
 }
 
 fn sorted(m: impl IntoIterator<Item = (String, f64)>) -> BTreeMap<String, f64> {

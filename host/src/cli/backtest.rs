@@ -213,6 +213,34 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
     for (s, g) in r.strategies.iter().zip(guest) {
         print_strategy(s, *g);
     }
+    let risk = &r.risk;
+    let refused: Vec<String> = risk
+        .refused_by_reason
+        .iter()
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect();
+    println!(
+        "risk (policy {}): {} orders accepted, refused: {}",
+        risk.policy_version,
+        risk.orders_accepted,
+        if refused.is_empty() {
+            "none".to_string()
+        } else {
+            refused.join(", ")
+        }
+    );
+    for c in &risk.state_changes {
+        println!(
+            "  {} {} -> {} at {} by {}: {}",
+            c.scope,
+            c.from,
+            c.to,
+            c.event_ts
+                .map_or_else(|| "-".to_string(), |t| t.to_string()),
+            c.actor,
+            c.reason
+        );
+    }
 }
 
 /// The `--risk` policy, or the permissive default.

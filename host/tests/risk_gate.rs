@@ -1,3 +1,5 @@
+//! The risk gate on its own.
+//!
 //! No bypass, as a property: over random sequences of intents, prices, fills, cancels and
 //! trading-state changes, every order that reaches the router was accepted by the gate
 //! under the state of that moment: none while HALTED, only reducing ones while REDUCING,
@@ -19,7 +21,7 @@ use stratbox::{
         risk_gate::Host,
         types::{
             OrderCancelled, OrderEvent, OrderFilled, OrderIntent, OrderKind, OrderSide, Price,
-            Quantity, QuoteTick, RiskDecision, TimeInForce,
+            Quantity, QuoteTick, RejectCode, RiskDecision, TimeInForce,
         },
     },
     capabilities::risk_gate::{
@@ -27,7 +29,7 @@ use stratbox::{
         ValidatedOrder,
     },
     catalog::{InstrumentTable, instruments::gbpusd_fxcm},
-    notify::Notifiers,
+    notify::{MemoryNotifier, Notifiers},
 };
 
 const UNIT: u64 = 1_000_000_000;
@@ -215,15 +217,29 @@ fn check_routed(r: &Routed, m: &Model) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
+struct Rig {
+    gate: RiskGateState,
+    hub: Arc<RiskHub>,
+    audit: AuditLog,
+    alerts: Arc<MemoryNotifier>,
+    market: Arc<InstrumentTable>,
+    capture: Capture,
+}
+
+fn rig(policy: &str) -> Rig {
     let audit = AuditLog::memory();
-    let policy = RiskPolicy::from_toml(POLICY).expect("policy");
-    let hub = RiskHub::new(policy, audit.clone(), Notifiers::default());
+    let alerts = Arc::new(MemoryNotifier::default());
+    let policy = RiskPolicy::from_toml(policy).expect("policy");
+    let hub = RiskHub::new(
+        policy,
+        audit.clone(),
+        Notifiers::default().with(alerts.clone()),
+    );
     let mut table = InstrumentTable::new();
     table.insert(gbpusd_fxcm());
     let market = Arc::new(table);
     let capture = Capture::default();
-    let mut gate = RiskGateState::new(
+    let gate = RiskGateState::new(
         true,
         None,
         market.clone(),
@@ -238,6 +254,25 @@ fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
             hub: Arc::clone(&hub),
         },
     );
+    Rig {
+        gate,
+        hub,
+        audit,
+        alerts,
+        market,
+        capture,
+    }
+}
+
+fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
+    let Rig {
+        mut gate,
+        hub,
+        audit,
+        market,
+        capture,
+        ..
+    } = rig(POLICY);
     let mut m = Model {
         net: 0,
         open: Vec::new(),
@@ -444,4 +479,172 @@ proptest! {
     ) {
         run_case(&ops)?;
     }
+}
+
+fn quote(market: &InstrumentTable, bid: i64, ask: i64, ts: u64) {
+    market.observe_quote(
+        ID,
+        QuoteTick {
+            stream: 0,
+            bid: Price {
+                raw: bid,
+                precision: 5,
+            },
+            ask: Price {
+                raw: ask,
+                precision: 5,
+            },
+            bid_size: Quantity {
+                raw: UNIT,
+                precision: 0,
+            },
+            ask_size: Quantity {
+                raw: UNIT,
+                precision: 0,
+            },
+            ts_event: ts,
+            ts_init: ts,
+        },
+    );
+}
+
+fn market_buy(lots: u64) -> OrderIntent {
+    OrderIntent {
+        instrument_id: ID.to_string(),
+        side: OrderSide::Buy,
+        kind: OrderKind::Market,
+        quantity: Quantity {
+            raw: lots * 1_000 * UNIT,
+            precision: 0,
+        },
+        time_in_force: TimeInForce::Gtc,
+        reduce_only: false,
+        tag: None,
+    }
+}
+
+#[test]
+fn a_position_mismatch_halts_the_plugin_audits_and_alerts() {
+    let Rig {
+        mut gate,
+        audit,
+        alerts,
+        market,
+        ..
+    } = rig("version = \"m\"\n");
+    let ts = 1_600_000_000 * UNIT;
+    quote(&market, 1_300_000_000, 1_300_100_000, ts);
+    gate.begin_callback(Some(ts));
+    let RiskDecision::Accepted(id) = gate.submit_order(market_buy(10)).expect("granted") else {
+        panic!("accepted")
+    };
+    gate.on_order_event(&OrderEvent::Filled(OrderFilled {
+        order_id: id,
+        instrument_id: ID.to_string(),
+        side: OrderSide::Buy,
+        last_px: Price {
+            raw: 1_300_100_000,
+            precision: 5,
+        },
+        last_qty: Quantity {
+            raw: 10_000 * UNIT,
+            precision: 0,
+        },
+        ts_event: ts,
+    }));
+    assert_eq!(
+        gate.reconcile(ID, i128::from(10_000 * UNIT)),
+        None,
+        "agreeing: nothing"
+    );
+    // Inject a mismatch: the venue reports a different position.
+    let message = gate
+        .reconcile(ID, i128::from(9_000 * UNIT))
+        .expect("mismatch");
+    assert!(message.contains("gate 10000 but venue 9000"), "{message}");
+    assert_eq!(gate.trading_state(), TradingState::Halted);
+    assert_eq!(gate.take_halt(), Some(false));
+    let RiskDecision::Rejected(r) = gate.submit_order(market_buy(1)).expect("granted") else {
+        panic!("refused while halted")
+    };
+    assert_eq!(r.code, RejectCode::Halted);
+    let records = audit.records();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.action == AuditAction::PositionMismatch)
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r.action == AuditAction::TradingStateChanged && r.details["to"] == "HALTED")
+    );
+    let kinds: Vec<String> = alerts.alerts().into_iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, ["position-mismatch", "halted"]);
+    stratbox::audit::verify(&records).expect("chain intact");
+}
+
+#[test]
+fn reducing_accepts_only_reductions_and_decisions_name_the_policy() {
+    let Rig {
+        mut gate,
+        hub,
+        audit,
+        market,
+        ..
+    } = rig("version = \"r7\"\n");
+    let ts = 1_600_000_000 * UNIT;
+    quote(&market, 1_300_000_000, 1_300_100_000, ts);
+    gate.begin_callback(Some(ts));
+    let RiskDecision::Accepted(id) = gate.submit_order(market_buy(5)).expect("granted") else {
+        panic!("accepted")
+    };
+    gate.on_order_event(&OrderEvent::Filled(OrderFilled {
+        order_id: id,
+        instrument_id: ID.to_string(),
+        side: OrderSide::Buy,
+        last_px: Price {
+            raw: 1_300_100_000,
+            precision: 5,
+        },
+        last_qty: Quantity {
+            raw: 5_000 * UNIT,
+            precision: 0,
+        },
+        ts_event: ts,
+    }));
+    hub.control
+        .set(
+            &Scope::All,
+            TradingState::Reducing,
+            "end of day",
+            "ops",
+            None,
+        )
+        .expect("audited");
+    let RiskDecision::Rejected(r) = gate.submit_order(market_buy(1)).expect("granted") else {
+        panic!("adding is refused")
+    };
+    assert_eq!(r.code, RejectCode::ReducingOnly);
+    let mut sell = market_buy(6);
+    sell.side = OrderSide::Sell;
+    let RiskDecision::Rejected(r) = gate.submit_order(sell.clone()).expect("granted") else {
+        panic!("flipping is refused")
+    };
+    assert_eq!(r.code, RejectCode::ReducingOnly);
+    sell.quantity.raw = 5_000 * UNIT;
+    assert!(matches!(
+        gate.submit_order(sell).expect("granted"),
+        RiskDecision::Accepted(_)
+    ));
+    let last = audit
+        .records()
+        .into_iter()
+        .rev()
+        .find(|r| r.action == AuditAction::OrderDecision)
+        .expect("a decision");
+    assert_eq!(last.details["decision"], "accepted");
+    assert_eq!(last.details["policy_version"], "r7");
+    assert_eq!(last.details["state"], "REDUCING");
+    assert_eq!(last.subject, format!("{PLUGIN}@{}", "0".repeat(64)));
 }
