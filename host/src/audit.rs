@@ -235,6 +235,55 @@ pub enum ChainError {
     Content { index: usize, seq: u64 },
 }
 
+/// Why an audit file could not be continued.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open `{file}`: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{file}:{line}: not an audit record ({message}); the file was edited or a write was cut short: keep it for investigation and start a new trail elsewhere"
+    )]
+    Parse {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: the hash chain is broken: {source}")]
+    Chain { file: String, source: ChainError },
+}
+
+/// Opens the JSON-lines trail `name` in `dir` (created if missing), checks its whole
+/// chain, and continues it. A trail that does not verify is refused, never extended.
+pub fn open_file(dir: &cap_std::fs::Dir, name: &str) -> Result<AuditLog, OpenError> {
+    let io = |source| OpenError::Io {
+        file: name.to_string(),
+        source,
+    };
+    let text = match dir.read_to_string(name) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io(e)),
+    };
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let record: AuditRecord = serde_json::from_str(line).map_err(|e| OpenError::Parse {
+            file: name.to_string(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        records.push(record);
+    }
+    verify(&records).map_err(|source| OpenError::Chain {
+        file: name.to_string(),
+        source,
+    })?;
+    let store = JsonlStore::open(dir, name).map_err(io)?;
+    Ok(AuditLog::continuing(Box::new(store), records.last()))
+}
+
 /// Verifies a whole chain from genesis.
 pub fn verify(records: &[AuditRecord]) -> Result<(), ChainError> {
     let mut prev = GENESIS_HASH.to_string();

@@ -17,7 +17,7 @@ use crate::{
         data::{self, DataFormat},
         report::{BacktestReport, StrategyReport},
     },
-    capabilities::risk_gate::{RiskHub, RiskPolicy},
+    capabilities::risk_gate::{RiskHub, RiskPolicy, TradingControl, persist::StoredStates},
     catalog::instrument_defs::Instruments,
     notify::{Notifiers, WebhookNotifier},
     sandbox::{EngineOptions, SandboxEngine},
@@ -54,6 +54,9 @@ pub struct Args {
     /// Risk policy (TOML; see docs/risk.md). Default: the contract's checks only.
     #[arg(long)]
     pub risk: Option<PathBuf>,
+    /// State folder of `stratbox halt/resume`: its trading states apply to this run.
+    #[arg(long, env = "STRATBOX_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Also send halts and position mismatches to this webhook (JSON POST).
     #[arg(long)]
     pub webhook: Option<String>,
@@ -355,6 +358,27 @@ pub fn run(args: &Args) -> u8 {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let risk = RiskHub::new(policy, audit.clone(), notifiers);
+    // Trading states set with `stratbox halt/resume` on the state folder: applied before
+    // the first event and re-read between chunks.
+    let state_dir = match &args.state_dir {
+        Some(path) => match storage::create_dir(path) {
+            Ok(dir) => Some(dir),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let follow = |control: &TradingControl| -> Result<(), String> {
+        if let Some(dir) = &state_dir {
+            let stored = StoredStates::load(dir).map_err(|e| e.to_string())?;
+            control.follow(&stored);
+        }
+        Ok(())
+    };
+    if let Err(e) = follow(&risk.control) {
+        return fail(e);
+    }
+    let control = risk.control.clone();
     let spec = BacktestSpec {
         instruments: vec![loaded.instrument.clone()],
         table: Arc::new(defs.table()),
@@ -363,11 +387,14 @@ pub fn run(args: &Args) -> u8 {
         strategies,
         chunk: DEFAULT_CHUNK,
         timing: true,
-        risk: RiskHub::new(policy, audit.clone(), notifiers),
+        risk,
     };
     let started = Instant::now();
     let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {
-        bar.set_position(done as u64)
+        bar.set_position(done as u64);
+        if let Err(e) = follow(&control) {
+            tracing::error!("cannot re-read the trading states: {e}");
+        }
     });
     bar.finish_and_clear();
     let outcome = match outcome {

@@ -8,10 +8,13 @@ mod bench;
 mod inspect;
 mod plugins;
 mod replay;
+mod trading;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::capabilities::risk_gate::TradingState;
 
 /// Exit code for usage and I/O errors.
 pub const EXIT_USAGE: u8 = 2;
@@ -38,6 +41,10 @@ pub enum Command {
     Backtest(backtest::Args),
     /// Run plugins over recorded data in the sandbox (no Nautilus; orders recorded, not filled).
     Replay(replay::Args),
+    /// Halt a plugin or every plugin: orders refused, open orders cancelled (kill switch).
+    Halt(trading::Args),
+    /// Return a plugin or every plugin to ACTIVE.
+    Resume(trading::Args),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -51,6 +58,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Inspect(args) => inspect::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Halt(args) => trading::run(&args, TradingState::Halted),
+        Command::Resume(args) => trading::run(&args, TradingState::Active),
         Command::Bench { which } => bench::run(which),
     }
 }

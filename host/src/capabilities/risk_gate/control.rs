@@ -282,6 +282,21 @@ impl TradingControl {
         }
     }
 
+    /// Sets a state without audit or notification (loading what was recorded before).
+    pub(super) fn restore_one(&self, scope: &Scope, state: TradingState, reason: &str) {
+        let mut states = self.lock();
+        let entry = match scope {
+            Scope::All => &mut states.global,
+            Scope::Plugin(name) => states.plugins.entry(name.clone()).or_default(),
+        };
+        *entry = Entry {
+            state,
+            reason: reason.to_string(),
+        };
+        drop(states);
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Sends an alert that is not a state change (e.g. a position mismatch).
     pub fn alert(&self, alert: &Alert) {
         self.inner.notifier.notify(alert);

@@ -14,6 +14,7 @@ pub mod control;
 mod decide;
 mod host;
 pub mod hub;
+pub mod persist;
 pub mod policy;
 mod positions;
 mod state;

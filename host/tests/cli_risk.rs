@@ -1,0 +1,177 @@
+//! The risk gate from the command line: `--risk` policies, `halt` / `resume` on a state
+//! folder that backtests follow, and bad input.
+
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
+mod common;
+
+use common::stratbox;
+use stratbox_artifacts as artifacts;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+
+fn backtest(extra: &[&str]) -> (i32, String, String) {
+    let data = format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv");
+    let mut args = vec![
+        "backtest",
+        "--plugin",
+        artifacts::EMA_CROSS,
+        "--data",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    stratbox(&args)
+}
+
+#[test]
+fn a_tight_policy_shows_refusals_in_the_summary_and_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("tight.toml");
+    std::fs::write(
+        &policy,
+        "version = \"tight\"\n[defaults]\nmax_order_quantity = \"50000\"\n",
+    )
+    .unwrap();
+    let report = tmp.path().join("r");
+    let (code, stdout, stderr) = backtest(&[
+        "--risk",
+        policy.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("risk (policy tight): 0 orders accepted, refused: max-order-quantity"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert!(
+        v["risk"]["refused_by_reason"]["max-order-quantity"]
+            .as_u64()
+            .unwrap()
+            > 500
+    );
+    assert_eq!(v["risk"]["policy_version"], "tight");
+}
+
+#[test]
+fn an_invalid_policy_lists_every_problem_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = tmp.path().join("bad.toml");
+    std::fs::write(
+        &policy,
+        "[defaults]\nmax_position = \"-1\"\nprice_collar_bps = 0\n",
+    )
+    .unwrap();
+    let report = tmp.path().join("r");
+    let (code, _, stderr) = backtest(&[
+        "--risk",
+        policy.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid risk policy"), "{stderr}");
+    assert!(stderr.contains("defaults.max_position"), "{stderr}");
+    assert!(stderr.contains("defaults.price_collar_bps"), "{stderr}");
+    assert!(!report.exists(), "no partial report");
+}
+
+#[test]
+fn halt_and_resume_on_a_state_folder_reach_backtests_and_are_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let state = state.to_str().unwrap();
+    let (code, stdout, stderr) = stratbox(&[
+        "halt",
+        "--plugin",
+        "ema-cross",
+        "--reason",
+        "desk review",
+        "--actor",
+        "alice",
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("ema-cross: ACTIVE -> HALTED by alice"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = backtest(&["--state-dir", state]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("0 orders accepted, refused: halted"),
+        "halted before the first event:\n{stdout}"
+    );
+
+    let (code, stdout, _) = stratbox(&[
+        "halt",
+        "--plugin",
+        "ema-cross",
+        "--reason",
+        "again",
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("already HALTED"), "{stdout}");
+
+    let (code, stdout, stderr) = stratbox(&[
+        "resume",
+        "--plugin",
+        "ema-cross",
+        "--reason",
+        "review done",
+        "--actor",
+        "bob",
+        "--state-dir",
+        state,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("HALTED -> ACTIVE by bob"), "{stdout}");
+    let (_, stdout, _) = backtest(&["--state-dir", state]);
+    assert!(stdout.contains("refused: none"), "{stdout}");
+
+    let trail = std::fs::read_to_string(format!("{state}/audit.jsonl")).unwrap();
+    let records: Vec<stratbox::audit::AuditRecord> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].actor, "alice");
+    assert_eq!(records[1].details["from"], "HALTED");
+    stratbox::audit::verify(&records).unwrap();
+
+    // A tampered trail is refused, not extended.
+    std::fs::write(
+        format!("{state}/audit.jsonl"),
+        trail.replace("alice", "mallory"),
+    )
+    .unwrap();
+    let (code, _, stderr) = stratbox(&["halt", "--all", "--reason", "x", "--state-dir", state]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("hash chain is broken"), "{stderr}");
+}
+
+#[test]
+fn halt_needs_a_scope_and_a_reason() {
+    let (code, _, stderr) = stratbox(&["halt", "--reason", "x"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = stratbox(&["halt", "--all"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--reason"), "{stderr}");
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = stratbox(&[
+        "halt",
+        "--all",
+        "--reason",
+        "   ",
+        "--state-dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("a reason is required"), "{stderr}");
+}
