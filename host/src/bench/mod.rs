@@ -5,6 +5,7 @@
 pub mod backtest;
 pub mod callback;
 pub mod floor;
+pub mod risk;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]

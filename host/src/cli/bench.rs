@@ -36,6 +36,19 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Cost of one risk-gate decision: every policy limit set vs the contract's checks only
+    /// (same run, alternating samples).
+    Risk {
+        /// Timed samples per gate.
+        #[arg(long, default_value_t = 31)]
+        samples: usize,
+        /// Decisions per sample.
+        #[arg(long, default_value_t = 20_000)]
+        decisions: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile, instantiate and per-callback cost, fuel on vs fuel off (same run).
     Callback {
         /// Component to measure (default: target/plugins/regime-signal.wasm).
@@ -89,8 +102,38 @@ fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
     0
 }
 
+fn run_risk(samples: usize, decisions: usize, json: bool) -> u8 {
+    let r = match crate::bench::risk::run(samples, decisions.max(1)) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench risk: {} samples x {} decisions per gate, alternating",
+        r.samples, r.decisions_per_sample
+    );
+    println!(
+        "  contract checks only {:>10.1} ns/decision",
+        r.baseline_ns_per_decision
+    );
+    println!(
+        "  every policy limit   {:>10.1} ns/decision",
+        r.policy_ns_per_decision
+    );
+    println!("ratio={:.3}", r.ratio);
+    0
+}
+
 pub fn run(which: Which) -> u8 {
     match which {
+        Which::Risk {
+            samples,
+            decisions,
+            json,
+        } => run_risk(samples, decisions, json),
         Which::Backtest {
             plugin,
             data,
