@@ -523,19 +523,12 @@ fn market_buy(lots: u64) -> OrderIntent {
     }
 }
 
-#[test]
-fn a_position_mismatch_halts_the_plugin_audits_and_alerts() {
-    let Rig {
-        mut gate,
-        audit,
-        alerts,
-        market,
-        ..
-    } = rig("version = \"m\"\n");
+/// Quotes GBP/USD, buys `lots` thousand at market and fills it: a long position.
+fn open_long(gate: &mut RiskGateState, market: &InstrumentTable, lots: u64) {
     let ts = 1_600_000_000 * UNIT;
-    quote(&market, 1_300_000_000, 1_300_100_000, ts);
+    quote(market, 1_300_000_000, 1_300_100_000, ts);
     gate.begin_callback(Some(ts));
-    let RiskDecision::Accepted(id) = gate.submit_order(market_buy(10)).expect("granted") else {
+    let RiskDecision::Accepted(id) = gate.submit_order(market_buy(lots)).expect("granted") else {
         panic!("accepted")
     };
     gate.on_order_event(&OrderEvent::Filled(OrderFilled {
@@ -547,11 +540,23 @@ fn a_position_mismatch_halts_the_plugin_audits_and_alerts() {
             precision: 5,
         },
         last_qty: Quantity {
-            raw: 10_000 * UNIT,
+            raw: lots * 1_000 * UNIT,
             precision: 0,
         },
         ts_event: ts,
     }));
+}
+
+#[test]
+fn a_position_mismatch_halts_the_plugin_audits_and_alerts() {
+    let Rig {
+        mut gate,
+        audit,
+        alerts,
+        market,
+        ..
+    } = rig("version = \"m\"\n");
+    open_long(&mut gate, &market, 10);
     assert_eq!(
         gate.reconcile(ID, i128::from(10_000 * UNIT)),
         None,
@@ -593,26 +598,7 @@ fn reducing_accepts_only_reductions_and_decisions_name_the_policy() {
         market,
         ..
     } = rig("version = \"r7\"\n");
-    let ts = 1_600_000_000 * UNIT;
-    quote(&market, 1_300_000_000, 1_300_100_000, ts);
-    gate.begin_callback(Some(ts));
-    let RiskDecision::Accepted(id) = gate.submit_order(market_buy(5)).expect("granted") else {
-        panic!("accepted")
-    };
-    gate.on_order_event(&OrderEvent::Filled(OrderFilled {
-        order_id: id,
-        instrument_id: ID.to_string(),
-        side: OrderSide::Buy,
-        last_px: Price {
-            raw: 1_300_100_000,
-            precision: 5,
-        },
-        last_qty: Quantity {
-            raw: 5_000 * UNIT,
-            precision: 0,
-        },
-        ts_event: ts,
-    }));
+    open_long(&mut gate, &market, 5);
     hub.control
         .set(
             &Scope::All,
