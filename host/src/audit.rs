@@ -58,16 +58,29 @@ impl AuditRecord {
     /// The hash of everything but `hash` itself.
     #[must_use]
     pub fn compute_hash(&self) -> String {
-        let body = serde_json::json!({
-            "seq": self.seq,
-            "ts_ns": self.ts_ns,
-            "actor": self.actor,
-            "action": self.action,
-            "subject": self.subject,
-            "details": self.details,
-            "prev_hash": self.prev_hash,
-        });
-        hex::encode(Sha256::digest(body.to_string().as_bytes()))
+        /// The hashed body: keys in sorted order, exactly as a `serde_json` object of these
+        /// fields prints (so the format is that of an object, without cloning `details`).
+        #[derive(Serialize)]
+        struct Body<'a> {
+            action: AuditAction,
+            actor: &'a str,
+            details: &'a serde_json::Value,
+            prev_hash: &'a str,
+            seq: u64,
+            subject: &'a str,
+            ts_ns: u64,
+        }
+        let body = Body {
+            action: self.action,
+            actor: &self.actor,
+            details: &self.details,
+            prev_hash: &self.prev_hash,
+            seq: self.seq,
+            subject: &self.subject,
+            ts_ns: self.ts_ns,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
     }
 }
 
@@ -323,6 +336,24 @@ mod tests {
             .unwrap();
         }
         log.records()
+    }
+
+    #[test]
+    fn the_hashed_body_is_the_sorted_json_object() {
+        let r = &trail()[1];
+        let object = serde_json::json!({
+            "seq": r.seq,
+            "ts_ns": r.ts_ns,
+            "actor": r.actor,
+            "action": r.action,
+            "subject": r.subject,
+            "details": r.details,
+            "prev_hash": r.prev_hash,
+        });
+        assert_eq!(
+            r.hash,
+            hex::encode(Sha256::digest(object.to_string().as_bytes()))
+        );
     }
 
     #[test]
