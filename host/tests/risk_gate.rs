@@ -299,30 +299,7 @@ fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
                 m.bid = mid - spread * 5_000;
                 m.ask = mid + spread * 5_000;
                 m.quoted = true;
-                market.observe_quote(
-                    ID,
-                    QuoteTick {
-                        stream: 0,
-                        bid: Price {
-                            raw: m.bid,
-                            precision: 5,
-                        },
-                        ask: Price {
-                            raw: m.ask,
-                            precision: 5,
-                        },
-                        bid_size: Quantity {
-                            raw: UNIT,
-                            precision: 0,
-                        },
-                        ask_size: Quantity {
-                            raw: UNIT,
-                            precision: 0,
-                        },
-                        ts_event: m.now,
-                        ts_init: m.now,
-                    },
-                );
+                quote(&market, m.bid, m.ask, m.now);
                 gate.observe_time(m.now);
                 gate.mark_to_market();
             }
