@@ -368,10 +368,12 @@ pub fn run(args: &Args) -> u8 {
         },
         None => None,
     };
-    let follow = |control: &TradingControl| -> Result<(), String> {
+    let mut last_read = StoredStates::default();
+    let mut follow = |control: &TradingControl| -> Result<(), String> {
         if let Some(dir) = &state_dir {
             let stored = StoredStates::load(dir).map_err(|e| e.to_string())?;
-            control.follow(&stored);
+            control.follow(&last_read, &stored);
+            last_read = stored;
         }
         Ok(())
     };

@@ -123,12 +123,15 @@ impl TradingControl {
         }
     }
 
-    /// Brings this control in line with the stored states: every scope whose state differs
-    /// is changed (audited here too, as the file's actor). Returns how many changed.
-    pub fn follow(&self, stored: &StoredStates) -> usize {
+    /// Applies what changed in the file between two reads (`before` is the previous read,
+    /// or the default before the first): each scope whose stored entry changed is set
+    /// (audited here too, as the file's actor). Scopes the file did not change keep their
+    /// state, so a halt this process made itself (drawdown, mismatch) is not undone by an
+    /// older `ACTIVE` in the file. Returns how many states changed.
+    pub fn follow(&self, before: &StoredStates, now: &StoredStates) -> usize {
         let mut changed = 0;
-        for (scope, entry) in stored.scopes() {
-            if self.state_of(&scope) == entry.state {
+        for (scope, entry) in now.scopes() {
+            if before.get(&scope) == Some(entry) {
                 continue;
             }
             let reason = format!("{} (from {STATE_FILE})", entry.reason);
@@ -165,9 +168,20 @@ mod tests {
         let loaded = StoredStates::load(&dir).unwrap();
         assert_eq!(loaded, s);
         let control = TradingControl::new(AuditLog::memory(), Notifiers::default());
-        assert_eq!(control.follow(&loaded), 1);
+        let none = StoredStates::default();
+        assert_eq!(control.follow(&none, &loaded), 1);
         assert_eq!(control.effective("ema").0, TradingState::Halted);
-        assert_eq!(control.follow(&loaded), 0, "already in line");
+        assert_eq!(
+            control.follow(&loaded, &loaded),
+            0,
+            "nothing new in the file"
+        );
+        // A state this process set itself is kept while the file does not change.
+        control
+            .resume(&Scope::Plugin("ema".into()), "local", "host", None)
+            .unwrap();
+        assert_eq!(control.follow(&loaded, &loaded), 0);
+        assert_eq!(control.effective("ema").0, TradingState::Active);
 
         dir.write(STATE_FILE, "{ not json").unwrap();
         assert!(matches!(
