@@ -475,10 +475,4 @@ impl RiskGateState {
             slot.saturating_sub(raw)
         };
     }
-
-    /// The side of an open order, if it is one.
-    #[must_use]
-    pub fn open_order_side(&self, order_id: &str) -> Option<OrderSide> {
-        self.open.iter().find(|o| o.id == order_id).map(|o| o.side)
-    }
 }
