@@ -85,6 +85,14 @@ pub(super) fn value(
     Some(mul_scaled(local, rate.0))
 }
 
+/// Why an amount in `info`'s quote currency cannot be valued.
+fn missing_rate(policy: &RiskPolicy, info: &InstrumentInfo) -> String {
+    format!(
+        "no [fx] rate for {} (policy currency {})",
+        info.quote_currency, policy.currency
+    )
+}
+
 /// Gross exposure of `positions` (with `override_` replacing one instrument's net).
 pub(super) fn gross_exposure(
     policy: &RiskPolicy,
@@ -102,12 +110,7 @@ pub(super) fn gross_exposure(
             .instrument(id)
             .ok_or_else(|| format!("`{id}` is not a known instrument"))?;
         let px = mid(market, id).ok_or_else(|| format!("no quote or bar of {id} to value it"))?;
-        let v = value(policy, &info, qty, px).ok_or_else(|| {
-            format!(
-                "no [fx] rate for {} (policy currency {})",
-                info.quote_currency, policy.currency
-            )
-        })?;
+        let v = value(policy, &info, qty, px).ok_or_else(|| missing_rate(policy, &info))?;
         total = total.saturating_add(v);
         Ok(())
     };
@@ -260,10 +263,7 @@ pub(super) fn check(
         let Some(notional) = value(view.policy, info, qty, px) else {
             return refuse(
                 RejectCode::MaxOrderNotional,
-                format!(
-                    "no [fx] rate for {} (policy currency {})",
-                    info.quote_currency, view.policy.currency
-                ),
+                missing_rate(view.policy, info),
             );
         };
         if notional > max.0 {
