@@ -36,6 +36,8 @@ pub enum AuditAction {
     TradingStateChanged,
     /// The gate's positions disagreed with the venue's.
     PositionMismatch,
+    /// A signal consumer's circuit breaker opened, went half-open or closed.
+    SignalBreakerChanged,
 }
 
 /// One audit record.

@@ -21,5 +21,6 @@ pub mod inspect;
 pub mod notify;
 pub mod replay;
 pub mod sandbox;
+pub mod signals;
 pub mod storage;
 pub mod time;

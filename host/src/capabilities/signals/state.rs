@@ -73,23 +73,38 @@ impl SignalsState {
     /// granted, the signal is inside the grant's scope, and a subscription matches.
     #[must_use]
     pub fn wants(&self, signal: &AiSignal) -> bool {
+        self.wants_parts(
+            signal.signal_type,
+            &signal.instrument_id,
+            &signal.source_model,
+        )
+    }
+
+    /// [`Self::wants`] from the three fields it looks at (no conversion on the hot path).
+    #[must_use]
+    pub fn wants_parts(
+        &self,
+        signal_type: SignalType,
+        instrument_id: &str,
+        source_model: &str,
+    ) -> bool {
         self.granted
             && self
                 .scope
                 .types
                 .as_ref()
-                .is_none_or(|t| t.contains(&signal.signal_type))
-            && in_scope(self.scope.instruments.as_ref(), &signal.instrument_id)
+                .is_none_or(|t| t.contains(&signal_type))
+            && in_scope(self.scope.instruments.as_ref(), instrument_id)
             && self
                 .scope
                 .source_models
                 .as_ref()
-                .is_none_or(|m| m.contains(&signal.source_model))
+                .is_none_or(|m| m.contains(source_model))
             && self.subscriptions.iter().any(|s| {
-                s.signal_type == signal.signal_type
+                s.signal_type == signal_type
                     && s.instrument_id
-                        .as_ref()
-                        .is_none_or(|i| *i == signal.instrument_id)
+                        .as_deref()
+                        .is_none_or(|i| i == instrument_id)
             })
     }
 }

@@ -1,0 +1,97 @@
+//! AI signal delivery: schema, validation, the persisted buffer, routing, replay and dead
+//! letters (see `docs/decisions/0012-signals.md` and `docs/signals.md`).
+//!
+//! ```text
+//! file / HTTP ──▶ ingest::read ──▶ Validator ──▶ SignalBuffer ──▶ SignalStore (SQLite)
+//!                                      │ refused         (ack = commit)     │ seq order
+//!                                      ▼                                    ▼
+//!                                 dead letters ◀── failed deliveries ── SignalRouter ──▶ on-signal
+//! ```
+//!
+//! In a backtest, signals do not go through the store: they are validated from a file and
+//! enter Nautilus as custom data ([`nautilus::SignalData`]), so the engine orders them with
+//! market data by timestamp; each plugin's adapter then delivers exactly what its grant and
+//! subscriptions allow.
+
+pub mod buffer;
+pub mod ingest;
+pub mod nautilus;
+pub mod router;
+pub mod schema;
+pub mod store;
+pub mod validate;
+
+use std::{collections::BTreeMap, path::Path};
+
+use serde::Serialize;
+
+use self::ingest::{Format, IngestError};
+pub use self::{
+    schema::{Signal, SignalKind},
+    validate::{Refusal, SignalLimits, TimeCheck, Validator},
+};
+
+/// A refused record of a signal file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedRecord {
+    pub source: String,
+    pub signal_id: Option<String>,
+    pub reason: String,
+}
+
+/// A signal file read for a backtest: the accepted signals in delivery order and what was
+/// refused.
+#[derive(Debug, Clone, Default)]
+pub struct SignalFile {
+    pub signals: Vec<Signal>,
+    pub refused: Vec<RefusedRecord>,
+    /// Records repeating an earlier signal exactly (dropped, idempotent).
+    pub duplicates: u64,
+}
+
+/// Reads and validates a signal file (backtest mode: no wall-clock check). Signals are
+/// returned sorted by [`Signal::order_key`]: timestamp, then type, instrument, id.
+pub fn load_file(
+    path: &Path,
+    format: Format,
+    validator: &Validator,
+) -> Result<SignalFile, IngestError> {
+    let mut out = SignalFile::default();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    ingest::read(path, format, &mut |record| {
+        match record.judge(validator, String::new()) {
+            store::Incoming::Valid { signal, source, .. } => {
+                let body = signal.canonical_json();
+                match seen.get(&signal.signal_id) {
+                    Some(b) if *b == body => out.duplicates += 1,
+                    Some(_) => out.refused.push(RefusedRecord {
+                        source,
+                        signal_id: Some(signal.signal_id.clone()),
+                        reason: format!(
+                            "signal_id: `{}` appeared earlier in the file with different content",
+                            signal.signal_id
+                        ),
+                    }),
+                    None => {
+                        seen.insert(signal.signal_id.clone(), body);
+                        out.signals.push(signal);
+                    }
+                }
+            }
+            store::Incoming::Refused {
+                refusal,
+                signal_id,
+                source,
+                ..
+            } => out.refused.push(RefusedRecord {
+                source,
+                signal_id,
+                reason: refusal.to_string(),
+            }),
+        }
+        Ok(())
+    })?;
+    out.signals
+        .sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    Ok(out)
+}
