@@ -57,6 +57,7 @@ fn run(
         chunk: 5_000,
         timing: false,
         risk: RiskHub::permissive(AuditLog::memory()),
+        signals: backtest::SignalInput::default(),
     };
     backtest::run(spec, engine, &AuditLog::memory(), &mut |_, _| {})
         .unwrap()
@@ -311,6 +312,7 @@ fn reports_are_identical_on_rerun_and_independent_of_chunking() {
             chunk: usize::MAX,
             timing: false,
             risk: RiskHub::permissive(AuditLog::memory()),
+            signals: backtest::SignalInput::default(),
         },
         &engine,
         &AuditLog::memory(),

@@ -82,6 +82,7 @@ fn run(
         chunk,
         timing: false,
         risk: Arc::clone(risk),
+        signals: backtest::SignalInput::default(),
     };
     backtest::run(spec, engine, &AuditLog::memory(), progress)
         .unwrap()

@@ -39,7 +39,30 @@ use crate::{
     capabilities::{Instance, market_data::Subscription},
     catalog::InstrumentTable,
     sandbox::CallError,
+    signals::{
+        nautilus::SignalData,
+        router::{Consumer, DeliveryError},
+    },
 };
+
+/// Signals one plugin received, and those it should have received but could not (its
+/// dead letters: quarantined or faulting on delivery).
+#[derive(Debug, Clone, Default)]
+pub struct SignalTally {
+    pub received: u64,
+    pub dead_letters: Vec<DeadDelivery>,
+}
+
+/// A signal the plugin was entitled to but did not get.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadDelivery {
+    pub seq: i64,
+    pub signal_id: String,
+    pub reason: String,
+}
+
+/// A tally shared between an adapter and the runner.
+pub type SharedTally = Rc<RefCell<SignalTally>>;
 
 /// A component instance shared between its adapter (inside Nautilus) and the runner, which
 /// reads its profile, gate counts and fault after the run.
@@ -66,6 +89,7 @@ pub struct ComponentStrategy {
     streams: Streams,
     /// Subscriptions that named something Nautilus cannot represent.
     unusable: Vec<String>,
+    signals: SharedTally,
 }
 
 impl fmt::Debug for ComponentStrategy {
@@ -135,6 +159,7 @@ impl ComponentStrategy {
         instance: SharedInstance,
         queue: PendingQueue,
         market: std::sync::Arc<InstrumentTable>,
+        signals: SharedTally,
     ) -> Self {
         let tag = strategy_id.get_tag().to_string();
         let config = StrategyConfig {
@@ -150,6 +175,7 @@ impl ComponentStrategy {
             market,
             streams: Streams::default(),
             unusable: Vec::new(),
+            signals,
         }
     }
 
@@ -200,9 +226,7 @@ impl ComponentStrategy {
     fn after_callback(&mut self, result: Result<(), CallError>) {
         if let Err(CallError::Faulted(record)) = result {
             tracing::warn!(strategy = %self.strategy_id(), "{record}; cancelling its open orders");
-            self.queue.drain();
-            self.instance.borrow_mut().host_mut().risk_gate.cancel_all();
-            self.submit_pending();
+            self.on_fault();
             return;
         }
         let count = self
@@ -217,6 +241,44 @@ impl ComponentStrategy {
         }
         if !self.queue.is_empty() {
             self.submit_pending();
+        }
+    }
+
+    /// The instance just faulted: nothing it queued is sent, its open orders are cancelled.
+    fn on_fault(&mut self) {
+        self.queue.drain();
+        self.instance.borrow_mut().host_mut().risk_gate.cancel_all();
+        self.submit_pending();
+    }
+
+    /// Delivers a signal the plugin is granted and subscribed to; one it cannot receive
+    /// (quarantined, or faulting on it) becomes a dead letter of this plugin.
+    fn deliver_signal(&mut self, data: &SignalData) {
+        if !Consumer::wants(&*self.instance.borrow(), &data.signal) {
+            return;
+        }
+        self.act_on_halt();
+        let (result, faulted_now) = {
+            let mut instance = self.instance.borrow_mut();
+            let before = instance.is_quarantined();
+            let r = Consumer::deliver(&mut *instance, &data.signal);
+            (r, !before && instance.is_quarantined())
+        };
+        match result {
+            Ok(()) => {
+                self.signals.borrow_mut().received += 1;
+                self.after_callback(Ok(()));
+            }
+            Err(DeliveryError::Permanent(reason) | DeliveryError::Transient(reason)) => {
+                self.signals.borrow_mut().dead_letters.push(DeadDelivery {
+                    seq: data.seq,
+                    signal_id: data.signal.signal_id.clone(),
+                    reason,
+                });
+                if faulted_now {
+                    self.on_fault();
+                }
+            }
         }
     }
 
@@ -462,6 +524,9 @@ fn order_id(event: &OrderEvent) -> &str {
 
 impl DataActor for ComponentStrategy {
     fn on_start(&mut self) -> anyhow::Result<()> {
+        // Every adapter listens to the signal topic; what reaches the plugin is decided per
+        // signal by its grant and subscriptions (`deliver_signal`).
+        self.subscribe_data(crate::signals::nautilus::data_type(), None, None);
         let result = self.instance.borrow_mut().on_start();
         self.after_callback(result);
         if !self.unusable.is_empty() {
@@ -503,6 +568,13 @@ impl DataActor for ComponentStrategy {
             return Ok(());
         };
         self.call(|i| i.on_trade(&convert::trade(trade, stream)));
+        Ok(())
+    }
+
+    fn on_data(&mut self, data: &nautilus_model::data::CustomData) -> anyhow::Result<()> {
+        if let Some(signal) = data.data.as_any().downcast_ref::<SignalData>() {
+            self.deliver_signal(signal);
+        }
         Ok(())
     }
 

@@ -31,7 +31,7 @@ use stratbox_manifest::ParamValue;
 
 pub use self::report::BacktestReport;
 use self::{
-    adapter::{ComponentStrategy, SharedInstance},
+    adapter::{ComponentStrategy, SharedInstance, SharedTally},
     report::PluginFigures,
     router::NautilusRouter,
 };
@@ -78,6 +78,17 @@ pub struct BacktestSpec<'a> {
     pub timing: bool,
     /// Risk policy, trading states and audit trail every component's gate answers to.
     pub risk: Arc<RiskHub>,
+    /// Validated signals, fed to Nautilus as custom data; plugins receive those their grant
+    /// and subscriptions allow.
+    pub signals: SignalInput,
+}
+
+/// The signals of a run (empty by default).
+#[derive(Debug, Clone, Default)]
+pub struct SignalInput {
+    pub signals: Vec<crate::signals::Signal>,
+    /// What the report says about their source: file name, refusals, duplicates.
+    pub report: report::SignalsReport,
 }
 
 /// A finished run: the deterministic report, and per strategy the wall time spent in the
@@ -135,6 +146,7 @@ type PluginEntry<'a> = (
     &'a PluginComponent,
     Vec<(String, ParamValue)>,
     SharedInstance,
+    SharedTally,
 );
 
 struct Entry<'a> {
@@ -205,12 +217,18 @@ pub fn run(
                 let mut instance = instance;
                 instance.set_timing(spec.timing);
                 let shared: SharedInstance = Rc::new(RefCell::new(instance));
-                let strategy =
-                    ComponentStrategy::new(sid, Rc::clone(&shared), queue, Arc::clone(&spec.table));
+                let tally = SharedTally::default();
+                let strategy = ComponentStrategy::new(
+                    sid,
+                    Rc::clone(&shared),
+                    queue,
+                    Arc::clone(&spec.table),
+                    Rc::clone(&tally),
+                );
                 engine.add_strategy(strategy).map_err(nerr)?;
                 entries.push(Entry {
                     strategy_id: sid,
-                    plugin: Some((component, params, shared)),
+                    plugin: Some((component, params, shared, tally)),
                 });
             }
             StrategySpec::NativeEmaCross {
@@ -250,12 +268,30 @@ pub fn run(
             _ => {}
         }
     }
-    let total = spec.data.len();
+    let events = spec.data.len();
     let first_ts = spec.data.first().map(|d| d.ts_init().as_u64());
     let last_ts = spec.data.last().map(|d| d.ts_init().as_u64());
     let chunk = spec.chunk.max(1);
     let mut done = 0;
+    let mut signals_report = spec.signals.report;
+    signals_report.loaded = spec.signals.signals.len() as u64;
+    for s in &spec.signals.signals {
+        *signals_report
+            .by_type
+            .entry(s.signal_type.name().to_string())
+            .or_default() += 1;
+    }
+    // Market data first, then signals in their order: the stable sort keeps that order
+    // among equal timestamps, so a signal stamped at a bar's close comes after the bar.
     let mut data = spec.data;
+    data.extend(
+        spec.signals
+            .signals
+            .into_iter()
+            .zip(1..)
+            .map(|(s, seq)| crate::signals::nautilus::to_data(s, seq)),
+    );
+    let total = data.len();
     data.sort_by_key(HasTsInit::ts_init);
     while !data.is_empty() {
         let rest = data.split_off(chunk.min(data.len()));
@@ -274,8 +310,9 @@ pub fn run(
     let strategies: Vec<report::StrategyReport> = entries
         .iter()
         .map(|e| {
-            let plugin = e.plugin.as_ref().map(|(component, params, shared)| {
+            let plugin = e.plugin.as_ref().map(|(component, params, shared, tally)| {
                 let instance = shared.borrow();
+                let tally = tally.borrow();
                 let p = instance.profile();
                 let gate = instance.host().risk_gate.counts();
                 let m = component.manifest();
@@ -294,6 +331,8 @@ pub fn run(
                     orders_accepted_by_gate: gate.accepted,
                     orders_refused_by_gate: gate.rejected.clone(),
                     fault: instance.fault().cloned(),
+                    signals_received: tally.received,
+                    signal_dead_letters: tally.dead_letters.clone(),
                 }
             });
             report::strategy_report(&cache, &e.strategy_id, &marks, plugin)
@@ -318,6 +357,12 @@ pub fn run(
         }
         r
     };
+    for s in &strategies {
+        if let Some(p) = &s.plugin {
+            signals_report.delivered += p.signals_received;
+            signals_report.dead_lettered += p.signal_dead_letters.len() as u64;
+        }
+    }
     let mut instruments: Vec<String> = spec
         .instruments
         .iter()
@@ -330,19 +375,20 @@ pub fn run(
             e.plugin
                 .as_ref()
                 .filter(|_| spec.timing)
-                .map(|(.., shared)| shared.borrow().profile().guest_nanos)
+                .map(|(_, _, shared, _)| shared.borrow().profile().guest_nanos)
         })
         .collect();
     Ok(Outcome {
         report: BacktestReport {
             format: report::REPORT_FORMAT,
-            events: total,
+            events,
             first_ts,
             last_ts,
             instruments,
             portfolio,
             strategies,
             risk,
+            signals: signals_report,
             equity,
         },
         guest_nanos,

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::sandbox::FaultRecord;
 
 /// Bump when the layout of `report.json` changes.
-pub const REPORT_FORMAT: u32 = 2;
+pub const REPORT_FORMAT: u32 = 3;
 
 /// One order a strategy submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +84,11 @@ pub struct PluginFigures {
     pub orders_accepted_by_gate: u64,
     pub orders_refused_by_gate: BTreeMap<String, u64>,
     pub fault: Option<FaultRecord>,
+    /// Signals delivered to its `on-signal`.
+    pub signals_received: u64,
+    /// Signals it was granted and subscribed to but could not receive (quarantined or
+    /// faulting on delivery), each with its reason.
+    pub signal_dead_letters: Vec<crate::backtest::adapter::DeadDelivery>,
 }
 
 /// One strategy's results.
@@ -134,7 +139,27 @@ pub struct BacktestReport {
     pub portfolio: PortfolioReport,
     pub strategies: Vec<StrategyReport>,
     pub risk: RiskReport,
+    pub signals: SignalsReport,
     pub equity: Vec<EquityPoint>,
+}
+
+/// The signals of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignalsReport {
+    /// Where they came from (a file name), if any were given.
+    pub source: Option<String>,
+    /// Valid signals fed to the engine.
+    pub loaded: u64,
+    /// Loaded signals by type.
+    pub by_type: BTreeMap<String, u64>,
+    /// Records of the source that were refused, with reasons (the run's dead letters).
+    pub refused: Vec<crate::signals::RefusedRecord>,
+    /// Records repeating an earlier signal exactly (dropped).
+    pub duplicates: u64,
+    /// Deliveries to plugins, all plugins together.
+    pub delivered: u64,
+    /// Deliveries that failed (see each plugin's `signal_dead_letters`).
+    pub dead_lettered: u64,
 }
 
 /// What the risk gates decided over the run, all plugins together.

@@ -106,6 +106,7 @@ pub fn run(config: &Config) -> Result<Report, String> {
             chunk: usize::MAX,
             timing,
             risk: RiskHub::permissive(audit.clone()),
+            signals: crate::backtest::SignalInput::default(),
         };
         let started = Instant::now();
         let outcome =

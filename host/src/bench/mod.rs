@@ -6,6 +6,7 @@ pub mod backtest;
 pub mod callback;
 pub mod floor;
 pub mod risk;
+pub mod signals;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]

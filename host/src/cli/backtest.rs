@@ -13,14 +13,15 @@ use super::{default_plugin_dir, fail, key_value, plugins};
 use crate::{
     audit::AuditLog,
     backtest::{
-        self, BacktestSpec, DEFAULT_CHUNK, StrategySpec, chart,
+        self, BacktestSpec, DEFAULT_CHUNK, SignalInput, StrategySpec, chart,
         data::{self, DataFormat},
-        report::{BacktestReport, StrategyReport},
+        report::{BacktestReport, SignalsReport, StrategyReport},
     },
     capabilities::risk_gate::{RiskHub, RiskPolicy, TradingControl, persist::StoredStates},
     catalog::instrument_defs::Instruments,
     notify::{Notifiers, WebhookNotifier},
     sandbox::{EngineOptions, SandboxEngine},
+    signals::{SignalLimits, TimeCheck, Validator, ingest::Format},
     storage,
 };
 
@@ -60,6 +61,13 @@ pub struct Args {
     /// Also send halts and position mismatches to this webhook (JSON POST).
     #[arg(long)]
     pub webhook: Option<String>,
+    /// AI signals (JSONL, CSV or Parquet; see docs/signals.md), validated and delivered to
+    /// plugins granted and subscribed to them, in timestamp order with the market data.
+    #[arg(long)]
+    pub signals: Option<PathBuf>,
+    /// How to read --signals (default: from the file extension).
+    #[arg(long)]
+    pub signals_format: Option<crate::signals::ingest::Format>,
     /// Folder for report.json and equity.html (created if missing).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -168,6 +176,13 @@ fn print_strategy(s: &StrategyReport, guest_nanos: Option<u64>) {
             "    risk gate: {} accepted, refused {:?}",
             p.orders_accepted_by_gate, p.orders_refused_by_gate
         );
+        if p.signals_received > 0 || !p.signal_dead_letters.is_empty() {
+            println!(
+                "    signals: {} received, {} dead-lettered",
+                p.signals_received,
+                p.signal_dead_letters.len()
+            );
+        }
         match &p.fault {
             Some(f) => println!("    fault: {f} (quarantined)"),
             None => println!("    faults: none"),
@@ -232,6 +247,17 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
             refused.join(", ")
         }
     );
+    let sig = &r.signals;
+    if let Some(source) = &sig.source {
+        println!(
+            "signals ({source}): {} loaded, {} refused, {} duplicates; {} delivered, {} dead-lettered",
+            sig.loaded,
+            sig.refused.len(),
+            sig.duplicates,
+            sig.delivered,
+            sig.dead_lettered
+        );
+    }
     for c in &risk.state_changes {
         println!(
             "  {} {} -> {} at {} by {}: {}",
@@ -244,6 +270,46 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
             c.reason
         );
     }
+}
+
+/// The `--signals` file, validated for the run's instrument (backtest mode: no clock check).
+fn load_signals(args: &Args, instrument_id: &str) -> Result<SignalInput, String> {
+    let Some(path) = &args.signals else {
+        return Ok(SignalInput::default());
+    };
+    let format = match args.signals_format {
+        Some(f) => f,
+        None => Format::from_path(path).ok_or_else(|| {
+            format!(
+                "--signals {}: cannot tell the format from the extension; pass --signals-format jsonl|csv|parquet",
+                path.display()
+            )
+        })?,
+    };
+    let validator = Validator::new(
+        [instrument_id],
+        SignalLimits::default(),
+        TimeCheck::Backtest,
+    );
+    let file = crate::signals::load_file(path, format, &validator).map_err(|e| e.to_string())?;
+    if !file.refused.is_empty() {
+        eprintln!(
+            "warning: {} of the records in {} were refused (listed in the report); first: {}: {}",
+            file.refused.len(),
+            path.display(),
+            file.refused[0].source,
+            file.refused[0].reason
+        );
+    }
+    Ok(SignalInput {
+        report: SignalsReport {
+            source: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            refused: file.refused,
+            duplicates: file.duplicates,
+            ..SignalsReport::default()
+        },
+        signals: file.signals,
+    })
 }
 
 /// The `--risk` policy, or the permissive default.
@@ -346,7 +412,11 @@ pub fn run(args: &Args) -> u8 {
         None => None,
     };
 
-    let total = loaded.data.len();
+    let signals = match load_signals(args, &instrument_id) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let total = loaded.data.len() + signals.signals.len();
     let bar = if args.json {
         indicatif::ProgressBar::hidden()
     } else {
@@ -390,6 +460,7 @@ pub fn run(args: &Args) -> u8 {
         chunk: DEFAULT_CHUNK,
         timing: true,
         risk,
+        signals,
     };
     let started = Instant::now();
     let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {

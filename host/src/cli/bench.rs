@@ -49,6 +49,34 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Signal routing throughput and ingest -> on-signal latency (in process and through
+    /// the SQLite buffer), with real regime-signal components as consumers.
+    Signals {
+        /// Consumer component (default: target/plugins/regime-signal.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Signals (JSONL) to use as input.
+        #[arg(long, default_value = "data/signals/btc-perp-regimes-2022-01.jsonl")]
+        signals: PathBuf,
+        /// Folder for the temporary SQLite store (default: the system temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Consumers routed to.
+        #[arg(long, default_value_t = 8)]
+        consumers: usize,
+        /// Routing decisions per sample.
+        #[arg(long, default_value_t = 1_000_000)]
+        routes: usize,
+        /// Timed samples.
+        #[arg(long, default_value_t = 11)]
+        samples: usize,
+        /// Signals per durable-latency measurement.
+        #[arg(long, default_value_t = 2_000)]
+        durable_signals: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile, instantiate and per-callback cost, fuel on vs fuel off (same run).
     Callback {
         /// Component to measure (default: target/plugins/regime-signal.wasm).
@@ -70,6 +98,55 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn run_signals(config: &crate::bench::signals::Config, json: bool) -> u8 {
+    let r = match crate::bench::signals::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    let lat = |l: &crate::bench::signals::Latency| {
+        format!(
+            "p50 {:.1} us, p99 {:.1} us, max {:.1} us ({} signals)",
+            l.p50_ns / 1e3,
+            l.p99_ns / 1e3,
+            l.max_ns / 1e3,
+            l.samples
+        )
+    };
+    println!(
+        "stratbox bench signals: {} consumers ({}), {} distinct signals",
+        r.consumers, r.plugin, r.distinct_signals
+    );
+    println!(
+        "  routing: {:.0} signals/s ({:.1} ns/signal, {:.2} recipients/signal)  target >= 1,000,000",
+        r.routing_signals_per_sec, r.routing_ns_per_signal, r.recipients_per_signal
+    );
+    println!(
+        "  delivery to on-signal: direct {:.0} ns, routed {:.0} ns, ratio={:.3}",
+        r.delivery_direct_ns, r.delivery_routed_ns, r.delivery_ratio
+    );
+    println!(
+        "  latency JSON -> on-signal, in process: {}  target p99 <= 100 us",
+        lat(&r.latency_in_process)
+    );
+    println!(
+        "  latency through the SQLite buffer, process-crash durability: {}",
+        lat(&r.latency_durable_process_crash)
+    );
+    println!(
+        "  latency through the SQLite buffer, power-loss durability (fsync): {}",
+        lat(&r.latency_durable_power_loss)
+    );
+    println!(
+        "  batched ingest into SQLite: {:.0} signals/s",
+        r.ingest_signals_per_sec
+    );
+    0
 }
 
 fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
@@ -134,6 +211,27 @@ pub fn run(which: Which) -> u8 {
             decisions,
             json,
         } => run_risk(samples, decisions, json),
+        Which::Signals {
+            plugin,
+            signals,
+            dir,
+            consumers,
+            routes,
+            samples,
+            durable_signals,
+            json,
+        } => {
+            let config = crate::bench::signals::Config {
+                plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("regime-signal.wasm")),
+                signals,
+                dir: dir.unwrap_or_else(std::env::temp_dir),
+                consumers,
+                routes,
+                samples,
+                durable_signals,
+            };
+            run_signals(&config, json)
+        }
         Which::Backtest {
             plugin,
             data,

@@ -8,6 +8,7 @@ mod bench;
 mod inspect;
 mod plugins;
 mod replay;
+mod signals;
 mod trading;
 
 use std::path::PathBuf;
@@ -45,6 +46,11 @@ pub enum Command {
     Halt(trading::Args),
     /// Return a plugin or every plugin to ACTIVE.
     Resume(trading::Args),
+    /// AI signals: ingest into the persisted buffer, list dead letters, replay.
+    Signals {
+        #[command(subcommand)]
+        which: signals::Which,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -60,6 +66,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Replay(args) => replay::run(&args),
         Command::Halt(args) => trading::run(&args, TradingState::Halted),
         Command::Resume(args) => trading::run(&args, TradingState::Active),
+        Command::Signals { which } => signals::run(which),
         Command::Bench { which } => bench::run(which),
     }
 }
