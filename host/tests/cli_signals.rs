@@ -422,6 +422,132 @@ fn backtest_refuses_bad_signal_records_and_reports_them() {
     assert_eq!(v["signals"]["loaded"], 30);
 }
 
+#[test]
+fn deliveries_to_a_faulting_plugin_become_dead_letters_with_the_fault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let s = store.to_str().unwrap();
+    let (code, _, err) = stratbox(&["signals", "ingest", SIGNALS, "--store", s]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = stratbox(&[
+        "signals",
+        "replay",
+        "--store",
+        s,
+        "--from",
+        "2022-01-05",
+        "--to",
+        "2022-01-07",
+        "--plugin",
+        artifacts::HOSTILE_SIGNAL_PANIC,
+        "--plugin",
+        artifacts::REGIME_SIGNAL,
+        "--param",
+        "bar_type=BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = json_lines(&out);
+    assert_eq!(
+        rows[0]["delivered_to"],
+        serde_json::json!(["hostile-signal-panic", "regime-signal"])
+    );
+    for r in &rows[1..48] {
+        assert_eq!(
+            r["delivered_to"],
+            serde_json::json!(["regime-signal"]),
+            "{r}"
+        );
+    }
+    let (code, out, err) = stratbox(&[
+        "signals",
+        "dead-letters",
+        "--store",
+        s,
+        "--stage",
+        "delivery",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let dead = json_lines(&out);
+    assert_eq!(dead.len(), 47, "every signal after the fault, none lost");
+    assert!(dead.iter().all(|d| d["consumer"] == "hostile-signal-panic"));
+    let first = dead[0]["reason"].as_str().unwrap();
+    assert!(
+        first.starts_with("fault: ") && first.contains("hostile panic on signal"),
+        "{first}"
+    );
+    assert_eq!(dead[0]["signal_id"], rows[1]["signal_id"]);
+    assert_eq!(dead[0]["correlation_id"], rows[1]["correlation_id"]);
+    assert!(
+        dead[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("quarantined: "),
+        "{dead:?}"
+    );
+
+    // In a backtest: the hostile plugin's lost signals are listed in its report, and the
+    // neighbour trades exactly as it does alone.
+    let backtest = |plugins: &[&str]| -> Json {
+        let mut args = vec!["backtest"];
+        for p in plugins {
+            args.extend(["--plugin", p]);
+        }
+        let data = format!("{DATA}/btc-perp/btc-perp-20211231-20220201_1m.csv");
+        args.extend([
+            "--data",
+            &data,
+            "--format",
+            "ohlcv-bars",
+            "--signals",
+            SIGNALS,
+            "--param",
+            "trade_size=0.1",
+            "--json",
+        ]);
+        let (code, out, err) = stratbox(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let alone = backtest(&[artifacts::REGIME_SIGNAL]);
+    let beside = backtest(&[artifacts::HOSTILE_SIGNAL_PANIC, artifacts::REGIME_SIGNAL]);
+    let h = &beside["strategies"][0]["plugin"];
+    assert_eq!(h["signals_received"], 1);
+    assert_eq!(h["signal_dead_letters"].as_array().unwrap().len(), 725);
+    assert!(h["fault"].to_string().contains("hostile panic"), "{h}");
+    assert_eq!(beside["signals"]["dead_lettered"], 725);
+    let (a, b) = (&alone["strategies"][0], &beside["strategies"][1]);
+    assert_eq!(
+        a["orders"].as_array().unwrap().len(),
+        b["orders"].as_array().unwrap().len()
+    );
+    // Same fills (client order ids differ only by the strategy number).
+    let fills = |s: &Json| -> Vec<Json> {
+        s["fills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                serde_json::json!([
+                    f["ts_event"],
+                    f["side"],
+                    f["last_qty"],
+                    f["last_px"],
+                    f["commission"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(fills(a), fills(b));
+    assert!(!fills(a).is_empty());
+    assert_eq!(
+        a["plugin"]["signals_received"],
+        b["plugin"]["signals_received"]
+    );
+    assert_eq!(a["plugin"]["fuel_total"], b["plugin"]["fuel_total"]);
+}
+
 /// Writes `n` valid signals (ids `k<case>-<i>`) as JSONL.
 fn signal_file(dir: &Path, case: u32, n: usize) -> std::path::PathBuf {
     let path = dir.join(format!("s{case}.jsonl"));

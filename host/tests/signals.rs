@@ -644,3 +644,102 @@ fn transient_failures_are_retried_with_backoff_and_the_breaker_opens_and_recover
         (2, 2, 2, 1)
     );
 }
+
+#[test]
+fn a_full_buffer_pushes_back_and_nothing_unacknowledged_is_reported_stored() {
+    use stratbox::signals::buffer::BufferError;
+    let rt = rt();
+    let store = rt.block_on(SignalStore::in_memory()).unwrap();
+    let v = validator();
+    rt.block_on(async {
+        let (buffer, writer) = SignalBuffer::start(store.clone(), 4, || 1);
+        let body = |i: usize| {
+            format!(
+                r#"{{"signal_id":"b{i}","signal_type":"SENTIMENT","instrument_id":"GBP/USD.FXCM","timestamp":{T0},"confidence":0.5,"value":0.1,"source_model":"m"}}"#
+            )
+        };
+        let items = |r: std::ops::Range<usize>| -> Vec<Incoming> {
+            r.map(|i| stratbox::signals::judge_text(&v, &body(i), "http", format!("c{i}"))).collect()
+        };
+        // The writer has not run yet (single-threaded runtime, no await): room is taken.
+        let first = buffer.try_submit(items(0..4)).unwrap();
+        assert_eq!(buffer.room(), 0);
+        assert_eq!(
+            buffer.try_submit(items(4..5)).unwrap_err(),
+            BufferError::Full { capacity: 4 }
+        );
+        assert!(matches!(
+            buffer.try_submit(items(0..5)).unwrap_err(),
+            BufferError::TooLarge { size: 5, capacity: 4 }
+        ));
+        let acks = first.acks().await.unwrap();
+        assert_eq!(acks.len(), 4);
+        assert_eq!(buffer.room(), 4, "room comes back once the batch is stored");
+        // A refused body is acknowledged as a dead letter, with its reason.
+        let acks = buffer
+            .submit(vec![stratbox::signals::judge_text(&v, "{\"signal_id\":\"z\"}", "http", "cz".into())])
+            .await
+            .unwrap();
+        assert!(matches!(&acks[0], Ack::DeadLettered { reason, .. } if reason.contains("signal_type: required")));
+        assert_eq!(*buffer.committed().borrow(), 4);
+        drop(buffer);
+        writer.await.unwrap();
+    });
+    let dead = rt.block_on(store.dead_letters(None, 0, 10)).unwrap();
+    assert_eq!(dead[0].signal_id.as_deref(), Some("z"));
+    assert_eq!(dead[0].source, "http");
+    assert_eq!(dead[0].correlation_id, "cz");
+}
+
+#[test]
+fn live_delivery_resumes_from_the_cursor_after_a_restart() {
+    use stratbox::signals::delivery::pump;
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = rt();
+    let audit = stratbox::audit::AuditLog::memory();
+    let all = GrantSpec {
+        granted: true,
+        types: None,
+        instruments: None,
+        models: None,
+        subs: vec![(2, None)],
+    };
+    let ingest = |range: std::ops::Range<usize>| {
+        rt.block_on(async {
+            let store =
+                SignalStore::open(tmp.path(), stratbox::signals::store::Durability::PowerLoss)
+                    .await
+                    .unwrap();
+            let batch: Vec<Incoming> = range
+                .map(|i| Incoming::Valid {
+                    signal: signal(i, 2, 0, 0, T0 + i as u64),
+                    source: "t".into(),
+                    correlation_id: format!("c{i}"),
+                })
+                .collect();
+            store.append(&batch, 1).await.unwrap();
+            store.close().await;
+        });
+    };
+    // A host run: open, deliver what is pending, stop.
+    let host_run = || -> Vec<String> {
+        rt.block_on(async {
+            let store =
+                SignalStore::open(tmp.path(), stratbox::signals::store::Durability::PowerLoss)
+                    .await
+                    .unwrap();
+            let mut router = SignalRouter::new(RetryPolicy::default(), BreakerConfig::default());
+            router.add(recorder(0, &all));
+            pump(&store, &mut router, "host", &audit).await.unwrap();
+            store.close().await;
+            router.consumer(0).unwrap().got.clone()
+        })
+    };
+    ingest(0..1_500);
+    let first = host_run();
+    assert_eq!(first.len(), 1_500, "pages of 1,024 are followed to the end");
+    assert!(host_run().is_empty(), "a restart delivers nothing twice");
+    ingest(1_500..1_510);
+    let names: Vec<String> = (1_500..1_510).map(|i| format!("s{i}")).collect();
+    assert_eq!(host_run(), names, "and everything new, in order");
+}

@@ -407,3 +407,99 @@ fn every_hostile_fault_is_audited() {
     assert_eq!(records[0].details["callback"], "on-bar");
     assert_eq!(stratbox::audit::verify(&records), Ok(()));
 }
+
+/// The bundled regime signals, validated, as the store would hand them out.
+fn regime_signals() -> Vec<stratbox::signals::store::Stored> {
+    use stratbox::signals::{SignalLimits, TimeCheck, Validator};
+    let v = Validator::new(
+        stratbox::catalog::instrument_defs::Instruments::bundled().ids(),
+        SignalLimits::default(),
+        TimeCheck::Backtest,
+    );
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/signals/btc-perp-regimes-2022-01.jsonl"
+    ))
+    .unwrap();
+    text.lines()
+        .zip(1..)
+        .map(|(l, seq)| stratbox::signals::store::Stored {
+            seq,
+            signal: v.parse_json(l).unwrap(),
+            source: format!("btc-perp-regimes-2022-01.jsonl:{seq}"),
+            correlation_id: format!("test/{seq}"),
+            received_ns: 0,
+        })
+        .collect()
+}
+
+#[test]
+fn signal_panic() {
+    use stratbox::signals::router::{BreakerConfig, RetryPolicy, SignalRouter};
+    let engine = engine();
+    let market = Arc::new(stratbox::catalog::instrument_defs::Instruments::bundled().table());
+    let signals = regime_signals();
+    let neighbour = || {
+        let c = load(&engine, artifacts::REGIME_SIGNAL);
+        let mut p = plugin(
+            &engine,
+            &c,
+            &market,
+            &[("bar_type", "BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL")],
+        );
+        p.instance.on_start().unwrap();
+        p.instance
+    };
+    let route_all = |router: &mut SignalRouter<capabilities::Instance>| {
+        signals.iter().map(|s| router.route(s)).collect::<Vec<_>>()
+    };
+    let mut alone = SignalRouter::new(RetryPolicy::default(), BreakerConfig::default());
+    alone.add(neighbour());
+    route_all(&mut alone);
+
+    let hostile_component = load(&engine, artifacts::HOSTILE_SIGNAL_PANIC);
+    let mut h = plugin(&engine, &hostile_component, &market, &[]);
+    h.instance.on_start().unwrap();
+    let mut router = SignalRouter::new(RetryPolicy::default(), BreakerConfig::default());
+    router.add(h.instance);
+    router.add(neighbour());
+    let outcomes = route_all(&mut router);
+
+    // The hostile plugin got the first signal, faulted on the second, and every later
+    // signal it was entitled to is a failed delivery with its reason: none is lost.
+    assert_eq!(outcomes[0].delivered, vec![0, 1]);
+    let [(0, fault)] = &outcomes[1].failed[..] else {
+        panic!("{:?}", outcomes[1])
+    };
+    assert!(
+        fault.starts_with("fault: ") && fault.contains("hostile panic on signal rv-regime-"),
+        "{fault}"
+    );
+    for o in &outcomes[2..] {
+        assert_eq!(
+            o.delivered,
+            vec![1],
+            "the neighbour still gets every signal"
+        );
+        let [(0, reason)] = &o.failed[..] else {
+            panic!("{o:?}")
+        };
+        assert!(
+            reason.starts_with("quarantined: ") || reason.starts_with("circuit open"),
+            "{reason}"
+        );
+    }
+    let failed: usize = outcomes.iter().map(|o| o.failed.len()).sum();
+    assert_eq!(failed, signals.len() - 1);
+    let hostile = router.consumer(0).unwrap();
+    assert!(matches!(
+        hostile.fault().map(|f| &f.fault),
+        Some(PluginFault::Panic { .. })
+    ));
+    // The neighbour behaved exactly as alone: same deliveries, orders, fuel.
+    let (a, b) = (alone.consumer(0).unwrap(), router.consumer(1).unwrap());
+    assert_eq!(alone.stats(0), router.stats(1));
+    assert_eq!(a.profile().fuel_total, b.profile().fuel_total);
+    assert_eq!(a.profile().callbacks, b.profile().callbacks);
+    assert_eq!(router.stats(1).unwrap().delivered, signals.len() as u64);
+}

@@ -285,9 +285,11 @@ pub fn run(config: &Config) -> Result<Report, String> {
             }
             durable.push(percentiles(lat));
             if durability == Durability::ProcessCrash {
+                // As `signals ingest` does it: batches of 512, up to 4 in flight.
                 let n = 50_000usize;
                 let started = Instant::now();
                 let mut i = 0usize;
+                let mut in_flight = std::collections::VecDeque::new();
                 while i < n {
                     let batch: Vec<Incoming> = (i..(i + 512).min(n))
                         .map(|j| {
@@ -301,7 +303,15 @@ pub fn run(config: &Config) -> Result<Report, String> {
                         })
                         .collect();
                     i += batch.len();
-                    buffer.submit(batch).await.map_err(err)?;
+                    in_flight.push_back(buffer.enqueue(batch).await.map_err(err)?);
+                    if in_flight.len() > 4
+                        && let Some(p) = in_flight.pop_front()
+                    {
+                        p.acks().await.map_err(err)?;
+                    }
+                }
+                while let Some(p) = in_flight.pop_front() {
+                    p.acks().await.map_err(err)?;
                 }
                 ingest_rate = n as f64 / started.elapsed().as_secs_f64();
             }

@@ -7,16 +7,17 @@ use serde::Serialize;
 
 use super::{backtest::plugin_path, fail, key_value, plugins};
 use crate::{
-    audit::{AuditAction, AuditLog},
+    audit::AuditLog,
     capabilities::{self, PluginEnv, risk_gate::RiskHub},
     catalog::instrument_defs::Instruments,
     sandbox::{EngineOptions, SandboxEngine},
     signals::{
         SignalLimits, TimeCheck, Validator,
         buffer::{Pending, SignalBuffer},
+        delivery::route_page,
         ingest::{self, Format, Record},
-        router::{BreakerConfig, RetryPolicy, SignalRouter},
-        store::{Ack, Durability, FailedDelivery, SignalStore},
+        router::{BreakerConfig, Consumer, RetryPolicy, SignalRouter},
+        store::{Ack, Durability, SignalStore},
     },
     storage,
 };
@@ -270,13 +271,22 @@ async fn ingest_cmd(a: &IngestArgs) -> Result<u8, String> {
             validator.set_now(crate::time::wall_clock_ns());
         }
         let last = records.last().map(|r| r.source.clone()).unwrap_or_default();
-        let items = records
+        let first_n = n + 1;
+        let items: Vec<_> = records
             .into_iter()
             .map(|r| {
                 n += 1;
                 r.judge(&validator, format!("{run_id}/{n}"))
             })
             .collect();
+        // STRATBOX_LOG=debug ties each batch's correlation ids to the file lines; the
+        // router's `signal` span carries each id on to `on-signal`.
+        tracing::debug!(
+            run = %run_id,
+            correlation_ids = %format!("{run_id}/{first_n}..={n}"),
+            through = %last,
+            "batch queued"
+        );
         let pending = buffer.enqueue(items).await.map_err(|e| e.to_string())?;
         in_flight.push_back((pending, last));
         while in_flight.len() > 4 {
@@ -437,41 +447,22 @@ async fn replay_cmd(a: &ReplayArgs) -> Result<u8, String> {
             .map_err(|e| e.to_string())?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        let mut failed = Vec::new();
-        let mut outcomes = Vec::with_capacity(page.len());
-        for stored in &page {
-            count += 1;
-            let out = router.route(stored);
-            for (i, state) in &out.breaker_changes {
-                let name = router
-                    .consumer(*i)
-                    .map_or("?", |c| crate::signals::router::Consumer::name(c));
-                let _ = audit.append(
-                    "host",
-                    AuditAction::SignalBreakerChanged,
-                    name,
-                    serde_json::json!({ "breaker": state }),
-                );
-            }
-            outcomes.push(out);
-        }
+        let outcomes = route_page(
+            &store,
+            &mut router,
+            &page,
+            &audit,
+            crate::time::wall_clock_ns(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         for (stored, out) in page.iter().zip(&outcomes) {
-            for (i, reason) in &out.failed {
-                let consumer = router
-                    .consumer(*i)
-                    .map_or("?", |c| crate::signals::router::Consumer::name(c));
-                failed.push(FailedDelivery {
-                    stored,
-                    consumer,
-                    reason: reason.clone(),
-                });
-            }
-            let names = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
-                v.filter_map(|i| router.consumer(i))
-                    .map(|c| crate::signals::router::Consumer::name(c).to_string())
-                    .collect()
-            };
-            let delivered = names(&mut out.delivered.iter().copied());
+            count += 1;
+            let delivered: Vec<&str> = out
+                .delivered
+                .iter()
+                .filter_map(|&i| router.consumer(i).map(Consumer::name))
+                .collect();
             let s = &stored.signal;
             if a.json {
                 println!(
@@ -500,19 +491,13 @@ async fn replay_cmd(a: &ReplayArgs) -> Result<u8, String> {
                 );
             }
         }
-        if !failed.is_empty() {
-            store
-                .dead_letter_deliveries(&failed, crate::time::wall_clock_ns())
-                .await
-                .map_err(|e| e.to_string())?;
-        }
     }
     store.close().await;
     let per: Vec<serde_json::Value> = (0..router.len())
         .filter_map(|i| {
             let c = router.consumer(i)?;
             Some(serde_json::json!({
-                "plugin": crate::signals::router::Consumer::name(c),
+                "plugin": Consumer::name(c),
                 "stats": router.stats(i),
                 "orders_recorded": order_logs.get(i).map_or(0, |l| l.orders().len()),
             }))

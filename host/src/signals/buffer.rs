@@ -177,7 +177,11 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let all: Vec<Incoming> = group.iter().flat_map(|r| r.items.iter().cloned()).collect();
+        let sizes: Vec<usize> = group.iter().map(|r| r.items.len()).collect();
+        let all: Vec<Incoming> = group
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.items))
+            .collect();
         match store.append(&all, clock()).await {
             Ok(acks) => {
                 let newest = acks
@@ -188,8 +192,8 @@ async fn writer(
                     })
                     .max();
                 let mut acks = acks.into_iter();
-                for r in group.drain(..) {
-                    let mine: Vec<Ack> = acks.by_ref().take(r.items.len()).collect();
+                for (r, n) in group.drain(..).zip(sizes) {
+                    let mine: Vec<Ack> = acks.by_ref().take(n).collect();
                     let _ = r.reply.send(Ok(mine));
                 }
                 if let Some(seq) = newest {

@@ -63,6 +63,8 @@ pub struct Record {
     pub raw: String,
     /// The record as a schema object, or why it is not one.
     pub object: Result<Json, Problem>,
+    /// `object` was parsed from `raw` itself (JSONL), so `raw`'s length is its size.
+    pub parsed_from_raw: bool,
 }
 
 impl Record {
@@ -81,7 +83,13 @@ impl Record {
                 };
             }
         };
-        match validator.validate(&object) {
+        // A JSONL record's size is its line; CSV / Parquet rows are measured as JSON.
+        let checked = if self.parsed_from_raw {
+            validator.validate_parsed(&object, self.raw.len())
+        } else {
+            validator.validate(&object)
+        };
+        match checked {
             Ok(signal) => Incoming::Valid {
                 signal,
                 source: self.source,
@@ -162,6 +170,7 @@ fn read_jsonl(
                     source,
                     raw: String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     object: Err(problem("signal", "not UTF-8 text")),
+                    parsed_from_raw: false,
                 })?;
                 continue;
             }
@@ -176,6 +185,7 @@ fn read_jsonl(
             source,
             raw: text.to_string(),
             object,
+            parsed_from_raw: true,
         })?;
     }
     Ok(())
@@ -215,15 +225,7 @@ fn metadata_cell(s: &str) -> Result<Json, Problem> {
         .map_err(|e| problem("metadata", format!("not a JSON object: {e}")))
 }
 
-const REQUIRED: [&str; 7] = [
-    "signal_id",
-    "signal_type",
-    "instrument_id",
-    "timestamp",
-    "confidence",
-    "value",
-    "source_model",
-];
+use super::validate::{OPTIONAL_FIELD, REQUIRED_FIELDS as REQUIRED};
 
 /// Builds the schema object of one CSV / Parquet row from its text cells.
 fn object_of(cells: &[(&str, Option<Cell>)]) -> Result<Json, Problem> {
@@ -284,7 +286,7 @@ fn read_csv(
     }
     let extra: Vec<&str> = headers
         .iter()
-        .filter(|h| !REQUIRED.contains(&h.trim()) && h.trim() != "metadata")
+        .filter(|h| !REQUIRED.contains(&h.trim()) && h.trim() != OPTIONAL_FIELD)
         .collect();
     if !extra.is_empty() {
         return Err(file_err(
@@ -292,7 +294,7 @@ fn read_csv(
             format!("unknown columns: {}", extra.join(", ")),
         ));
     }
-    let names: Vec<&str> = REQUIRED.iter().copied().chain(["metadata"]).collect();
+    let names: Vec<&str> = REQUIRED.iter().copied().chain([OPTIONAL_FIELD]).collect();
     for (i, row) in reader.records().enumerate() {
         // Line numbers count the header as line 1.
         let source = format!("{name}:{}", i + 2);
@@ -306,6 +308,7 @@ fn read_csv(
                         "signal",
                         format!("not a CSV row of this file: {e}"),
                     )),
+                    parsed_from_raw: false,
                 })?;
                 continue;
             }
@@ -326,6 +329,7 @@ fn read_csv(
             source,
             raw,
             object: object_of(&cells),
+            parsed_from_raw: false,
         })?;
     }
     Ok(())
@@ -371,6 +375,7 @@ fn read_parquet(
                 source: format!("{name}:row {row_no}"),
                 raw,
                 object: object_of(&cells),
+                parsed_from_raw: false,
             })?;
         }
     }
@@ -401,7 +406,7 @@ impl<'a> ParquetColumns<'a> {
         let schema = batch.schema();
         for f in schema.fields() {
             let n = f.name().as_str();
-            if !REQUIRED.contains(&n) && n != "metadata" {
+            if !REQUIRED.contains(&n) && n != OPTIONAL_FIELD {
                 return Err(format!("unknown column `{n}`"));
             }
         }

@@ -14,6 +14,7 @@
 //! subscriptions allow.
 
 pub mod buffer;
+pub mod delivery;
 pub mod ingest;
 pub mod nautilus;
 pub mod router;
@@ -30,6 +31,37 @@ pub use self::{
     schema::{Signal, SignalKind},
     validate::{Refusal, SignalLimits, TimeCheck, Validator},
 };
+
+/// One signal as text (an HTTP body, a message), judged for the buffer: the validated
+/// signal, or its refusal with the text kept for the dead letter.
+#[must_use]
+pub fn judge_text(
+    validator: &Validator,
+    text: &str,
+    source: &str,
+    correlation_id: String,
+) -> store::Incoming {
+    match validator.parse_json(text) {
+        Ok(signal) => store::Incoming::Valid {
+            signal,
+            source: source.to_string(),
+            correlation_id,
+        },
+        Err(refusal) => store::Incoming::Refused {
+            input: text.to_string(),
+            signal_id: serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| {
+                    v.get("signal_id")?
+                        .as_str()
+                        .map(|s| s.chars().take(128).collect())
+                }),
+            refusal,
+            source: source.to_string(),
+            correlation_id,
+        },
+    }
+}
 
 /// A refused record of a signal file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,11 +10,11 @@
 //! The database file is `signals.db` inside the signal root the operator configured; no
 //! user- or model-supplied name ever becomes part of a path.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
 
 use serde::Serialize;
 use sqlx::{
-    Row,
+    QueryBuilder, Row,
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
@@ -24,6 +24,9 @@ use super::{schema::Signal, validate::Refusal};
 
 /// The database file inside the signal root.
 pub const DB_FILE: &str = "signals.db";
+
+/// Rows per multi-row INSERT (9 parameters each, far below SQLite's 32,766).
+const ROWS_PER_INSERT: usize = 200;
 
 /// At most this much of a refused input is kept in its dead letter.
 pub const MAX_DEAD_INPUT_BYTES: usize = 64 * 1024;
@@ -193,46 +196,98 @@ impl SignalStore {
     }
 
     /// Stores a batch in one transaction and says what happened to each input. Nothing is
-    /// acknowledged unless the whole batch committed.
+    /// acknowledged unless the whole batch committed. Signals are inserted in input order
+    /// (so `seq` follows it), many rows per statement.
     pub async fn append(&self, batch: &[Incoming], now_ns: u64) -> Result<Vec<Ack>, StoreError> {
         let now = i64_of("time", now_ns)?;
         let mut tx = self.pool.begin().await?;
+        // Canonical bodies of the valid inputs, by input index.
+        let bodies: Vec<Option<String>> = batch
+            .iter()
+            .map(|item| match item {
+                Incoming::Valid { signal, .. } => Some(signal.canonical_json()),
+                Incoming::Refused { .. } => None,
+            })
+            .collect();
+        let valid: Vec<usize> = (0..batch.len()).filter(|&i| bodies[i].is_some()).collect();
+        // id -> (seq, body) of every signal this batch inserted or found stored.
+        let mut known: HashMap<String, (i64, String)> = HashMap::new();
+        let mut inserted: HashMap<String, i64> = HashMap::new();
+        for chunk in valid.chunks(ROWS_PER_INSERT) {
+            let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO signals (signal_id, ts, signal_type, instrument_id, source_model, body, source, correlation_id, received_ns) ",
+            );
+            let mut bad = None;
+            qb.push_values(chunk, |mut b, &i| {
+                let Incoming::Valid {
+                    signal,
+                    source,
+                    correlation_id,
+                } = &batch[i]
+                else {
+                    return;
+                };
+                let ts = i64_of("timestamp", signal.timestamp).unwrap_or_else(|e| {
+                    bad = Some(e);
+                    0
+                });
+                b.push_bind(signal.signal_id.clone())
+                    .push_bind(ts)
+                    .push_bind(signal.signal_type.name())
+                    .push_bind(signal.instrument_id.clone())
+                    .push_bind(signal.source_model.clone())
+                    .push_bind(bodies[i].clone().unwrap_or_default())
+                    .push_bind(source.clone())
+                    .push_bind(correlation_id.clone())
+                    .push_bind(now);
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            qb.push(" ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id, seq");
+            for row in qb.build().fetch_all(&mut *tx).await? {
+                inserted.insert(row.get(0), row.get(1));
+            }
+        }
+        // Ids that were not inserted: already stored (or repeated within this batch).
+        let missing: Vec<String> = valid
+            .iter()
+            .filter_map(|&i| match &batch[i] {
+                Incoming::Valid { signal, .. } if !inserted.contains_key(&signal.signal_id) => {
+                    Some(signal.signal_id.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for chunk in missing.chunks(ROWS_PER_INSERT * 9) {
+            let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT signal_id, seq, body FROM signals WHERE signal_id IN (",
+            );
+            let mut ids = qb.separated(", ");
+            for id in chunk {
+                ids.push_bind(id.clone());
+            }
+            ids.push_unseparated(")");
+            for row in qb.build().fetch_all(&mut *tx).await? {
+                known.insert(row.get(0), (row.get(1), row.get(2)));
+            }
+        }
         let mut acks = Vec::with_capacity(batch.len());
-        for item in batch {
+        for (i, item) in batch.iter().enumerate() {
             let ack = match item {
                 Incoming::Valid {
                     signal,
                     source,
                     correlation_id,
                 } => {
-                    let body = signal.canonical_json();
-                    let inserted = sqlx::query(
-                        "INSERT INTO signals (signal_id, ts, signal_type, instrument_id, source_model, body, source, correlation_id, received_ns)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                         ON CONFLICT (signal_id) DO NOTHING
-                         RETURNING seq",
-                    )
-                    .bind(&signal.signal_id)
-                    .bind(i64_of("timestamp", signal.timestamp)?)
-                    .bind(signal.signal_type.name())
-                    .bind(&signal.instrument_id)
-                    .bind(&signal.source_model)
-                    .bind(&body)
-                    .bind(source)
-                    .bind(correlation_id)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(row) = inserted {
-                        Ack::Stored { seq: row.get(0) }
-                    } else {
-                        let row = sqlx::query("SELECT seq, body FROM signals WHERE signal_id = ?")
-                            .bind(&signal.signal_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        let (seq, stored): (i64, String) = (row.get(0), row.get(1));
+                    let body = bodies[i].as_deref().unwrap_or_default();
+                    if let Some(seq) = inserted.remove(&signal.signal_id) {
+                        // The first input with this id is the one that was inserted.
+                        known.insert(signal.signal_id.clone(), (seq, body.to_string()));
+                        Ack::Stored { seq }
+                    } else if let Some((seq, stored)) = known.get(&signal.signal_id) {
                         if stored == body {
-                            Ack::Duplicate { seq }
+                            Ack::Duplicate { seq: *seq }
                         } else {
                             let reason = format!(
                                 "signal_id: `{}` was already stored (seq {seq}) with different content; a signal id names one signal forever",
@@ -244,7 +299,7 @@ impl SignalStore {
                                 Some(&signal.signal_id),
                                 None,
                                 &reason,
-                                &body,
+                                body,
                                 source,
                                 correlation_id,
                                 now,
@@ -252,6 +307,14 @@ impl SignalStore {
                             .await?;
                             Ack::DeadLettered { id, reason }
                         }
+                    } else {
+                        return Err(StoreError::Corrupt {
+                            seq: 0,
+                            reason: format!(
+                                "`{}` was neither inserted nor found",
+                                signal.signal_id
+                            ),
+                        });
                     }
                 }
                 Incoming::Refused {

@@ -96,16 +96,19 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-const FIELDS: [&str; 8] = [
+/// The schema's required fields, in schema order.
+pub const REQUIRED_FIELDS: [&str; 7] = [
     "signal_id",
     "signal_type",
     "instrument_id",
     "timestamp",
     "confidence",
     "value",
-    "metadata",
     "source_model",
 ];
+
+/// The one optional field.
+pub const OPTIONAL_FIELD: &str = "metadata";
 
 /// Checks input signals against the schema, the known instruments and the limits.
 #[derive(Debug, Clone)]
@@ -180,6 +183,15 @@ impl Validator {
         self.check(json, true)
     }
 
+    /// Validates one input object parsed from a text of `text_len` bytes (its size is then
+    /// known without re-encoding it).
+    pub fn validate_parsed(&self, json: &Json, text_len: usize) -> Result<Signal, Refusal> {
+        if text_len > self.limits.max_signal_bytes {
+            return self.check(json, true);
+        }
+        self.check(json, false)
+    }
+
     fn check(&self, json: &Json, measure: bool) -> Result<Signal, Refusal> {
         let mut p = Problems(Vec::new());
         let Some(obj) = json.as_object() else {
@@ -201,10 +213,13 @@ impl Validator {
             return Err(Refusal(p.0));
         }
         for key in obj.keys() {
-            if !FIELDS.contains(&key.as_str()) {
+            if !REQUIRED_FIELDS.contains(&key.as_str()) && key != OPTIONAL_FIELD {
                 p.add(
                     short(key, 64),
-                    format!("unknown field (the schema has {})", FIELDS.join(", ")),
+                    format!(
+                        "unknown field (the schema has {} and {OPTIONAL_FIELD})",
+                        REQUIRED_FIELDS.join(", ")
+                    ),
                 );
             }
         }
@@ -386,25 +401,9 @@ impl Validator {
                     p.add("value", "an empty map");
                     return None;
                 }
-                if m.len() > l.max_map_entries {
-                    p.add(
-                        "value",
-                        format!(
-                            "{} entries, over the limit of {}",
-                            m.len(),
-                            l.max_map_entries
-                        ),
-                    );
-                    return None;
-                }
                 let before = p.0.len();
                 let mut out = BTreeMap::new();
-                for (k, v) in m {
-                    let field = format!("value.{}", short(k, 64));
-                    if let Err(r) = check_text(k, l.max_key_bytes, false) {
-                        p.add(&field, format!("key {r}"));
-                        continue;
-                    }
+                for (k, v, field) in entries(m, "value", l.max_map_entries, l.max_key_bytes, p)? {
                     let scalar = match v {
                         Json::Number(_) => number(Some(v), &field, p).map(Scalar::Float),
                         Json::String(s) => check_text(s, l.max_text_bytes, true)
@@ -451,25 +450,9 @@ impl Validator {
                 return None;
             }
         };
-        if m.len() > l.max_metadata_entries {
-            p.add(
-                "metadata",
-                format!(
-                    "{} entries, over the limit of {}",
-                    m.len(),
-                    l.max_metadata_entries
-                ),
-            );
-            return None;
-        }
         let before = p.0.len();
         let mut out = BTreeMap::new();
-        for (k, v) in m {
-            let field = format!("metadata.{}", short(k, 64));
-            if let Err(r) = check_text(k, l.max_key_bytes, false) {
-                p.add(&field, format!("key {r}"));
-                continue;
-            }
+        for (k, v, field) in entries(m, "metadata", l.max_metadata_entries, l.max_key_bytes, p)? {
             match v {
                 Json::String(s) => match check_text(s, l.max_metadata_value_bytes, true) {
                     Ok(s) => {
@@ -488,6 +471,33 @@ impl Validator {
         }
         (p.0.len() == before).then_some(out)
     }
+}
+
+/// The entries of map `m` whose keys pass the checks, each with its field name
+/// (`value.trend`); `None` (with a problem) when the map has too many entries.
+fn entries<'a>(
+    m: &'a Map<String, Json>,
+    name: &str,
+    max_entries: usize,
+    max_key_bytes: usize,
+    p: &mut Problems,
+) -> Option<Vec<(&'a String, &'a Json, String)>> {
+    if m.len() > max_entries {
+        p.add(
+            name,
+            format!("{} entries, over the limit of {max_entries}", m.len()),
+        );
+        return None;
+    }
+    let mut out = Vec::with_capacity(m.len());
+    for (k, v) in m {
+        let field = format!("{name}.{}", short(k, 64));
+        match check_text(k, max_key_bytes, false) {
+            Ok(_) => out.push((k, v, field)),
+            Err(r) => p.add(&field, format!("key {r}")),
+        }
+    }
+    Some(out)
 }
 
 fn number(v: Option<&Json>, field: &str, p: &mut Problems) -> Option<f64> {
