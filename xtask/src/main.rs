@@ -130,7 +130,24 @@ fn demo(root: &Path) -> Result<()> {
         .args(["backtest", "--plugin"])
         .arg(&ema)
         .args(["--data", "data/fxcm/gbpusd-m1-bid-2012.csv", "--report"])
-        .arg(&report))
+        .arg(&report))?;
+    // The second capability: regime-signal trading the bundled BTC regime signals.
+    eprintln!("\nregime-signal on BTC perpetual minutes with the bundled AI regime signals:");
+    run(stratbox(root)
+        .args(["backtest", "--plugin"])
+        .arg(dir.join("regime-signal.wasm"))
+        .args([
+            "--data",
+            "data/btc-perp/btc-perp-20211231-20220201_1m.csv",
+            "--format",
+            "ohlcv-bars",
+            "--signals",
+            "data/signals/btc-perp-regimes-2022-01.jsonl",
+            "--param",
+            "trade_size=0.1",
+            "--report",
+        ])
+        .arg(target_dir(root)?.join("demo-report-signals")))
 }
 
 fn test(root: &Path, no_lint: bool) -> Result<()> {
