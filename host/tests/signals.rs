@@ -267,6 +267,14 @@ fn not_json_and_non_finite_are_refused() {
     assert!(e.0[0].reason.contains("not valid JSON"), "{e}");
     let e = v.parse_json(r#"{"confidence": 1e999}"#).unwrap_err();
     assert!(e.to_string().contains("signal"), "{e}");
+    // A repeated key would silently keep one of two values: refused, naming the key.
+    let e = v
+        .parse_json(r#"{"signal_id":"a","signal_type":"SENTIMENT","instrument_id":"GBP/USD.FXCM","timestamp":1641081600000000000,"confidence":0.1,"confidence":0.9,"value":1,"source_model":"m"}"#)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("the key `confidence` appears twice"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -179,7 +179,7 @@ fn read_jsonl(
         if text.trim().is_empty() {
             continue;
         }
-        let object = serde_json::from_str::<Json>(text)
+        let object = super::strict_json::parse(text)
             .map_err(|e| problem("signal", format!("not valid JSON: {e}")));
         each(Record {
             source,
@@ -202,7 +202,7 @@ fn problem(field: &str, reason: impl Into<String>) -> Problem {
 fn value_cell(s: &str) -> Result<Json, Problem> {
     let t = s.trim();
     if t.starts_with('{') {
-        return serde_json::from_str::<Json>(t).map_err(|e| {
+        return super::strict_json::parse(t).map_err(|e| {
             problem(
                 "value",
                 format!("looks like a map but is not valid JSON: {e}"),
@@ -221,8 +221,7 @@ fn metadata_cell(s: &str) -> Result<Json, Problem> {
     if s.trim().is_empty() {
         return Ok(Json::Object(Map::new()));
     }
-    serde_json::from_str::<Json>(s)
-        .map_err(|e| problem("metadata", format!("not a JSON object: {e}")))
+    super::strict_json::parse(s).map_err(|e| problem("metadata", format!("not a JSON object: {e}")))
 }
 
 use super::validate::{OPTIONAL_FIELD, REQUIRED_FIELDS as REQUIRED};

@@ -20,6 +20,7 @@ pub mod nautilus;
 pub mod router;
 pub mod schema;
 pub mod store;
+pub mod strict_json;
 pub mod validate;
 
 use std::{collections::BTreeMap, path::Path};

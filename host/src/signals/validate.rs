@@ -168,7 +168,7 @@ impl Validator {
                 ),
             }]));
         }
-        match serde_json::from_str::<Json>(text) {
+        match super::strict_json::parse(text) {
             // The text is within the limit, so the object is too.
             Ok(json) => self.check(&json, false),
             Err(e) => Err(Refusal(vec![Problem {
