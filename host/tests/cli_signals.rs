@@ -82,7 +82,8 @@ fn csv_records_are_validated_and_refusals_listed_as_dead_letters() {
          a,SENTIMENT,GBP/USD.FXCM,1641081600000000000,0.7,0.25,news/2,\"{\"\"lang\"\":\"\"en\"\"}\"\n\
          b,REGIME_PREDICTION,BTCUSDT-PERP.BINANCE,1641081600000000000,0.9,\"{\"\"bull\"\":0.8,\"\"bear\"\":0.2}\",hmm/1,\n\
          c,SENTIMENT,GBP/USD.FXCM,1641081600000000000,1.7,0.25,news/2,\n\
-         d,SENTIMENT,NOPE.X,1641081600,0.5,x,news/2,\n",
+         d,SENTIMENT,NOPE.X,1641081600,0.5,x,news/2,\n\
+         e,SENTIMENT,GBP/USD.FXCM,1641081600000000000,NaN,0.25,news/2,\n",
     )
     .unwrap();
     let store = tmp.path().join("store");
@@ -98,7 +99,7 @@ fn csv_records_are_validated_and_refusals_listed_as_dead_letters() {
     let s = summary(&out);
     assert_eq!(
         (s["stored"].as_u64(), s["dead_lettered"].as_u64()),
-        (Some(2), Some(2))
+        (Some(2), Some(3))
     );
     let (code, out, err) = stratbox(&[
         "signals",
@@ -109,7 +110,12 @@ fn csv_records_are_validated_and_refusals_listed_as_dead_letters() {
     ]);
     assert_eq!(code, 0, "{err}");
     let dead = json_lines(&out);
-    assert_eq!(dead.len(), 2);
+    assert_eq!(dead.len(), 3);
+    assert_eq!(dead[2]["source"], "s.csv:6");
+    assert_eq!(
+        dead[2]["reason"],
+        "confidence: `NaN` is not a finite number"
+    );
     assert_eq!(dead[0]["source"], "s.csv:4");
     assert!(
         dead[0]["reason"]
@@ -215,11 +221,8 @@ fn parquet_signals_are_ingested() {
     ]);
     let dead = json_lines(&out);
     assert_eq!(dead[0]["source"], "s.parquet:row 3");
-    assert!(
-        dead[0]["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("confidence:"),
+    assert_eq!(
+        dead[0]["reason"], "confidence: NaN is not a finite number",
         "{dead:?}"
     );
 }

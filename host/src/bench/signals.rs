@@ -241,10 +241,11 @@ pub fn run(config: &Config) -> Result<Report, String> {
     let in_process = percentiles(lat);
 
     // Durable latency and batched ingest, through the buffer and SQLite.
-    let root = config
-        .dir
-        .join(format!("stratbox-bench-signals-{}", std::process::id()));
-    storage::create_dir(&root).map_err(err)?;
+    // A fresh folder inside --dir, removed afterwards through a handle on --dir.
+    let name = format!("stratbox-bench-signals-{}", std::process::id());
+    let parent = storage::create_dir(&config.dir).map_err(err)?;
+    parent.create_dir_all(&name).map_err(err)?;
+    let root = config.dir.join(&name);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -321,7 +322,9 @@ pub fn run(config: &Config) -> Result<Report, String> {
         }
         Ok::<_, String>((durable, ingest_rate))
     });
-    let _ = std::fs::remove_dir_all(&root);
+    if let Err(e) = parent.remove_dir_all(&name) {
+        tracing::warn!("cannot remove {}: {e}", root.display());
+    }
     let (mut durable, ingest_rate) = result?;
     let power = durable.pop().ok_or("no durable figures")?;
     let crash = durable.pop().ok_or("no durable figures")?;

@@ -237,9 +237,14 @@ fn object_of(cells: &[(&str, Option<Cell>)]) -> Result<Json, Problem> {
                 Ok(n) => Json::from(n),
                 Err(_) => Json::String(t.clone()),
             },
+            (_, Cell::NonFinite(x)) => {
+                return Err(problem(name, format!("{x} is not a finite number")));
+            }
             (&"confidence", Cell::Text(t)) => match t.trim().parse::<f64>() {
-                Ok(x) => serde_json::Number::from_f64(x)
-                    .map_or_else(|| Json::String(t.clone()), Json::Number),
+                Ok(x) => match serde_json::Number::from_f64(x) {
+                    Some(n) => Json::Number(n),
+                    None => return Err(problem(name, format!("`{t}` is not a finite number"))),
+                },
                 Err(_) => Json::String(t.clone()),
             },
             (&"value", Cell::Text(t)) => value_cell(t)?,
@@ -255,6 +260,8 @@ fn object_of(cells: &[(&str, Option<Cell>)]) -> Result<Json, Problem> {
 enum Cell {
     Text(String),
     Json(Json),
+    /// A float column holding NaN or an infinity.
+    NonFinite(f64),
 }
 
 fn read_csv(
@@ -363,6 +370,7 @@ fn read_parquet(
                                 match c {
                                     Cell::Text(t) => Json::String(t.clone()),
                                     Cell::Json(j) => j.clone(),
+                                    Cell::NonFinite(x) => Json::String(x.to_string()),
                                 },
                             )
                         })
@@ -487,18 +495,18 @@ impl<'a> ParquetColumns<'a> {
         cells.push(("timestamp", ts.map(Cell::Json)));
         let number = |x: f64| {
             serde_json::Number::from_f64(x)
-                .map_or_else(|| Json::String(format!("{x}")), Json::Number)
+                .map_or(Cell::NonFinite(x), |n| Cell::Json(Json::Number(n)))
         };
         cells.push((
             "confidence",
             self.confidence
                 .is_valid(r)
-                .then(|| Cell::Json(number(self.confidence.value(r)))),
+                .then(|| number(self.confidence.value(r))),
         ));
         cells.push((
             "value",
             match self.value {
-                ValueColumn::F64(a) => a.is_valid(r).then(|| Cell::Json(number(a.value(r)))),
+                ValueColumn::F64(a) => a.is_valid(r).then(|| number(a.value(r))),
                 ValueColumn::Text(a) => a.is_valid(r).then(|| Cell::Text(a.value(r).to_string())),
             },
         ));
