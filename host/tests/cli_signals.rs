@@ -551,6 +551,56 @@ fn deliveries_to_a_faulting_plugin_become_dead_letters_with_the_fault() {
     assert_eq!(a["plugin"]["fuel_total"], b["plugin"]["fuel_total"]);
 }
 
+#[test]
+fn a_backtest_from_the_signal_store_trades_exactly_as_from_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let data = format!("{DATA}/btc-perp/btc-perp-20211231-20220201_1m.csv");
+    let run = |source: &[&str]| -> Json {
+        let mut args = vec![
+            "backtest",
+            "--plugin",
+            artifacts::REGIME_SIGNAL,
+            "--data",
+            &data,
+            "--format",
+            "ohlcv-bars",
+            "--param",
+            "trade_size=0.1",
+            "--json",
+        ];
+        args.extend_from_slice(source);
+        let (code, out, err) = stratbox(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let (code, _, err) = stratbox(&[
+        "backtest",
+        "--plugin",
+        artifacts::REGIME_SIGNAL,
+        "--data",
+        &data,
+        "--format",
+        "ohlcv-bars",
+        "--signal-store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no signals.db there"), "{err}");
+    let (code, _, err) = stratbox(&[
+        "signals",
+        "ingest",
+        SIGNALS,
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let from_file = run(&["--signals", SIGNALS]);
+    let from_store = run(&["--signal-store", store.to_str().unwrap()]);
+    assert_eq!(from_store["signals"]["delivered"], 726);
+    assert_eq!(from_file["strategies"], from_store["strategies"]);
+}
+
 /// Writes `n` valid signals (ids `k<case>-<i>`) as JSONL.
 fn signal_file(dir: &Path, case: u32, n: usize) -> std::path::PathBuf {
     let path = dir.join(format!("s{case}.jsonl"));

@@ -68,6 +68,10 @@ pub struct Args {
     /// How to read --signals (default: from the file extension).
     #[arg(long)]
     pub signals_format: Option<crate::signals::ingest::Format>,
+    /// AI signals from a signal store (`stratbox signals ingest --store`): those for the
+    /// run's instrument within the data's time range.
+    #[arg(long, conflicts_with = "signals")]
+    pub signal_store: Option<PathBuf>,
     /// Folder for report.json and equity.html (created if missing).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -273,7 +277,10 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
 }
 
 /// The `--signals` file, validated for the run's instrument (backtest mode: no clock check).
-fn load_signals(args: &Args, instrument_id: &str) -> Result<SignalInput, String> {
+fn load_signals(args: &Args, instrument_id: &str, span: (u64, u64)) -> Result<SignalInput, String> {
+    if let Some(dir) = &args.signal_store {
+        return load_stored_signals(dir, instrument_id, span);
+    }
     let Some(path) = &args.signals else {
         return Ok(SignalInput::default());
     };
@@ -309,6 +316,46 @@ fn load_signals(args: &Args, instrument_id: &str) -> Result<SignalInput, String>
             ..SignalsReport::default()
         },
         signals: file.signals,
+    })
+}
+
+/// `--signal-store`: the stored signals of the run's instrument within `span` (inclusive).
+fn load_stored_signals(
+    dir: &Path,
+    instrument_id: &str,
+    span: (u64, u64),
+) -> Result<SignalInput, String> {
+    use crate::signals::store::{DB_FILE, Durability, SignalStore};
+    // Opening would create an empty store: a missing one is a mistake worth naming.
+    let missing = || {
+        format!(
+            "--signal-store {}: no {DB_FILE} there (fill it with `stratbox signals ingest --store`)",
+            dir.display()
+        )
+    };
+    storage::open_dir(dir)
+        .map_err(|_| missing())?
+        .metadata(DB_FILE)
+        .map_err(|_| missing())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let signals = rt
+        .block_on(async {
+            let store = SignalStore::open(dir, Durability::PowerLoss).await?;
+            let signals =
+                crate::signals::stored_for_backtest(&store, instrument_id, span.0, span.1).await;
+            store.close().await;
+            signals
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(SignalInput {
+        report: SignalsReport {
+            source: Some(format!("store {}", dir.display())),
+            ..SignalsReport::default()
+        },
+        signals,
     })
 }
 
@@ -412,7 +459,12 @@ pub fn run(args: &Args) -> u8 {
         None => None,
     };
 
-    let signals = match load_signals(args, &instrument_id) {
+    let span = {
+        use nautilus_model::data::HasTsInit;
+        let ts = |d: Option<&nautilus_model::data::Data>| d.map_or(0, |d| d.ts_init().as_u64());
+        (ts(loaded.data.first()), ts(loaded.data.last()))
+    };
+    let signals = match load_signals(args, &instrument_id, span) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };

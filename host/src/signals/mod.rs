@@ -64,6 +64,32 @@ pub fn judge_text(
     }
 }
 
+/// Every stored signal for `instrument_id` with `from <= timestamp <= to`, in backtest
+/// delivery order ([`Signal::order_key`]). Stored signals were validated at ingest.
+pub async fn stored_for_backtest(
+    store: &store::SignalStore,
+    instrument_id: &str,
+    from_ns: u64,
+    to_ns: u64,
+) -> Result<Vec<Signal>, store::StoreError> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .read_range(from_ns, to_ns.saturating_add(1), after, delivery::PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        out.extend(
+            page.into_iter()
+                .map(|s| s.signal)
+                .filter(|s| s.instrument_id == instrument_id),
+        );
+    }
+    out.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    Ok(out)
+}
+
 /// A refused record of a signal file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RefusedRecord {
