@@ -18,7 +18,6 @@ use crate::{
         report::{BacktestReport, SignalsReport, StrategyReport},
     },
     capabilities::risk_gate::{RiskHub, RiskPolicy, TradingControl, persist::StoredStates},
-    catalog::instrument_defs::Instruments,
     notify::{Notifiers, WebhookNotifier},
     sandbox::{EngineOptions, SandboxEngine},
     signals::{SignalLimits, TimeCheck, Validator, ingest::Format},
@@ -388,19 +387,9 @@ pub fn run(args: &Args) -> u8 {
             Err(e) => return fail(format!("--webhook: {e}")),
         }
     }
-    let defs = match &args.instruments {
-        None => Instruments::bundled(),
-        Some(path) => match storage::read_operator_file(path, 1 << 20)
-            .map_err(|e| e.to_string())
-            .and_then(|b| {
-                String::from_utf8(b).map_err(|_| format!("{}: not UTF-8", path.display()))
-            })
-            .and_then(|t| {
-                Instruments::parse(&t, &path.display().to_string()).map_err(|e| e.to_string())
-            }) {
-            Ok(d) => d,
-            Err(e) => return fail(e),
-        },
+    let defs = match super::instrument_defs(args.instruments.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
     };
     let loaded = match data::load(
         &args.data,

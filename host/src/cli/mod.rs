@@ -89,6 +89,19 @@ pub(crate) fn default_plugin_dir() -> PathBuf {
         .join("plugins")
 }
 
+/// The `--instruments` definitions (TOML), or the bundled ones.
+pub(crate) fn instrument_defs(
+    path: Option<&std::path::Path>,
+) -> Result<crate::catalog::instrument_defs::Instruments, String> {
+    use crate::catalog::instrument_defs::Instruments;
+    let Some(path) = path else {
+        return Ok(Instruments::bundled());
+    };
+    let bytes = crate::storage::read_operator_file(path, 1 << 20).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+    Instruments::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
+}
+
 /// Prints an error in the house style and returns the usage exit code.
 pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");

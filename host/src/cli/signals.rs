@@ -5,11 +5,10 @@ use std::{collections::VecDeque, io::Write, path::PathBuf, sync::Arc};
 
 use serde::Serialize;
 
-use super::{backtest::plugin_path, fail, key_value, plugins};
+use super::{backtest::plugin_path, fail, instrument_defs, key_value, plugins};
 use crate::{
     audit::AuditLog,
     capabilities::{self, PluginEnv, risk_gate::RiskHub},
-    catalog::instrument_defs::Instruments,
     sandbox::{EngineOptions, SandboxEngine},
     signals::{
         SignalLimits, TimeCheck, Validator,
@@ -142,15 +141,6 @@ async fn open_store(a: &StoreArgs) -> Result<SignalStore, String> {
         .map_err(|e| e.to_string())
 }
 
-fn instruments(path: Option<&PathBuf>) -> Result<Instruments, String> {
-    let Some(path) = path else {
-        return Ok(Instruments::bundled());
-    };
-    let bytes = storage::read_operator_file(path, 1 << 20).map_err(|e| e.to_string())?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
-    Instruments::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
-}
-
 /// Counts of one ingest.
 #[derive(Debug, Default, Clone, Serialize)]
 struct Tally {
@@ -189,7 +179,7 @@ async fn ingest_cmd(a: &IngestArgs) -> Result<u8, String> {
             a.batch, a.capacity
         ));
     }
-    let defs = instruments(a.instruments.as_ref())?;
+    let defs = instrument_defs(a.instruments.as_deref())?;
     let time = if a.live {
         TimeCheck::Live {
             now_ns: crate::time::wall_clock_ns(),
@@ -416,7 +406,7 @@ async fn replay_cmd(a: &ReplayArgs) -> Result<u8, String> {
         Err(code) => return Ok(code),
     };
     let params = plugins::resolve_params(&components, &a.params, &[])?;
-    let table = Arc::new(instruments(a.instruments.as_ref())?.table());
+    let table = Arc::new(instrument_defs(a.instruments.as_deref())?.table());
     let risk = Arc::new(RiskHub::permissive(audit.clone()));
     let mut router = SignalRouter::new(RetryPolicy::default(), BreakerConfig::default());
     let mut order_logs = Vec::new();

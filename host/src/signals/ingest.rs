@@ -96,10 +96,7 @@ impl Record {
                 correlation_id,
             },
             Err(refusal) => Incoming::Refused {
-                signal_id: object
-                    .get("signal_id")
-                    .and_then(Json::as_str)
-                    .map(|s| s.chars().take(128).collect()),
+                signal_id: signal_id_of(&object),
                 input: self.raw,
                 refusal,
                 source: self.source,
@@ -107,6 +104,15 @@ impl Record {
             },
         }
     }
+}
+
+/// The `signal_id` of a refused input, if it has a string one (cut to 128 characters), so
+/// its dead letter can be found by id.
+pub(crate) fn signal_id_of(object: &Json) -> Option<String> {
+    object
+        .get("signal_id")
+        .and_then(Json::as_str)
+        .map(|s| s.chars().take(128).collect())
 }
 
 /// A file could not be read at all (as opposed to a bad record, which is dead-lettered).

@@ -52,11 +52,7 @@ pub fn judge_text(
             input: text.to_string(),
             signal_id: serde_json::from_str::<serde_json::Value>(text)
                 .ok()
-                .and_then(|v| {
-                    v.get("signal_id")?
-                        .as_str()
-                        .map(|s| s.chars().take(128).collect())
-                }),
+                .and_then(|v| ingest::signal_id_of(&v)),
             refusal,
             source: source.to_string(),
             correlation_id,
