@@ -165,7 +165,29 @@ fn test(root: &Path, no_lint: bool) -> Result<()> {
         ]))?;
     }
     plugins(root)?;
-    run(cargo(root).args(["test", "--workspace", "--locked"]))
+    let mut test = cargo(root);
+    test.args(["test", "--workspace", "--locked"]);
+    if std::env::var_os("STRATBOX_TEST_POSTGRES_URL").is_none() {
+        test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
+    }
+    run(&mut test)
+}
+
+/// Starts the loopback PostgreSQL the catalog's import test uses (`.ci/postgres.sh`,
+/// which installs Debian's package when missing) and returns its URL.
+fn postgres(root: &Path) -> Result<String> {
+    let out = Command::new("bash")
+        .current_dir(root)
+        .args([
+            "-c",
+            "set -euo pipefail; source .ci/postgres.sh >&2; printf %s \"$STRATBOX_TEST_POSTGRES_URL\"",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        bail!("could not start PostgreSQL for the tests (.ci/postgres.sh); see above");
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 fn bench(root: &Path) -> Result<()> {
