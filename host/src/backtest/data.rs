@@ -376,3 +376,58 @@ pub fn load(
         kinds,
     })
 }
+
+/// Loads `instrument`'s data from the catalog at `root` (`--catalog`): the dataset of
+/// `kind` (default: quotes if the catalog has them, else bars, else trades), with
+/// `ts_init` in `[from, to]`, read through Nautilus's own catalog.
+pub fn load_catalog(
+    root: &Path,
+    instrument: &str,
+    kind: Option<crate::catalog::series::Kind>,
+    bar_type: Option<&str>,
+    from: Option<u64>,
+    to: Option<u64>,
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
+    use crate::catalog::{
+        series::Kind,
+        store::{Catalog, read, write},
+    };
+    let err = |e: crate::catalog::store::CatalogError| LoadDataError(format!("--catalog: {e}"));
+    let catalog = Catalog::open(root, false).map_err(err)?;
+    if catalog.has_pending_merge() {
+        write::recover(&catalog).map_err(err)?;
+    }
+    let instrument = instrument_for(root, Some(instrument), defs)?;
+    let id = instrument.id().to_string();
+    let kind = match kind {
+        Some(k) => k,
+        None => [Kind::Quotes, Kind::Bars, Kind::Trades]
+            .into_iter()
+            .find(|k| {
+                catalog
+                    .datasets_of(*k, &id)
+                    .is_ok_and(|d| d.iter().any(|d| !d.files.is_empty()))
+            })
+            .ok_or_else(|| {
+                LoadDataError(format!(
+                    "--catalog {}: no data for {id}; import some with `stratbox catalog import`",
+                    root.display()
+                ))
+            })?,
+    };
+    let ds = read::pick(&catalog, kind, &id, bar_type).map_err(err)?;
+    let series = read::query(&catalog, &ds, from, to).map_err(err)?;
+    if series.is_empty() {
+        return fail(format!(
+            "--catalog {}: no {kind} of {id} between --from and --to",
+            root.display()
+        ));
+    }
+    Ok(Loaded {
+        format: DataFormat::Parquet,
+        instrument,
+        data: series.into_data(),
+        kinds: vec![kind.dir()],
+    })
+}

@@ -4,6 +4,7 @@
 
 pub mod backtest;
 pub mod callback;
+pub mod catalog;
 pub mod floor;
 pub mod risk;
 pub mod signals;

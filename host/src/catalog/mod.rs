@@ -1,4 +1,5 @@
-//! Market data in: readers for the bundled formats and instrument definitions.
+//! Market data in: readers for the bundled formats and instrument definitions, and the
+//! data catalog (importers, quality checks, the Nautilus Parquet store with lineage).
 //!
 //! Files are reached through `cap-std` directory handles; a reader takes the directory and
 //! a file name, so nothing a user names can reach outside the directory they pointed at.
@@ -6,11 +7,15 @@
 mod csv_rows;
 mod exact;
 pub mod fxcm;
+pub mod import;
 pub mod instrument_defs;
 pub mod instruments;
 pub mod nautilus_parquet;
 pub mod ohlcv;
+pub mod quality;
 pub mod quote_csv;
+pub mod series;
+pub mod store;
 
 pub use instruments::InstrumentTable;
 

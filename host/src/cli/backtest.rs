@@ -33,6 +33,19 @@ pub struct Args {
     /// Market data: a file, or a folder of FXCM bid/ask files.
     #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
     pub data: PathBuf,
+    /// Read market data from this catalog (see `stratbox catalog`) instead of --data;
+    /// needs --instrument.
+    #[arg(long, requires = "instrument")]
+    pub catalog: Option<PathBuf>,
+    /// With --catalog: which data (default: quotes if present, else bars, else trades).
+    #[arg(long, value_enum, requires = "catalog")]
+    pub kind: Option<crate::catalog::series::Kind>,
+    /// With --catalog: first time (ns, `YYYY-MM-DD` or ISO, UTC; inclusive).
+    #[arg(long, value_parser = super::catalog::parse_time, requires = "catalog")]
+    pub from: Option<u64>,
+    /// With --catalog: last time (inclusive).
+    #[arg(long, value_parser = super::catalog::parse_time, requires = "catalog")]
+    pub to: Option<u64>,
     /// How to read --data.
     #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
@@ -391,13 +404,25 @@ pub fn run(args: &Args) -> u8 {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let loaded = match data::load(
-        &args.data,
-        args.format,
-        args.instrument.as_deref(),
-        args.bar_type.as_deref(),
-        &defs,
-    ) {
+    let loaded = match &args.catalog {
+        Some(root) => data::load_catalog(
+            root,
+            args.instrument.as_deref().unwrap_or_default(),
+            args.kind,
+            args.bar_type.as_deref(),
+            args.from,
+            args.to,
+            &defs,
+        ),
+        None => data::load(
+            &args.data,
+            args.format,
+            args.instrument.as_deref(),
+            args.bar_type.as_deref(),
+            &defs,
+        ),
+    };
+    let loaded = match loaded {
         Ok(l) => l,
         Err(e) => return fail(e),
     };

@@ -77,6 +77,28 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Catalog import and query rows/s on real bars repeated to --rows, against a
+    /// parse-only floor and Nautilus's own Parquet write (same run, alternating).
+    Catalog {
+        /// OHLCV CSV whose rows are repeated (default: the bundled BTC perpetual minutes).
+        #[arg(
+            long,
+            default_value = "data/btc-perp/btc-perp-20211231-20220201_1m.csv"
+        )]
+        source: PathBuf,
+        /// Rows imported per sample.
+        #[arg(long, default_value_t = 2_000_000)]
+        rows: usize,
+        /// Samples (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        /// Work folder (default: a new folder in the system temp folder; removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile, instantiate and per-callback cost, fuel on vs fuel off (same run).
     Callback {
         /// Component to measure (default: target/plugins/regime-signal.wasm).
@@ -204,8 +226,68 @@ fn run_risk(samples: usize, decisions: usize, json: bool) -> u8 {
     0
 }
 
+fn run_catalog(
+    source: &std::path::Path,
+    rows: usize,
+    samples: usize,
+    dir: Option<PathBuf>,
+    json: bool,
+) -> u8 {
+    let bytes = match crate::storage::read_operator_file(source, 1 << 30) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let parent = dir.unwrap_or_else(std::env::temp_dir);
+    let name = format!("stratbox-bench-catalog-{}", std::process::id());
+    let work = parent.join(&name);
+    let r = crate::bench::catalog::run(&work, &bytes, rows.max(1), samples);
+    if let Ok(d) = crate::storage::open_dir(&parent) {
+        let _ = d.remove_dir_all(&name);
+    }
+    let r = match r {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench catalog: {} rows of OHLCV CSV ({} bytes), median of {samples}",
+        r.rows, r.source_bytes
+    );
+    println!(
+        "  import (read, hash, parse, check, write via nautilus-persistence, lineage): {:.0} rows/s  target >= 2,000,000",
+        r.import_rows_per_sec
+    );
+    println!(
+        "  parse-only floor: {:.0} rows/s; Nautilus write_to_parquet of built bars: {:.0} rows/s",
+        r.parse_floor_rows_per_sec, r.nautilus_write_rows_per_sec
+    );
+    println!(
+        "  query through ParquetDataCatalog: {:.0} rows/s",
+        r.query_rows_per_sec
+    );
+    println!(
+        "  file {} bytes = {:.3} of the source",
+        r.file_bytes, r.size_vs_source
+    );
+    println!(
+        "ratio_import_vs_parse_floor={:.3} ratio_import_vs_nautilus_write={:.3}",
+        r.import_vs_parse_floor, r.import_vs_nautilus_write
+    );
+    0
+}
+
 pub fn run(which: Which) -> u8 {
     match which {
+        Which::Catalog {
+            source,
+            rows,
+            samples,
+            dir,
+            json,
+        } => run_catalog(&source, rows, samples, dir, json),
         Which::Risk {
             samples,
             decisions,

@@ -5,6 +5,7 @@
 
 mod backtest;
 mod bench;
+mod catalog;
 mod inspect;
 mod plugins;
 mod replay;
@@ -51,6 +52,12 @@ pub enum Command {
         #[command(subcommand)]
         which: signals::Which,
     },
+    /// Data catalog: import CSV / Parquet / Postgres into Nautilus Parquet; ls, query,
+    /// stats, verify, lineage.
+    Catalog {
+        #[command(subcommand)]
+        which: catalog::Which,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -67,6 +74,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Halt(args) => trading::run(&args, TradingState::Halted),
         Command::Resume(args) => trading::run(&args, TradingState::Active),
         Command::Signals { which } => signals::run(which),
+        Command::Catalog { which } => catalog::run(which),
         Command::Bench { which } => bench::run(which),
     }
 }
