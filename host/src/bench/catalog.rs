@@ -143,6 +143,8 @@ pub fn run(
         let Series::Bars(bars) = back else {
             return Err("query returned no bars".into());
         };
+        dir.create_dir_all(format!("n{s}"))
+            .map_err(|e| e.to_string())?;
         let nat = nautilus_persistence::backend::catalog::ParquetDataCatalog::from_uri(
             &work.join(format!("n{s}")).to_string_lossy(),
             None,
