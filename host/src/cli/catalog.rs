@@ -522,9 +522,11 @@ fn verify_cmd(a: &VerifyArgs) -> Result<u8, String> {
 
 fn lineage_cmd(a: &LineageArgs) -> Result<u8, String> {
     let catalog = Catalog::open(&a.catalog, false).map_err(|e| e.to_string())?;
-    let rel = if a.file.is_absolute() || a.file.exists() {
-        let abs =
-            std::fs::canonicalize(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
+    // `data/...` is relative to the catalog; any other path must lie inside it.
+    let rel = if a.file.starts_with("data") {
+        a.file.to_string_lossy().into_owned()
+    } else {
+        let abs = std::path::absolute(&a.file).map_err(|e| format!("{}: {e}", a.file.display()))?;
         abs.strip_prefix(catalog.root())
             .map_err(|_| {
                 format!(
@@ -535,8 +537,6 @@ fn lineage_cmd(a: &LineageArgs) -> Result<u8, String> {
             })?
             .to_string_lossy()
             .into_owned()
-    } else {
-        a.file.to_string_lossy().into_owned()
     };
     match lineage::read(&catalog, &rel).map_err(|e| e.to_string())? {
         Some(l) => print_json(&l).map(|()| 0),

@@ -106,7 +106,8 @@ impl Catalog {
             storage::open_dir(root)
         }
         .map_err(|e| CatalogError::Io(format!("catalog {e}")))?;
-        let root = std::fs::canonicalize(root).map_err(|e| io(root.display(), e))?;
+        // Absolute without touching the file system (the handle above is what is used).
+        let root = std::path::absolute(root).map_err(|e| io(root.display(), e))?;
         Ok(Self { root, dir })
     }
 
