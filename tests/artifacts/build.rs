@@ -50,7 +50,7 @@ fn run() -> anyhow::Result<()> {
             "pub const {c}: &str = {:?};",
             b.path.display().to_string()
         )?;
-        let entry = format!("    ({:?}, {c}),\n", b.name);
+        let entry = format!("    ({:?}, {c}),\n", b.manifest_name);
         if b.hostile {
             hostile.push_str(&entry);
             let ident = b

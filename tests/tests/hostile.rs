@@ -503,3 +503,38 @@ fn signal_panic() {
     assert_eq!(a.profile().callbacks, b.profile().callbacks);
     assert_eq!(router.stats(1).unwrap().delivered, signals.len() as u64);
 }
+
+#[test]
+fn faulty_upgrade() {
+    // ema-cross 0.3.0 (the hot-swap rollback fixture): panics on its third quote.
+    let engine = engine();
+    let market = market();
+    let component = load(&engine, artifacts::HOSTILE_FAULTY_UPGRADE);
+    assert_eq!(
+        (
+            component.manifest().name.as_str(),
+            component.manifest().version.as_str()
+        ),
+        ("ema-cross", "0.3.0")
+    );
+    let p = plugin(
+        &engine,
+        &component,
+        &market,
+        &[
+            ("instrument_id", GBPUSD),
+            ("fast_period", "5"),
+            ("slow_period", "20"),
+        ],
+    );
+    let (p, faults) = beside(&engine, &market, p);
+    let [PluginFault::Panic { message }] = &faults[..] else {
+        panic!("expected one panic, got {faults:?}")
+    };
+    assert!(message.contains("quote 3 hit an off-by-one"), "{message}");
+    assert_eq!(
+        p.deliveries.len(),
+        3,
+        "two quotes handled, the third panicked, then nothing"
+    );
+}

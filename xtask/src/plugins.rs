@@ -36,7 +36,10 @@ pub struct PluginSource {
 /// A component written by [`build`].
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// Cargo package name (also the file name and the artifact constant).
     pub name: String,
+    /// Manifest name; two versions of one plugin share it.
+    pub manifest_name: String,
     pub hostile: bool,
     pub path: PathBuf,
 }
@@ -94,12 +97,16 @@ pub fn discover(workspace_root: &Path) -> Result<Vec<PluginSource>> {
             });
         }
     }
+    // Two versions of one plugin may share a manifest name (a hot-swap upgrade); one name
+    // and version must be one crate.
     let mut names = BTreeMap::new();
     for p in &found {
-        if let Some(other) = names.insert(p.manifest.name.clone(), p.dir.clone()) {
+        let key = (p.manifest.name.clone(), p.manifest.version.clone());
+        if let Some(other) = names.insert(key, p.dir.clone()) {
             bail!(
-                "plugin name `{}` is used by both {} and {}",
+                "plugin `{} {}` is built by both {} and {}",
                 p.manifest.name,
+                p.manifest.version,
                 other.display(),
                 p.dir.display()
             );
@@ -184,10 +191,11 @@ pub fn build(
             fs::read(core_path).with_context(|| format!("reading {}", core_path.display()))?;
         let component = componentize(&core, &p.manifest_text)
             .with_context(|| format!("turning `{}` into a component", p.package))?;
-        let path = out_dir.join(format!("{}.wasm", p.manifest.name));
+        let path = out_dir.join(format!("{}.wasm", p.package));
         write_if_changed(&path, &component)?;
         built.push(Built {
-            name: p.manifest.name.clone(),
+            name: p.package.clone(),
+            manifest_name: p.manifest.name.clone(),
             hostile: p.hostile,
             path,
         });
