@@ -38,6 +38,33 @@ pub enum AuditAction {
     PositionMismatch,
     /// A signal consumer's circuit breaker opened, went half-open or closed.
     SignalBreakerChanged,
+    /// A component was stored in the registry.
+    PluginUploaded,
+    /// An author asked for a capability grant.
+    GrantRequested,
+    /// An admin approved a grant request (the diff is in the details).
+    GrantApproved,
+    /// An admin rejected a grant request.
+    GrantRejected,
+    /// A deployment was created and its paper session started.
+    Deployed,
+    /// A deployment was refused (grant, component, parameters, data).
+    DeployRefused,
+    /// A new version took over a running deployment between two events.
+    PluginSwapped,
+    /// A swap was refused at take-over, or a new version faulted on probation and the
+    /// previous one runs again.
+    SwapRolledBack,
+    /// A new version passed its probation window.
+    SwapCommitted,
+    /// A deployment stopped (operator, end of data, or shutdown), with its state snapshot.
+    DeploymentStopped,
+    /// An API request had no valid token or a role without the right.
+    AuthFailed,
+    /// An API token was issued or revoked.
+    TokenChanged,
+    /// The service started or stopped.
+    ServiceLifecycle,
 }
 
 /// One audit record.

@@ -29,6 +29,7 @@ use ustr::Ustr;
 
 use super::{
     convert,
+    hotswap::{AdapterEvent, Probation, SwapPoint, SwapReply, SwapRequest},
     router::{Pending, PendingQueue},
 };
 use crate::{
@@ -90,6 +91,10 @@ pub struct ComponentStrategy {
     /// Subscriptions that named something Nautilus cannot represent.
     unusable: Vec<String>,
     signals: SharedTally,
+    /// Hot-swap mailbox, probation and event sink (paper sessions; `None` in backtests).
+    swap: Option<SwapPoint>,
+    /// Market events (quotes, bars, trades) handed to a guest that handled them.
+    delivered: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
 impl fmt::Debug for ComponentStrategy {
@@ -176,7 +181,22 @@ impl ComponentStrategy {
             streams: Streams::default(),
             unusable: Vec::new(),
             signals,
+            swap: None,
+            delivered: std::rc::Rc::default(),
         }
+    }
+
+    /// Equips the adapter for hot-swaps and event reporting.
+    #[must_use]
+    pub fn with_swap(mut self, point: SwapPoint) -> Self {
+        self.swap = Some(point);
+        self
+    }
+
+    /// A counter of market events the guest handled (shared, readable after the run).
+    #[must_use]
+    pub fn delivered_counter(&self) -> std::rc::Rc<std::cell::Cell<u64>> {
+        std::rc::Rc::clone(&self.delivered)
     }
 
     fn strategy_id(&self) -> StrategyId {
@@ -186,16 +206,277 @@ impl ComponentStrategy {
     /// Calls the guest unless it is quarantined, then does the after-callback work. A halt
     /// (operator or automatic) is acted on first: the gate cancels the plugin's open orders
     /// and, if the policy says so, closes its positions, before the event is delivered.
-    fn call(&mut self, f: impl FnOnce(&mut Instance) -> Result<(), CallError>) {
+    fn call(&mut self, f: impl Fn(&mut Instance) -> Result<(), CallError>) -> bool {
+        self.poll_swap();
         self.act_on_halt();
         let result = {
             let mut instance = self.instance.borrow_mut();
             if instance.is_quarantined() {
-                return;
+                return false;
             }
             f(&mut instance)
         };
+        let result = match result {
+            Err(CallError::Faulted(record)) if self.on_probation() => {
+                self.emit_fault(&record);
+                if self.roll_back(&record.to_string(), record.event_ts) {
+                    // The previous version takes the event the new one faulted on.
+                    f(&mut self.instance.borrow_mut())
+                } else {
+                    Err(CallError::Faulted(record))
+                }
+            }
+            Ok(()) => {
+                self.probation_passed_event();
+                Ok(())
+            }
+            other => other,
+        };
+        let ok = result.is_ok();
         self.after_callback(result);
+        ok
+    }
+
+    fn emit_fault(&self, record: &crate::sandbox::FaultRecord) {
+        if let Some(point) = &self.swap {
+            point.emit(AdapterEvent::Fault {
+                plugin: record.plugin.clone(),
+                sha256: record.sha256.clone(),
+                fault: record.fault.to_string(),
+                callback: record.callback.to_string(),
+                event_ts: record.event_ts,
+            });
+        }
+    }
+
+    fn on_probation(&self) -> bool {
+        self.swap.as_ref().is_some_and(|s| s.probation.is_some())
+    }
+
+    /// Takes a posted swap, if any, and tries it between this event and the previous one.
+    fn poll_swap(&mut self) {
+        let Some(point) = self.swap.as_mut() else {
+            return;
+        };
+        let Some(request) = point.slot.take() else {
+            return;
+        };
+        let SwapRequest {
+            mut new,
+            probation_events,
+            actor,
+            reply,
+        } = request;
+        let to_sha256 = new.sha256().to_string();
+        if let Some(p) = &point.probation {
+            let reason = format!(
+                "the previous swap is still on probation ({} events to go)",
+                p.remaining
+            );
+            let _ = reply.send(SwapReply::Refused { reason });
+            return;
+        }
+        let started = std::time::Instant::now();
+        let outcome = {
+            let mut current = self.instance.borrow_mut();
+            swap_in(&mut current, &mut new)
+        };
+        let pause = started.elapsed();
+        // After a successful swap `new` holds the previous instance.
+        let from_sha256 = if outcome.is_ok() {
+            new.sha256().to_string()
+        } else {
+            self.instance.borrow().sha256().to_string()
+        };
+        let event_ts = Some(self.core.clock().timestamp_ns().as_u64());
+        let point = self.swap.as_mut().expect("checked above");
+        match outcome {
+            Ok(state) => {
+                let details = serde_json::json!({
+                    "from_sha256": from_sha256,
+                    "to_sha256": to_sha256,
+                    "pause_ns": pause.as_nanos() as u64,
+                    "state_bytes": state.len(),
+                    "probation_events": probation_events,
+                    "event_ts": event_ts,
+                });
+                audit_or_warn(
+                    &point.audit,
+                    &actor,
+                    crate::audit::AuditAction::PluginSwapped,
+                    &point.subject,
+                    details,
+                );
+                point.emit(AdapterEvent::Swapped {
+                    from_sha256,
+                    to_sha256: to_sha256.clone(),
+                    pause_ns: pause.as_nanos() as u64,
+                    state_bytes: state.len(),
+                    probation_events,
+                    event_ts,
+                });
+                let _ = reply.send(SwapReply::Swapped {
+                    pause,
+                    state_bytes: state.len(),
+                    probation_events,
+                });
+                point.probation = Some(Probation {
+                    old: new,
+                    remaining: probation_events,
+                    handled: 0,
+                    last_good: state,
+                    actor,
+                });
+                if probation_events == 0 {
+                    self.commit();
+                }
+            }
+            Err(reason) => {
+                let details = serde_json::json!({
+                    "phase": "take-over",
+                    "from_sha256": from_sha256,
+                    "to_sha256": to_sha256,
+                    "reason": reason,
+                });
+                audit_or_warn(
+                    &point.audit,
+                    &actor,
+                    crate::audit::AuditAction::SwapRolledBack,
+                    &point.subject,
+                    details,
+                );
+                point.emit(AdapterEvent::SwapRefused {
+                    to_sha256,
+                    reason: reason.clone(),
+                });
+                let _ = reply.send(SwapReply::Refused { reason });
+            }
+        }
+    }
+
+    /// The new version handled an event: remember its state; commit when probation ends.
+    fn probation_passed_event(&mut self) {
+        let Some(p) = self.swap.as_mut().and_then(|s| s.probation.as_mut()) else {
+            return;
+        };
+        p.handled += 1;
+        p.remaining = p.remaining.saturating_sub(1);
+        let done = p.remaining == 0;
+        let snap = self.instance.borrow_mut().snapshot();
+        match snap {
+            Ok(state) => {
+                if let Some(p) = self.swap.as_mut().and_then(|s| s.probation.as_mut()) {
+                    p.last_good = state;
+                }
+                if done {
+                    self.commit();
+                }
+            }
+            Err(CallError::Faulted(record)) => {
+                // Its snapshot faulted (it is quarantined): back to the previous version
+                // from the last state it had before this event.
+                self.roll_back(&record.to_string(), record.event_ts);
+            }
+            Err(CallError::Quarantined { .. }) => {}
+        }
+    }
+
+    fn commit(&mut self) {
+        let Some(point) = self.swap.as_mut() else {
+            return;
+        };
+        let Some(p) = point.probation.take() else {
+            return;
+        };
+        let sha256 = self.instance.borrow().sha256().to_string();
+        let details = serde_json::json!({
+            "sha256": sha256,
+            "previous_sha256": p.old.sha256(),
+            "events": p.handled,
+        });
+        audit_or_warn(
+            &point.audit,
+            &p.actor,
+            crate::audit::AuditAction::SwapCommitted,
+            &point.subject,
+            details,
+        );
+        point.emit(AdapterEvent::Committed {
+            sha256,
+            events: p.handled,
+        });
+    }
+
+    /// The new version faulted on probation: discard what it queued, hand the session
+    /// back, restore the previous version and make it current. False if that failed (the
+    /// deployment is then faulted like any quarantined plugin).
+    fn roll_back(&mut self, reason: &str, event_ts: Option<u64>) -> bool {
+        let Some(mut p) = self.swap.as_mut().and_then(|s| s.probation.take()) else {
+            return false;
+        };
+        let outcome = {
+            let mut current = self.instance.borrow_mut();
+            for pending in self.queue.drain() {
+                if let Pending::Submit {
+                    client_order_id, ..
+                } = pending
+                {
+                    current.host_mut().risk_gate.order_closed(&client_order_id);
+                }
+            }
+            swap_back(&mut current, &mut p.old, &p.last_good)
+        };
+        let point = self.swap.as_mut().expect("probation implies a swap point");
+        let (from_sha256, to_sha256) = (
+            p.old.sha256().to_string(),
+            self.instance.borrow().sha256().to_string(),
+        );
+        match outcome {
+            Ok(state) => {
+                let details = serde_json::json!({
+                    "phase": "probation",
+                    "reason": reason,
+                    "faulty_sha256": from_sha256,
+                    "restored_sha256": to_sha256,
+                    "events_on_new": p.handled,
+                    "state": state,
+                    "event_ts": event_ts,
+                });
+                audit_or_warn(
+                    &point.audit,
+                    "host",
+                    crate::audit::AuditAction::SwapRolledBack,
+                    &point.subject,
+                    details,
+                );
+                point.emit(AdapterEvent::RolledBack {
+                    from_sha256,
+                    to_sha256,
+                    reason: reason.to_string(),
+                    events_on_new: p.handled,
+                    state: state.to_string(),
+                    event_ts,
+                });
+                true
+            }
+            Err(why) => {
+                let details = serde_json::json!({
+                    "phase": "probation",
+                    "reason": reason,
+                    "rollback_failed": why,
+                    "faulty_sha256": self.instance.borrow().sha256(),
+                });
+                audit_or_warn(
+                    &point.audit,
+                    "host",
+                    crate::audit::AuditAction::SwapRolledBack,
+                    &point.subject,
+                    details,
+                );
+                tracing::error!(subject = %point.subject, "rollback failed: {why}");
+                false
+            }
+        }
     }
 
     /// Values the plugin's positions at the new market (daily-loss / drawdown halts).
@@ -226,6 +507,7 @@ impl ComponentStrategy {
     fn after_callback(&mut self, result: Result<(), CallError>) {
         if let Err(CallError::Faulted(record)) = result {
             tracing::warn!(strategy = %self.strategy_id(), "{record}; cancelling its open orders");
+            self.emit_fault(&record);
             self.on_fault();
             return;
         }
@@ -257,13 +539,27 @@ impl ComponentStrategy {
         if !Consumer::wants(&*self.instance.borrow(), &data.signal) {
             return;
         }
+        self.poll_swap();
         self.act_on_halt();
-        let (result, faulted_now) = {
-            let mut instance = self.instance.borrow_mut();
+        let deliver = |this: &Self| {
+            let mut instance = this.instance.borrow_mut();
             let before = instance.is_quarantined();
             let r = Consumer::deliver(&mut *instance, &data.signal);
             (r, !before && instance.is_quarantined())
         };
+        let (mut result, mut faulted_now) = deliver(self);
+        if faulted_now && self.on_probation() {
+            let ts = Some(self.core.clock().timestamp_ns().as_u64());
+            let reason = match &result {
+                Err(DeliveryError::Permanent(r) | DeliveryError::Transient(r)) => r.clone(),
+                Ok(()) => "fault on signal delivery".to_string(),
+            };
+            if self.roll_back(&reason, ts) {
+                (result, faulted_now) = deliver(self);
+            }
+        } else if result.is_ok() {
+            self.probation_passed_event();
+        }
         match result {
             Ok(()) => {
                 self.signals.borrow_mut().received += 1;
@@ -466,18 +762,23 @@ impl ComponentStrategy {
     /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event;
     /// `venue_net` is, after a fill, the venue's net position the gate must agree with.
     fn order_event(&mut self, event: &OrderEvent, closes: bool, venue_net: Option<i128>) {
-        self.call(|i| {
-            let gate = &mut i.host_mut().risk_gate;
-            gate.on_order_event(event);
-            if closes {
-                gate.order_closed(order_id(event));
+        self.poll_swap();
+        {
+            // The book is updated once, whichever version then hears of the event.
+            let mut i = self.instance.borrow_mut();
+            if !i.is_quarantined() {
+                let gate = &mut i.host_mut().risk_gate;
+                gate.on_order_event(event);
+                if closes {
+                    gate.order_closed(order_id(event));
+                }
+                if let (Some(net), OrderEvent::Filled(f)) = (venue_net, event) {
+                    gate.reconcile(&f.instrument_id, net);
+                    gate.mark_to_market();
+                }
             }
-            if let (Some(net), OrderEvent::Filled(f)) = (venue_net, event) {
-                gate.reconcile(&f.instrument_id, net);
-                gate.mark_to_market();
-            }
-            i.on_order_event(event)
-        });
+        }
+        self.call(|i| i.on_order_event(event));
     }
 
     /// The strategy's net position in `instrument_id` in Nautilus's cache (signed raw).
@@ -509,7 +810,9 @@ impl ComponentStrategy {
         let wq = convert::quote(q, *stream);
         self.market.observe_quote(name, wq);
         self.mark(wq.ts_event);
-        self.call(|i| i.on_quote(wq));
+        if self.call(|i| i.on_quote(wq)) {
+            self.delivered.set(self.delivered.get() + 1);
+        }
     }
 }
 
@@ -536,7 +839,7 @@ impl DataActor for ComponentStrategy {
     }
 
     fn on_stop(&mut self) -> anyhow::Result<()> {
-        self.call(|i| i.on_stop());
+        self.call(Instance::on_stop);
         Ok(())
     }
 
@@ -554,7 +857,9 @@ impl DataActor for ComponentStrategy {
         let wb = convert::bar(bar, *stream);
         self.market.observe_bar(wit_type, wb);
         self.mark(wb.ts_event);
-        self.call(|i| i.on_bar(wb));
+        if self.call(|i| i.on_bar(wb)) {
+            self.delivered.set(self.delivered.get() + 1);
+        }
         Ok(())
     }
 
@@ -567,7 +872,10 @@ impl DataActor for ComponentStrategy {
         else {
             return Ok(());
         };
-        self.call(|i| i.on_trade(&convert::trade(trade, stream)));
+        let wt = convert::trade(trade, stream);
+        if self.call(|i| i.on_trade(&wt)) {
+            self.delivered.set(self.delivered.get() + 1);
+        }
         Ok(())
     }
 
@@ -588,6 +896,16 @@ impl DataActor for ComponentStrategy {
             .cache()
             .order(&e.client_order_id)
             .is_some_and(|o| o.is_closed());
+        if let Some(point) = &self.swap {
+            point.emit(AdapterEvent::Fill {
+                order_id: e.client_order_id.to_string(),
+                instrument_id: name.clone(),
+                side: format!("{:?}", e.order_side).to_uppercase(),
+                price: e.last_px.to_string(),
+                quantity: e.last_qty.to_string(),
+                ts_event: e.ts_event.as_u64(),
+            });
+        }
         let event = OrderEvent::Filled(WFilled {
             order_id: e.client_order_id.to_string(),
             instrument_id: name,
@@ -608,5 +926,70 @@ impl DataActor for ComponentStrategy {
         });
         self.order_event(&event, true, None);
         Ok(())
+    }
+}
+
+/// Moves `new` in place of `current`: the running state into `new`, the session handed
+/// over, then the two exchanged (`new` then holds the previous instance). Returns the
+/// state that moved.
+fn swap_in(current: &mut Instance, new: &mut Instance) -> Result<Vec<u8>, String> {
+    if current.is_quarantined() {
+        return Err("the running version is quarantined; deploy again instead".into());
+    }
+    let state = current
+        .snapshot()
+        .map_err(|e| format!("the running version's snapshot() failed: {e}"))?;
+    match new.restore(&state) {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => {
+            return Err(format!(
+                "the new version refused the running state: {message}"
+            ));
+        }
+        Err(e) => return Err(format!("the new version faulted in restore(): {e}")),
+    }
+    crate::capabilities::hand_over(current, new)?;
+    std::mem::swap(current, new);
+    Ok(state)
+}
+
+/// Puts `old` back in place of the faulted `current`: the session handed back, `old`
+/// restored from `last_good` (the faulted version's last good state) if it accepts it,
+/// and the two exchanged. Returns which state `old` resumed from.
+fn swap_back(
+    current: &mut Instance,
+    old: &mut Instance,
+    last_good: &[u8],
+) -> Result<&'static str, String> {
+    crate::capabilities::hand_over(current, old)?;
+    let state = match old.restore(last_good) {
+        Ok(Ok(())) => "latest",
+        // Refused: its own state from the swap is untouched (restore decodes first).
+        Ok(Err(_)) => "at-swap",
+        Err(e) => {
+            // The previous version is quarantined now: the book goes back to the faulted
+            // one, whose fault handling cancels the open orders.
+            let back = crate::capabilities::hand_over(old, current);
+            return Err(format!(
+                "the previous version faulted in restore(): {e}{}",
+                back.err()
+                    .map(|b| format!("; handing the book back failed: {b}"))
+                    .unwrap_or_default()
+            ));
+        }
+    };
+    std::mem::swap(current, old);
+    Ok(state)
+}
+
+fn audit_or_warn(
+    audit: &crate::audit::AuditLog,
+    actor: &str,
+    action: crate::audit::AuditAction,
+    subject: &str,
+    details: serde_json::Value,
+) {
+    if let Err(e) = audit.append(actor, action, subject, details) {
+        tracing::error!(%subject, "{e}");
     }
 }

@@ -10,8 +10,10 @@ pub mod adapter;
 pub mod chart;
 pub mod convert;
 pub mod data;
+pub mod hotswap;
 pub mod report;
 pub mod router;
+pub mod session;
 
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
 
@@ -165,37 +167,7 @@ pub fn run(
         return Err(BacktestError::NoData);
     }
     let nerr = BacktestError::Nautilus;
-    // Nautilus's logger writes to stdout, which belongs to our summary / JSON: keep it off.
-    let logging = nautilus_common::logging::config::LoggerConfig {
-        stdout_level: log::LevelFilter::Off,
-        fileout_level: log::LevelFilter::Off,
-        bypass_logging: true,
-        ..Default::default()
-    };
-    let config = BacktestEngineConfig::builder()
-        .logging(logging)
-        .bypass_logging(true)
-        .build();
-    let mut engine = BacktestEngine::new(config).map_err(nerr)?;
-    let mut venues: Vec<_> = spec.instruments.iter().map(|i| i.id().venue).collect();
-    venues.sort();
-    venues.dedup();
-    for &venue in &venues {
-        engine
-            .add_venue(
-                SimulatedVenueConfig::builder()
-                    .venue(venue)
-                    .oms_type(OmsType::Netting)
-                    .account_type(AccountType::Margin)
-                    .book_type(BookType::L1_MBP)
-                    .starting_balances(spec.balances.clone())
-                    .build(),
-            )
-            .map_err(nerr)?;
-    }
-    for i in &spec.instruments {
-        engine.add_instrument(i).map_err(nerr)?;
-    }
+    let (mut engine, venues) = new_engine(&spec.instruments, &spec.balances)?;
 
     let mut entries = Vec::new();
     for (index, s) in spec.strategies.into_iter().enumerate() {
@@ -255,18 +227,7 @@ pub fn run(
 
     let mut marks = report::Marks::new();
     for d in &spec.data {
-        match d {
-            Data::Quote(q) => {
-                marks.insert(q.instrument_id, (q.bid_price, q.ask_price));
-            }
-            Data::Bar(b) => {
-                marks.insert(b.bar_type.instrument_id(), (b.close, b.close));
-            }
-            Data::Trade(t) => {
-                marks.insert(t.instrument_id, (t.price, t.price));
-            }
-            _ => {}
-        }
+        report::observe(&mut marks, d);
     }
     let events = spec.data.len();
     let first_ts = spec.data.first().map(|d| d.ts_init().as_u64());
@@ -393,4 +354,76 @@ pub fn run(
         },
         guest_nanos,
     })
+}
+
+/// A `BacktestEngine` with Nautilus's own logging off, one simulated netting margin venue
+/// per venue of `instruments` (L1 book), and the instruments added.
+pub(crate) fn new_engine(
+    instruments: &[InstrumentAny],
+    balances: &[Money],
+) -> Result<(BacktestEngine, Vec<nautilus_model::identifiers::Venue>), BacktestError> {
+    let nerr = BacktestError::Nautilus;
+    // Nautilus's logger writes to stdout, which belongs to our summary / JSON: keep it off.
+    let logging = nautilus_common::logging::config::LoggerConfig {
+        stdout_level: log::LevelFilter::Off,
+        fileout_level: log::LevelFilter::Off,
+        bypass_logging: true,
+        ..Default::default()
+    };
+    let config = BacktestEngineConfig::builder()
+        .logging(logging)
+        .bypass_logging(true)
+        .build();
+    let mut engine = BacktestEngine::new(config).map_err(nerr)?;
+    let mut venues: Vec<_> = instruments.iter().map(|i| i.id().venue).collect();
+    venues.sort();
+    venues.dedup();
+    for &venue in &venues {
+        engine
+            .add_venue(
+                SimulatedVenueConfig::builder()
+                    .venue(venue)
+                    .oms_type(OmsType::Netting)
+                    .account_type(AccountType::Margin)
+                    .book_type(BookType::L1_MBP)
+                    .starting_balances(balances.to_vec())
+                    .build(),
+            )
+            .map_err(nerr)?;
+    }
+    for i in instruments {
+        engine.add_instrument(i).map_err(nerr)?;
+    }
+    Ok((engine, venues))
+}
+
+/// The currency an account trading `instrument` settles in.
+#[must_use]
+pub fn settlement_currency(instrument: &InstrumentAny) -> String {
+    match instrument {
+        InstrumentAny::CryptoPerpetual(p) => p.settlement_currency.code.to_string(),
+        other => other.quote_currency().code.to_string(),
+    }
+}
+
+/// A starting balance `"<amount> <currency>"` (`1000000 USD`), or 1,000,000 of
+/// `default_currency` when none is given.
+pub fn parse_balance(text: Option<&str>, default_currency: &str) -> Result<Money, String> {
+    let text = text.map_or_else(|| format!("1000000 {default_currency}"), str::to_string);
+    let (amount, currency) = text
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| format!("`{text}` is not `<amount> <currency>`, e.g. \"1000000 USD\""))?;
+    let amount: f64 = amount
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{text}`: `{amount}` is not a number"))?;
+    if !amount.is_finite() || amount <= 0.0 {
+        return Err(format!("`{text}`: the amount must be positive"));
+    }
+    let currency = currency
+        .trim()
+        .parse::<nautilus_model::types::Currency>()
+        .map_err(|_| format!("`{text}`: unknown currency `{currency}`"))?;
+    Money::new_checked(amount, currency).map_err(|e| format!("`{text}`: {e}"))
 }

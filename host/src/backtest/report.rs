@@ -182,6 +182,24 @@ fn sorted(m: impl IntoIterator<Item = (String, f64)>) -> BTreeMap<String, f64> {
 /// positions: longs at the bid, shorts at the ask.
 pub type Marks = BTreeMap<InstrumentId, (Price, Price)>;
 
+/// Updates `marks` with the last (bid, ask) an event shows: a quote's sides, a bar's or a
+/// trade's price on both.
+pub fn observe(marks: &mut Marks, d: &nautilus_model::data::Data) {
+    use nautilus_model::data::Data;
+    match d {
+        Data::Quote(q) => {
+            marks.insert(q.instrument_id, (q.bid_price, q.ask_price));
+        }
+        Data::Bar(b) => {
+            marks.insert(b.bar_type.instrument_id(), (b.close, b.close));
+        }
+        Data::Trade(t) => {
+            marks.insert(t.instrument_id, (t.price, t.price));
+        }
+        _ => {}
+    }
+}
+
 fn mark(marks: &Marks, p: &Position) -> Option<Price> {
     let (bid, ask) = marks.get(&p.instrument_id)?;
     Some(if p.side == PositionSide::Short {

@@ -269,3 +269,30 @@ pub fn revoke(
     }
     Ok(())
 }
+
+/// Hands the host-side session of a running instance to its replacement (a hot-swap):
+/// market-data and signal subscriptions and the risk gate's book (router, open orders,
+/// positions, marks, trading state). The guest's own state moves separately, through
+/// `snapshot()` / `restore()`. `to` keeps its own identity, grant and limits, and every
+/// subscription, order and position must fit them; on an error nothing has moved.
+pub fn hand_over(from: &mut Instance, to: &mut Instance) -> Result<(), String> {
+    let (src, dst) = (from.host_mut(), to.host_mut());
+    dst.risk_gate.take_over(&mut src.risk_gate)?;
+    if let Err(e) = dst.market_data.take_over(&mut src.market_data) {
+        src.risk_gate
+            .take_over(&mut dst.risk_gate)
+            .map_err(|back| format!("{e}; and moving the book back failed: {back}"))?;
+        return Err(e);
+    }
+    if let Err(e) = dst.signals.take_over(&mut src.signals) {
+        let back = src
+            .market_data
+            .take_over(&mut dst.market_data)
+            .and_then(|()| src.risk_gate.take_over(&mut dst.risk_gate));
+        return Err(match back {
+            Ok(()) => e,
+            Err(back) => format!("{e}; and moving the session back failed: {back}"),
+        });
+    }
+    Ok(())
+}

@@ -113,22 +113,7 @@ pub(crate) fn plugin_path(arg: &str) -> Result<PathBuf, String> {
 }
 
 fn balance(arg: Option<&str>, default_currency: &str) -> Result<Money, String> {
-    let text = arg.map_or_else(|| format!("1000000 {default_currency}"), str::to_string);
-    let (amount, currency) = text.trim().split_once(' ').ok_or_else(|| {
-        format!("--balance `{text}` is not `<amount> <currency>`, e.g. \"1000000 USD\"")
-    })?;
-    let amount: f64 = amount
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("--balance `{text}`: `{amount}` is not a number"))?;
-    if !amount.is_finite() || amount <= 0.0 {
-        return Err(format!("--balance `{text}`: the amount must be positive"));
-    }
-    let currency = currency
-        .trim()
-        .parse::<nautilus_model::types::Currency>()
-        .map_err(|_| format!("--balance `{text}`: unknown currency `{currency}`"))?;
-    Money::new_checked(amount, currency).map_err(|e| format!("--balance `{text}`: {e}"))
+    crate::backtest::parse_balance(arg, default_currency).map_err(|e| format!("--balance {e}"))
 }
 
 /// Finds a statistic by name prefix (Nautilus names carry periods: `Sharpe Ratio (252 days)`).
@@ -457,11 +442,8 @@ pub fn run(args: &Args) -> u8 {
         .zip(params)
         .map(|((_, component), params)| StrategySpec::Component { component, params })
         .collect();
-    let settlement = match &loaded.instrument {
-        nautilus_model::instruments::InstrumentAny::CryptoPerpetual(p) => p.settlement_currency,
-        other => other.quote_currency(),
-    };
-    let balance = match balance(args.balance.as_deref(), settlement.code.as_str()) {
+    let settlement = crate::backtest::settlement_currency(&loaded.instrument);
+    let balance = match balance(args.balance.as_deref(), settlement.as_str()) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };

@@ -522,6 +522,29 @@ impl PluginComponent {
     pub fn granted(&self) -> &BTreeSet<Capability> {
         &self.inspection.granted
     }
+
+    /// This component under a reviewed grant: it holds only the capabilities in `scopes`
+    /// (each narrowed to that scope) and runs within `limits`. The caller has already
+    /// intersected `scopes` with the manifest's requests and `limits` with its own.
+    #[must_use]
+    pub fn narrowed(
+        &self,
+        scopes: std::collections::BTreeMap<Capability, stratbox_manifest::CapabilityRequest>,
+        limits: Limits,
+    ) -> Self {
+        let mut c = self.clone();
+        c.inspection.granted = self
+            .inspection
+            .granted
+            .iter()
+            .copied()
+            .filter(|cap| scopes.contains_key(cap))
+            .collect();
+        c.manifest.capabilities = scopes;
+        c.limits = limits;
+        c.inspection.limits = Some(limits);
+        c
+    }
 }
 
 #[cfg(test)]

@@ -117,3 +117,42 @@ impl MarketDataState {
         })
     }
 }
+
+impl MarketDataState {
+    /// Takes over `from`'s subscriptions (a hot-swap): this state belongs to the new
+    /// instance and keeps its own grant and scope, which every subscription must fit.
+    /// Nothing moves unless all fit.
+    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+        if from.subscriptions.is_empty() {
+            return Ok(());
+        }
+        if !self.granted {
+            return Err(
+                "the new version holds no market-data grant but the running one is subscribed"
+                    .into(),
+            );
+        }
+        if from.subscriptions.len() > self.max_subscriptions {
+            return Err(format!(
+                "{} market-data subscriptions exceed the new version's limit of {}",
+                from.subscriptions.len(),
+                self.max_subscriptions
+            ));
+        }
+        for sub in &from.subscriptions {
+            let id = match sub {
+                Subscription::Bars { bar_type, .. } => &bar_type.instrument_id,
+                Subscription::Quotes { instrument_id, .. }
+                | Subscription::Trades { instrument_id, .. } => instrument_id,
+            };
+            if !crate::capabilities::contract::in_scope(self.instruments.as_ref(), id) {
+                return Err(format!(
+                    "the running version is subscribed to `{id}`, outside the new version's market-data grant"
+                ));
+            }
+        }
+        self.subscriptions = std::mem::take(&mut from.subscriptions);
+        self.next_stream = from.next_stream;
+        Ok(())
+    }
+}

@@ -476,3 +476,44 @@ impl RiskGateState {
         };
     }
 }
+
+impl RiskGateState {
+    /// Takes over `from`'s trading book (a hot-swap): the order router (so client order
+    /// ids continue), open orders, positions, P&L marks, rate window, decision counts and
+    /// trading state. This state keeps the new version's identity, grant and limits; every
+    /// open order and position must fit its instrument grant. Nothing moves unless all fit.
+    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+        let instruments = from.open.iter().map(|o| o.instrument_id.as_str()).chain(
+            from.positions
+                .iter()
+                .filter(|(_, qty, ..)| *qty != 0)
+                .map(|(id, ..)| id),
+        );
+        for id in instruments {
+            if !self.granted {
+                return Err(format!(
+                    "the running version has orders or a position in `{id}` but the new version holds no risk-gate grant"
+                ));
+            }
+            if !crate::capabilities::contract::in_scope(self.instruments.as_ref(), id) {
+                return Err(format!(
+                    "the running version has orders or a position in `{id}`, outside the new version's risk-gate grant"
+                ));
+            }
+        }
+        std::mem::swap(&mut self.router, &mut from.router);
+        self.open = std::mem::take(&mut from.open);
+        self.positions = std::mem::take(&mut from.positions);
+        self.counts = std::mem::take(&mut from.counts);
+        self.pending = std::mem::take(&mut from.pending);
+        self.marks = std::mem::take(&mut from.marks);
+        self.recent = std::mem::take(&mut from.recent);
+        self.state = from.state;
+        self.state_reason = std::mem::take(&mut from.state_reason);
+        self.seen_generation = from.seen_generation;
+        self.halt_pending = std::mem::take(&mut from.halt_pending);
+        self.suppressed = std::mem::take(&mut from.suppressed);
+        self.event_ts = from.event_ts;
+        Ok(())
+    }
+}

@@ -108,3 +108,28 @@ impl SignalsState {
             })
     }
 }
+
+impl SignalsState {
+    /// Takes over `from`'s signal subscriptions (a hot-swap). Delivery still checks every
+    /// signal against this (the new) state's scope.
+    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+        if from.subscriptions.is_empty() {
+            return Ok(());
+        }
+        if !self.granted {
+            return Err(
+                "the new version holds no signals grant but the running one is subscribed".into(),
+            );
+        }
+        if from.subscriptions.len() > self.max_subscriptions {
+            return Err(format!(
+                "{} signal subscriptions exceed the new version's limit of {}",
+                from.subscriptions.len(),
+                self.max_subscriptions
+            ));
+        }
+        self.subscriptions = std::mem::take(&mut from.subscriptions);
+        self.next_id = from.next_id;
+        Ok(())
+    }
+}
