@@ -21,6 +21,7 @@ pub mod inspect;
 pub mod notify;
 pub mod replay;
 pub mod sandbox;
+pub mod service;
 pub mod signals;
 pub mod storage;
 pub mod time;

@@ -8,7 +8,9 @@ mod bench;
 mod catalog;
 mod inspect;
 mod plugins;
+mod remote;
 mod replay;
+mod service;
 mod signals;
 mod trading;
 
@@ -58,6 +60,29 @@ pub enum Command {
         #[command(subcommand)]
         which: catalog::Which,
     },
+    /// Upload a component to the service's registry.
+    Upload(remote::UploadArgs),
+    /// Create a deployment on the service from a JSON request file.
+    Deploy(remote::DeployArgs),
+    /// Hot-swap the running version of a deployment.
+    Swap(remote::SwapArgs),
+    /// Capability grants on the service: ls, request, approve, reject.
+    Grants {
+        #[command(subcommand)]
+        which: remote::Grants,
+    },
+    /// Run the host service: registry, grants, deployments, hot-swap, audit (HTTP API).
+    Serve(service::ServeArgs),
+    /// API tokens of the service.
+    Tokens {
+        #[command(subcommand)]
+        which: service::Tokens,
+    },
+    /// The service's hash-chained audit trail.
+    Audit {
+        #[command(subcommand)]
+        which: service::Audit,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -75,6 +100,13 @@ pub fn run(cli: Cli) -> u8 {
         Command::Resume(args) => trading::run(&args, TradingState::Active),
         Command::Signals { which } => signals::run(which),
         Command::Catalog { which } => catalog::run(which),
+        Command::Upload(args) => remote::upload(&args),
+        Command::Deploy(args) => remote::deploy(&args),
+        Command::Swap(args) => remote::swap(&args),
+        Command::Grants { which } => remote::grants(which),
+        Command::Serve(args) => service::serve(&args),
+        Command::Tokens { which } => service::tokens(which),
+        Command::Audit { which } => service::audit(which),
         Command::Bench { which } => bench::run(which),
     }
 }

@@ -21,7 +21,7 @@ use crate::{
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("scope").required(true).args(["plugin", "all"])))]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["plugin", "all", "deployment"])))]
 pub struct Args {
     /// The plugin (by manifest name) to change.
     #[arg(long)]
@@ -29,6 +29,11 @@ pub struct Args {
     /// Every plugin of the host.
     #[arg(long)]
     pub all: bool,
+    /// A deployment of `stratbox serve` (through its API; see --server, --token).
+    #[arg(long)]
+    pub deployment: Option<String>,
+    #[command(flatten)]
+    pub conn: super::remote::Conn,
     /// Why (recorded in the audit trail and sent to the notifiers).
     #[arg(long)]
     pub reason: String,
@@ -45,6 +50,9 @@ pub struct Args {
 
 /// Sets the state of the scope in `args` to `to`; prints what changed.
 pub fn run(args: &Args, to: TradingState) -> u8 {
+    if let Some(d) = &args.deployment {
+        return super::remote::trading(&args.conn, d, &args.reason, to == TradingState::Halted);
+    }
     match change(args, to) {
         Ok(message) => {
             println!("{message}");

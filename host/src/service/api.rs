@@ -1,0 +1,672 @@
+//! The HTTP API: routes, handlers (parse, call [`super::ops`], answer) and the OpenAPI
+//! document. Authorization is one middleware ([`super::auth::authorize`]) over the whole
+//! router; every error is JSON ([`super::error`]).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Extension, Json, Router,
+    extract::{
+        DefaultBodyLimit, Path, Query, State,
+        ws::{Message, WebSocket, WebSocketUpgrade},
+    },
+    http::StatusCode,
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use super::{
+    AppState,
+    auth::{self, Principal, Role},
+    deployments::{DeployRequest, DeploymentView, StreamEvent},
+    error::{ApiBytes, ApiError, ApiJson},
+    grants::{self, GrantRecord, GrantSpec},
+    ops::{self, ReasonBody, SwapBody, SwapOutcome},
+    registry::{self, PluginRecord},
+};
+use crate::{audit::AuditAction, backtest::session::Command};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The whole API.
+pub fn router(state: Arc<AppState>) -> Router {
+    let upload_limit = state.config.max_upload_bytes;
+    let json_limit = state.config.max_json_bytes;
+    let uploads = Router::new()
+        .route("/v1/plugins", post(upload_plugin).get(list_plugins))
+        .layer(DefaultBodyLimit::max(upload_limit));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/whoami", get(whoami))
+        .route("/v1/plugins/{digest}", get(get_plugin))
+        .route("/v1/grants", post(request_grant).get(list_grants))
+        .route("/v1/grants/{id}", get(get_grant))
+        .route("/v1/grants/{id}/approve", post(approve_grant))
+        .route("/v1/grants/{id}/reject", post(reject_grant))
+        .route("/v1/deployments", post(deploy).get(list_deployments))
+        .route(
+            "/v1/deployments/{id}",
+            get(get_deployment).delete(stop_deployment),
+        )
+        .route("/v1/deployments/{id}/plugin", put(swap_plugin))
+        .route("/v1/deployments/{id}/halt", post(halt))
+        .route("/v1/deployments/{id}/resume", post(resume))
+        .route("/v1/deployments/{id}/events", get(deployment_events))
+        .route("/v1/stream", get(stream))
+        .route("/v1/signals", post(post_signals))
+        .route("/v1/audit", get(audit_list))
+        .route("/v1/audit/verify", get(audit_verify))
+        .route("/v1/tokens", post(create_token))
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(uploads)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::authorize,
+        ))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), intake))
+        .layer(middleware::from_fn(correlation))
+        .with_state(state)
+}
+
+/// Every request gets a correlation id (`x-request-id`, taken from the client or made
+/// here), carried by its tracing span and returned in the response.
+async fn correlation(mut req: axum::extract::Request, next: middleware::Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_string)
+        .or_else(|| super::deployments::new_id("req").ok())
+        .unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v.clone());
+        let mut resp = tracing::Instrument::instrument(next.run(req), span).await;
+        resp.headers_mut().insert("x-request-id", v);
+        return resp;
+    }
+    tracing::Instrument::instrument(next.run(req), span).await
+}
+
+/// While shutting down, only health and reads of the trail answer; changes get 503.
+async fn intake(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    if !state.accepting.load(std::sync::atomic::Ordering::SeqCst)
+        && req.method() != axum::http::Method::GET
+    {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the service is shutting down; retry against the next instance",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint (see /openapi.json)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint does not take that method (see /openapi.json)",
+    )
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process serves requests")))]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Database reachable and accepting work"), (status = 503, body = ApiError)))]
+async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
+    if !state.accepting.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "shutting down",
+        ));
+    }
+    sqlx::query("SELECT 1")
+        .execute(&state.pool)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                e.to_string(),
+            )
+        })?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics() -> Response {
+    let body = super::metrics::handle()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[utoipa::path(get, path = "/v1/whoami", responses((status = 200, body = Principal), (status = 401, body = ApiError)), security(("token" = [])))]
+async fn whoami(Extension(p): Extension<Principal>) -> Json<Principal> {
+    Json(p)
+}
+
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, body = PluginRecord), (status = 200, body = PluginRecord, description = "Already stored"), (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError, description = "Refused by the inspect rules")),
+    security(("token" = [])))]
+async fn upload_plugin(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiBytes(bytes): ApiBytes,
+) -> ApiResult<(StatusCode, Json<PluginRecord>)> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body is empty; send the component's bytes (Content-Type: application/wasm)",
+        ));
+    }
+    let st = Arc::clone(&state);
+    let body = bytes.clone();
+    let checked = tokio::task::spawn_blocking(move || st.registry.check(&body))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let component = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            state.audit.append(
+                &p.actor(),
+                AuditAction::PluginRefused,
+                &format!("upload {}", crate::sandbox::sha256_hex(&bytes)),
+                serde_json::json!({ "message": e.message }),
+            )?;
+            return Err(e);
+        }
+    };
+    let digest = component.sha256().to_string();
+    if let Some(existing) = registry::get(&state.pool, &digest).await? {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
+    let m = component.manifest();
+    if let Some(other) = registry::by_name_version(&state.pool, &m.name, &m.version).await? {
+        return Err(ApiError::conflict(
+            "version-exists",
+            format!(
+                "{} {} is already registered with digest {}; registry entries are immutable: bump the version",
+                m.name, m.version, other.digest
+            ),
+        ));
+    }
+    state.registry.store_blob(&digest, &bytes)?;
+    let record = PluginRecord {
+        digest: digest.clone(),
+        name: m.name.clone(),
+        version: m.version.clone(),
+        size: bytes.len() as i64,
+        inspection: serde_json::to_value(component.inspection()).unwrap_or_default(),
+        uploaded_by: p.actor(),
+        uploaded_ns: crate::time::wall_clock_ns() as i64,
+    };
+    registry::insert(&state.pool, &record).await?;
+    state.audit.append(
+        &p.actor(),
+        AuditAction::PluginUploaded,
+        &format!("{}@{digest}", m.name),
+        serde_json::json!({ "name": m.name, "version": m.version, "size": bytes.len(), "requests": m.capabilities, "imports": component.inspection().imports }),
+    )?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, body = Vec<PluginRecord>)), security(("token" = [])))]
+async fn list_plugins(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<PluginRecord>>> {
+    Ok(Json(registry::list(&state.pool).await?))
+}
+
+#[utoipa::path(get, path = "/v1/plugins/{digest}", responses((status = 200, body = PluginRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn get_plugin(
+    State(state): State<Arc<AppState>>,
+    Path(digest): Path<String>,
+) -> ApiResult<Json<PluginRecord>> {
+    registry::check_digest(&digest)?;
+    registry::get(&state.pool, &digest)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no component with digest {digest}")))
+}
+
+/// `POST /v1/grants`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GrantRequestBody {
+    /// Manifest name of the plugin.
+    plugin: String,
+    grant: GrantSpec,
+    /// Why it needs this (shown to the reviewer).
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/v1/grants", request_body = GrantRequestBody, responses((status = 201, body = GrantRecord), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn request_grant(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<GrantRequestBody>,
+) -> ApiResult<(StatusCode, Json<GrantRecord>)> {
+    if body.plugin.trim().is_empty() || body.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "`plugin` and `reason` must not be empty",
+        ));
+    }
+    if body.grant.capabilities.is_empty() {
+        return Err(ApiError::bad_request(
+            "grant.capabilities is empty: name at least one capability",
+        ));
+    }
+    let previous = grants::latest_approved(&state.pool, &body.plugin).await?;
+    let diff = grants::diff(previous.as_ref().map(|g| &g.spec), &body.grant);
+    let record = GrantRecord {
+        id: super::deployments::new_id("grant")?,
+        plugin: body.plugin,
+        spec: body.grant,
+        status: "pending".into(),
+        reason: body.reason,
+        diff,
+        requested_by: p.actor(),
+        requested_ns: crate::time::wall_clock_ns() as i64,
+        decided_by: None,
+        decided_ns: None,
+        decision_note: None,
+    };
+    grants::insert(&state.pool, &record).await?;
+    state.audit.append(
+        &p.actor(),
+        AuditAction::GrantRequested,
+        &format!("grant {}", record.id),
+        serde_json::json!({ "plugin": record.plugin, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
+    )?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+#[utoipa::path(get, path = "/v1/grants", responses((status = 200, body = Vec<GrantRecord>)), security(("token" = [])))]
+async fn list_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<GrantRecord>>> {
+    Ok(Json(grants::list(&state.pool).await?))
+}
+
+#[utoipa::path(get, path = "/v1/grants/{id}", responses((status = 200, body = GrantRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn get_grant(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<GrantRecord>> {
+    grants::get(&state.pool, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    #[serde(default)]
+    note: String,
+}
+
+async fn decide(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    note: &str,
+    approve: bool,
+) -> ApiResult<Json<GrantRecord>> {
+    let g = grants::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
+    let status = if approve { "approved" } else { "rejected" };
+    if !grants::decide(&state.pool, id, status, &p.actor(), note).await? {
+        return Err(ApiError::conflict(
+            "already-decided",
+            format!("grant {id} is already {}", g.status),
+        ));
+    }
+    let action = if approve {
+        AuditAction::GrantApproved
+    } else {
+        AuditAction::GrantRejected
+    };
+    state.audit.append(
+        &p.actor(),
+        action,
+        &format!("grant {id}"),
+        serde_json::json!({ "plugin": g.plugin, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
+    )?;
+    grants::get(&state.pool, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::internal("the grant vanished"))
+}
+
+#[utoipa::path(post, path = "/v1/grants/{id}/approve", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+async fn approve_grant(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> ApiResult<Json<GrantRecord>> {
+    decide(&state, &p, &id, &body.note, true).await
+}
+
+#[utoipa::path(post, path = "/v1/grants/{id}/reject", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+async fn reject_grant(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> ApiResult<Json<GrantRecord>> {
+    decide(&state, &p, &id, &body.note, false).await
+}
+
+#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+async fn deploy(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<DeployRequest>,
+) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
+    let view = ops::deploy(&state, &p, body).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[utoipa::path(get, path = "/v1/deployments", responses((status = 200, body = Vec<DeploymentView>)), security(("token" = [])))]
+async fn list_deployments(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<Vec<DeploymentView>>> {
+    let live = state.deployments();
+    let mut out: Vec<DeploymentView> = live.iter().map(|d| d.view()).collect();
+    for stored in super::deployments::stored(&state.pool).await? {
+        if !out.iter().any(|d| d.id == stored.id) {
+            out.push(stored);
+        }
+    }
+    Ok(Json(out))
+}
+
+fn deployment(state: &AppState, id: &str) -> ApiResult<Arc<super::deployments::Deployment>> {
+    state
+        .deployment(id)
+        .ok_or_else(|| ApiError::not_found(format!("no running deployment `{id}` in this service")))
+}
+
+#[utoipa::path(get, path = "/v1/deployments/{id}", responses((status = 200, body = DeploymentView), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn get_deployment(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeploymentView>> {
+    Ok(Json(deployment(&state, &id)?.view()))
+}
+
+#[utoipa::path(delete, path = "/v1/deployments/{id}", responses((status = 200, description = "How the session ended"), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn stop_deployment(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let dep = deployment(&state, &id)?;
+    tracing::info!(deployment = %id, by = %p.actor(), "stop requested");
+    Ok(Json(ops::stop(&dep, Duration::from_secs(60)).await?))
+}
+
+#[utoipa::path(put, path = "/v1/deployments/{id}/plugin", request_body = SwapBody, responses((status = 200, body = SwapOutcome), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+async fn swap_plugin(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SwapBody>,
+) -> ApiResult<Json<SwapOutcome>> {
+    let dep = deployment(&state, &id)?;
+    Ok(Json(ops::swap(&state, &p, dep, body).await?))
+}
+
+#[utoipa::path(post, path = "/v1/deployments/{id}/halt", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn halt(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let dep = deployment(&state, &id)?;
+    Ok(Json(ops::set_trading(&dep, &p, &body.reason, true)?))
+}
+
+#[utoipa::path(post, path = "/v1/deployments/{id}/resume", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn resume(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let dep = deployment(&state, &id)?;
+    Ok(Json(ops::set_trading(&dep, &p, &body.reason, false)?))
+}
+
+/// Paging of logs.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    /// Only entries after this sequence number.
+    after: Option<u64>,
+    /// At most this many (default 1000, at most 10000).
+    limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/deployments/{id}/events", params(Page), responses((status = 200, body = Vec<StreamEvent>)), security(("token" = [])))]
+async fn deployment_events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Vec<StreamEvent>>> {
+    let dep = deployment(&state, &id)?;
+    let limit = page.limit.unwrap_or(1000).min(10_000);
+    Ok(Json(dep.events_after(page.after.unwrap_or(0), limit)))
+}
+
+#[utoipa::path(get, path = "/v1/stream", responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
+async fn stream(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    let rx = state.stream.subscribe();
+    ws.on_upgrade(move |socket| forward(socket, rx))
+}
+
+async fn forward(mut socket: WebSocket, mut rx: tokio::sync::broadcast::Receiver<StreamEvent>) {
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Ok(e) => {
+                    let text = serde_json::to_string(&e).unwrap_or_default();
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let text = serde_json::json!({ "kind": "lagged", "missed": n }).to_string();
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+/// What happened to posted signals.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct SignalsOutcome {
+    accepted: usize,
+    /// Running deployments each accepted signal was handed to.
+    deployments: usize,
+    #[schema(value_type = Vec<Object>)]
+    refused: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(post, path = "/v1/signals", request_body(content = Object, description = "One signal object or an array of them (the signal schema of docs/signals.md)"), responses((status = 200, body = SignalsOutcome), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn post_signals(
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Json<SignalsOutcome>> {
+    use crate::signals::validate::{SignalLimits, TimeCheck, Validator};
+    let items = match body {
+        serde_json::Value::Array(a) => a,
+        other => vec![other],
+    };
+    if items.len() > 10_000 {
+        return Err(ApiError::bad_request("at most 10000 signals per request"));
+    }
+    let defs = crate::catalog::instrument_defs::Instruments::bundled();
+    let validator = Validator::new(defs.ids(), SignalLimits::default(), TimeCheck::Backtest);
+    let running: Vec<_> = state
+        .deployments()
+        .into_iter()
+        .filter(|d| d.current().status == "running")
+        .collect();
+    let mut out = SignalsOutcome {
+        accepted: 0,
+        deployments: running.len(),
+        refused: Vec::new(),
+    };
+    for (i, item) in items.iter().enumerate() {
+        match validator.parse_json(&item.to_string()) {
+            Ok(signal) => {
+                out.accepted += 1;
+                for d in &running {
+                    d.send(Command::Signal(Box::new(signal.clone())));
+                }
+            }
+            Err(refusal) => out
+                .refused
+                .push(serde_json::json!({ "index": i, "reason": refusal.to_string() })),
+        }
+    }
+    Ok(Json(out))
+}
+
+#[utoipa::path(get, path = "/v1/audit", params(Page), responses((status = 200, description = "Audit records in sequence order")), security(("token" = [])))]
+async fn audit_list(
+    State(state): State<Arc<AppState>>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Vec<crate::audit::AuditRecord>>> {
+    let records = super::db::audit_records(&state.pool).await?;
+    let limit = page.limit.unwrap_or(1000).min(10_000);
+    let after = page.after;
+    Ok(Json(
+        records
+            .into_iter()
+            .filter(|r| after.is_none_or(|a| r.seq > a))
+            .take(limit)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "The whole chain verifies"), (status = 409, body = ApiError, description = "Where the chain breaks")), security(("token" = [])))]
+async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
+    let records = super::db::audit_records(&state.pool).await?;
+    crate::audit::verify(&records)
+        .map_err(|e| ApiError::conflict("audit-chain-broken", e.to_string()))?;
+    Ok(Json(
+        serde_json::json!({ "ok": true, "records": records.len(), "last_hash": records.last().map(|r| r.hash.clone()) }),
+    ))
+}
+
+/// `POST /v1/tokens`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+    role: Role,
+}
+
+/// A new token: shown once, stored only as its hash.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct TokenIssued {
+    name: String,
+    role: Role,
+    token: String,
+}
+
+#[utoipa::path(post, path = "/v1/tokens", request_body = TokenBody, responses((status = 201, body = TokenIssued)), security(("token" = [])))]
+async fn create_token(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<TokenBody>,
+) -> ApiResult<(StatusCode, Json<TokenIssued>)> {
+    if body.name.trim().is_empty() || body.name.len() > 100 {
+        return Err(ApiError::bad_request("`name` must be 1 to 100 characters"));
+    }
+    let token = auth::new_token()?;
+    auth::store_token(&state.pool, &token, &body.name, body.role, &p.actor()).await?;
+    state.audit.append(
+        &p.actor(),
+        AuditAction::TokenChanged,
+        &format!("token {}", body.name),
+        serde_json::json!({ "issued": body.name, "role": body.role.name() }),
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenIssued {
+            name: body.name,
+            role: body.role,
+            token,
+        }),
+    ))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
+    paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
+        approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
+        deployment_events, stream, post_signals, audit_list, audit_verify, create_token),
+    components(schemas(ApiError, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
+        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Service configuration: defaults, then a TOML file (`--config`), then environment
+//! variables and flags (clap reads both; a flag wins over its variable).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// Everything `stratbox serve` needs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// `sqlite://stratbox.db` (created if missing) or `postgres://user:pass@host/db`.
+    pub database_url: String,
+    /// The service's own files: the component registry and state snapshots.
+    pub state_dir: PathBuf,
+    /// Market data that paper sessions may replay: every data path in a deployment is a
+    /// name under this folder, reached through a `cap-std` handle.
+    pub data_dir: PathBuf,
+    /// Largest component upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Events a new version must handle without a fault before a swap is final.
+    pub probation_events: u64,
+    /// How long a swap request waits for the session to take it.
+    pub swap_timeout_ms: u64,
+    /// Log as JSON lines instead of text.
+    pub json_logs: bool,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://stratbox.db".into(),
+            state_dir: PathBuf::from("stratbox-state"),
+            data_dir: PathBuf::from("data"),
+            max_upload_bytes: crate::sandbox::MAX_COMPONENT_BYTES,
+            max_json_bytes: 1 << 20,
+            probation_events: 500,
+            swap_timeout_ms: 30_000,
+            json_logs: false,
+        }
+    }
+}
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Read(#[from] crate::storage::StorageError),
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServiceConfig {
+    /// Defaults overlaid with the TOML file at `path` (unknown keys are refused).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let bytes = crate::storage::read_operator_file(path, 1 << 20)?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: "not UTF-8".into(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "database_url `{}` is neither sqlite://<file> nor postgres://...",
+                super::db::redact(&self.database_url)
+            )));
+        }
+        if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_upload_bytes and max_json_bytes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_container_config_parses_and_checks() {
+        let c: ServiceConfig =
+            toml::from_str(include_str!("../../../deploy/service.toml")).unwrap();
+        c.check().unwrap();
+        assert_eq!(c.listen.port(), 8080);
+        assert!(c.database_url.starts_with("sqlite:///var/lib/stratbox/"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_refused() {
+        assert!(toml::from_str::<ServiceConfig>("listn = \"0.0.0.0:1\"").is_err());
+        let c = ServiceConfig {
+            database_url: "mysql://x".into(),
+            ..ServiceConfig::default()
+        };
+        assert!(
+            c.check()
+                .unwrap_err()
+                .to_string()
+                .contains("neither sqlite")
+        );
+    }
+
+    #[test]
+    fn compose_passes_the_variables_serve_reads() {
+        let compose = include_str!("../../../docker-compose.yml");
+        for var in ["DATABASE_URL", "STRATBOX_ADMIN_TOKEN", "/readyz"] {
+            assert!(compose.contains(var), "docker-compose.yml lacks {var}");
+        }
+        let dockerfile = include_str!("../../../Dockerfile");
+        for needle in [
+            "deploy/service.toml",
+            "STRATBOX_CONFIG",
+            "STOPSIGNAL SIGTERM",
+        ] {
+            assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! Capability grants under review: an author requests what a plugin (by manifest name) may
+//! touch, an admin approves or rejects it, and a deployment runs only under an approved
+//! grant. A grant can only narrow what the manifest requests; the diff against the plugin's
+//! previous approved grant is computed at request time, shown to the reviewer and audited.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyPool, Row};
+use stratbox_manifest::{Capability, CapabilityRequest, Manifest};
+
+use super::{
+    db::{self, DbError},
+    error::ApiError,
+};
+use crate::sandbox::{Limits, PluginComponent};
+
+/// What a plugin may touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSpec {
+    /// Capability → scope. An empty list means "whatever the manifest requests"; a list
+    /// narrows it (instruments, signal types, source models).
+    #[schema(value_type = Object, example = json!({"market-data": {"instruments": ["GBP/USD.FXCM"]}, "risk-gate": {"instruments": ["GBP/USD.FXCM"]}}))]
+    pub capabilities: BTreeMap<Capability, CapabilityRequest>,
+    /// Sandbox ceilings; each applies only if lower than the manifest's own.
+    #[serde(default)]
+    pub limits: GrantLimits,
+}
+
+/// Optional sandbox ceilings of a grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantLimits {
+    pub fuel_per_callback: Option<u64>,
+    pub max_memory_bytes: Option<u64>,
+    pub max_orders_per_callback: Option<u64>,
+}
+
+/// One change between two grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Change {
+    /// `capability`, `instruments`, `signal-types`, `source-models`, or a limit name.
+    pub what: String,
+    #[schema(value_type = String)]
+    pub capability: Option<Capability>,
+    pub from: String,
+    pub to: String,
+    /// True when the change gives the plugin more than before.
+    pub widens: bool,
+}
+
+/// `new` compared with `old` (or with nothing).
+#[must_use]
+pub fn diff(old: Option<&GrantSpec>, new: &GrantSpec) -> Vec<Change> {
+    let empty = GrantSpec::default();
+    let old = old.unwrap_or(&empty);
+    let mut out = Vec::new();
+    let caps: BTreeSet<Capability> = old
+        .capabilities
+        .keys()
+        .chain(new.capabilities.keys())
+        .copied()
+        .collect();
+    for cap in caps {
+        match (old.capabilities.get(&cap), new.capabilities.get(&cap)) {
+            (None, Some(_)) => out.push(Change {
+                what: "capability".into(),
+                capability: Some(cap),
+                from: "not granted".into(),
+                to: "granted".into(),
+                widens: true,
+            }),
+            (Some(_), None) => out.push(Change {
+                what: "capability".into(),
+                capability: Some(cap),
+                from: "granted".into(),
+                to: "not granted".into(),
+                widens: false,
+            }),
+            (Some(a), Some(b)) => {
+                for (what, x, y) in [
+                    ("instruments", &a.instruments, &b.instruments),
+                    ("signal-types", &a.signal_types, &b.signal_types),
+                    ("source-models", &a.source_models, &b.source_models),
+                ] {
+                    if let Some(c) = list_change(what, cap, x, y) {
+                        out.push(c);
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    for (what, a, b) in [
+        (
+            "fuel_per_callback",
+            old.limits.fuel_per_callback,
+            new.limits.fuel_per_callback,
+        ),
+        (
+            "max_memory_bytes",
+            old.limits.max_memory_bytes,
+            new.limits.max_memory_bytes,
+        ),
+        (
+            "max_orders_per_callback",
+            old.limits.max_orders_per_callback,
+            new.limits.max_orders_per_callback,
+        ),
+    ] {
+        if a != b {
+            let show = |v: Option<u64>| v.map_or("manifest's own".to_string(), |v| v.to_string());
+            out.push(Change {
+                what: what.into(),
+                capability: None,
+                from: show(a),
+                to: show(b),
+                // No ceiling, or a higher one, gives more.
+                widens: match (a, b) {
+                    (Some(_), None) => true,
+                    (Some(x), Some(y)) => y > x,
+                    _ => false,
+                },
+            });
+        }
+    }
+    out
+}
+
+fn list_change(what: &str, cap: Capability, a: &[String], b: &[String]) -> Option<Change> {
+    let sa: BTreeSet<&String> = a.iter().collect();
+    let sb: BTreeSet<&String> = b.iter().collect();
+    if sa == sb {
+        return None;
+    }
+    let show = |s: &BTreeSet<&String>| {
+        if s.is_empty() {
+            "all the manifest requests".to_string()
+        } else {
+            s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    // An empty list is everything the manifest asks for: the widest scope.
+    let widens = sb.is_empty() || (!sa.is_empty() && !sb.is_subset(&sa));
+    Some(Change {
+        what: what.into(),
+        capability: Some(cap),
+        from: show(&sa),
+        to: show(&sb),
+        widens,
+    })
+}
+
+/// The component as it runs under `grant`: capabilities and scopes narrowed, limits
+/// lowered. Refused when the grant does not cover a capability the component imports, or
+/// when a scope leaves nothing.
+pub fn apply(component: &PluginComponent, grant: &GrantSpec) -> Result<PluginComponent, String> {
+    let manifest: &Manifest = component.manifest();
+    let mut scopes = BTreeMap::new();
+    for (cap, requested) in &manifest.capabilities {
+        let Some(granted) = grant.capabilities.get(cap) else {
+            return Err(format!(
+                "{} {} requests `{}`, which the grant does not include; request a grant that covers it",
+                manifest.name,
+                manifest.version,
+                cap_name(*cap)
+            ));
+        };
+        let scope = CapabilityRequest {
+            instruments: narrow(
+                cap,
+                "instruments",
+                &requested.instruments,
+                &granted.instruments,
+            )?,
+            signal_types: narrow(
+                cap,
+                "signal-types",
+                &requested.signal_types,
+                &granted.signal_types,
+            )?,
+            source_models: narrow(
+                cap,
+                "source-models",
+                &requested.source_models,
+                &granted.source_models,
+            )?,
+        };
+        scopes.insert(*cap, scope);
+    }
+    let own = component.limits();
+    let lower = |mine: u64, ceiling: Option<u64>| ceiling.map_or(mine, |c| mine.min(c));
+    let limits = Limits {
+        fuel_per_callback: lower(own.fuel_per_callback, grant.limits.fuel_per_callback),
+        max_memory_bytes: lower(own.max_memory_bytes, grant.limits.max_memory_bytes),
+        max_orders_per_callback: lower(
+            own.max_orders_per_callback,
+            grant.limits.max_orders_per_callback,
+        ),
+        ..own
+    };
+    Ok(component.narrowed(scopes, limits))
+}
+
+fn cap_name(cap: Capability) -> String {
+    serde_json::to_value(cap)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The intersection of what the manifest requests and what the grant allows (an empty
+/// list on either side does not restrict).
+fn narrow(
+    cap: &Capability,
+    what: &str,
+    requested: &[String],
+    granted: &[String],
+) -> Result<Vec<String>, String> {
+    match (requested.is_empty(), granted.is_empty()) {
+        (_, true) => Ok(requested.to_vec()),
+        (true, false) => Ok(granted.to_vec()),
+        (false, false) => {
+            let keep: Vec<String> = requested
+                .iter()
+                .filter(|r| granted.contains(r))
+                .cloned()
+                .collect();
+            if keep.is_empty() {
+                Err(format!(
+                    "`{}`: the grant's {what} ({}) and the manifest's ({}) have nothing in common",
+                    cap_name(*cap),
+                    granted.join(", "),
+                    requested.join(", ")
+                ))
+            } else {
+                Ok(keep)
+            }
+        }
+    }
+}
+
+/// A stored grant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GrantRecord {
+    pub id: String,
+    pub plugin: String,
+    pub spec: GrantSpec,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub reason: String,
+    /// Against the plugin's approved grant when this was requested.
+    pub diff: Vec<Change>,
+    pub requested_by: String,
+    pub requested_ns: i64,
+    pub decided_by: Option<String>,
+    pub decided_ns: Option<i64>,
+    pub decision_note: Option<String>,
+}
+
+const COLUMNS: &str = "SELECT id, plugin, spec, status, reason, diff, requested_by, requested_ns, decided_by, decided_ns, decision_note FROM grants";
+
+fn row(r: &sqlx::any::AnyRow) -> Result<GrantRecord, DbError> {
+    let e = db::err("reading a grant");
+    let get = |r: &sqlx::any::AnyRow| -> Result<GrantRecord, sqlx::Error> {
+        let spec: String = r.try_get("spec")?;
+        let diff: String = r.try_get("diff")?;
+        Ok(GrantRecord {
+            id: r.try_get("id")?,
+            plugin: r.try_get("plugin")?,
+            spec: serde_json::from_str(&spec).map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
+            status: r.try_get("status")?,
+            reason: r.try_get("reason")?,
+            diff: serde_json::from_str::<Vec<serde_json::Value>>(&diff)
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?
+                .into_iter()
+                .filter_map(change_from_json)
+                .collect(),
+            requested_by: r.try_get("requested_by")?,
+            requested_ns: r.try_get("requested_ns")?,
+            decided_by: r.try_get("decided_by")?,
+            decided_ns: r.try_get("decided_ns")?,
+            decision_note: r.try_get("decision_note")?,
+        })
+    };
+    get(r).map_err(e)
+}
+
+fn change_from_json(v: serde_json::Value) -> Option<Change> {
+    Some(Change {
+        what: v.get("what")?.as_str()?.to_string(),
+        capability: v
+            .get("capability")
+            .and_then(|c| serde_json::from_value(c.clone()).ok()),
+        from: v.get("from")?.as_str()?.to_string(),
+        to: v.get("to")?.as_str()?.to_string(),
+        widens: v.get("widens")?.as_bool()?,
+    })
+}
+
+pub async fn get(pool: &AnyPool, id: &str) -> Result<Option<GrantRecord>, DbError> {
+    let q = format!("{COLUMNS} WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(db::err("reading a grant"))?
+        .as_ref()
+        .map(row)
+        .transpose()
+}
+
+pub async fn list(pool: &AnyPool) -> Result<Vec<GrantRecord>, DbError> {
+    let q = format!("{COLUMNS} ORDER BY requested_ns, id");
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .fetch_all(pool)
+        .await
+        .map_err(db::err("listing grants"))?
+        .iter()
+        .map(row)
+        .collect()
+}
+
+/// The plugin's most recently approved grant.
+pub async fn latest_approved(pool: &AnyPool, plugin: &str) -> Result<Option<GrantRecord>, DbError> {
+    let q = format!(
+        "{COLUMNS} WHERE plugin = $1 AND status = 'approved' ORDER BY decided_ns DESC, id DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(plugin.to_string())
+        .fetch_all(pool)
+        .await
+        .map_err(db::err("reading approved grants"))?;
+    rows.first().map(row).transpose()
+}
+
+pub async fn insert(pool: &AnyPool, g: &GrantRecord) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO grants (id, plugin, spec, status, reason, diff, requested_by, requested_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(g.id.clone())
+    .bind(g.plugin.clone())
+    .bind(serde_json::to_string(&g.spec).unwrap_or_default())
+    .bind(g.status.clone())
+    .bind(g.reason.clone())
+    .bind(serde_json::to_string(&g.diff).unwrap_or_default())
+    .bind(g.requested_by.clone())
+    .bind(g.requested_ns)
+    .execute(pool)
+    .await
+    .map_err(db::err("storing a grant request"))?;
+    Ok(())
+}
+
+/// Sets a pending grant's decision; false if it was not pending any more.
+pub async fn decide(
+    pool: &AnyPool,
+    id: &str,
+    status: &str,
+    by: &str,
+    note: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE grants SET status = $1, decided_by = $2, decided_ns = $3, decision_note = $4 WHERE id = $5 AND status = 'pending'",
+    )
+    .bind(status.to_string())
+    .bind(by.to_string())
+    .bind(crate::time::wall_clock_ns() as i64)
+    .bind(note.to_string())
+    .bind(id.to_string())
+    .execute(pool)
+    .await
+    .map_err(db::err("deciding a grant"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Checks a grant for use by a deployment of `plugin`.
+pub fn usable(g: &GrantRecord, plugin: &str) -> Result<(), ApiError> {
+    if g.plugin != plugin {
+        return Err(ApiError::conflict(
+            "grant-mismatch",
+            format!("grant {} is for `{}`, not `{plugin}`", g.id, g.plugin),
+        ));
+    }
+    if g.status != "approved" {
+        return Err(ApiError::conflict(
+            "grant-not-approved",
+            format!(
+                "grant {} is {}; an admin must approve it first (POST /v1/grants/{}/approve)",
+                g.id, g.status, g.id
+            ),
+        )
+        .with_details(serde_json::json!({ "diff": g.diff })));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(caps: &[(Capability, &[&str])]) -> GrantSpec {
+        GrantSpec {
+            capabilities: caps
+                .iter()
+                .map(|(c, i)| {
+                    (
+                        *c,
+                        CapabilityRequest {
+                            instruments: i.iter().map(|s| (*s).to_string()).collect(),
+                            ..CapabilityRequest::default()
+                        },
+                    )
+                })
+                .collect(),
+            limits: GrantLimits::default(),
+        }
+    }
+
+    #[test]
+    fn diffs_say_what_widens() {
+        let a = spec(&[(Capability::MarketData, &["A"])]);
+        let b = spec(&[
+            (Capability::MarketData, &["A", "B"]),
+            (Capability::RiskGate, &["A"]),
+        ]);
+        let d = diff(Some(&a), &b);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d.iter().all(|c| c.widens), "{d:?}");
+        let back = diff(Some(&b), &a);
+        assert!(back.iter().all(|c| !c.widens), "{back:?}");
+        // An empty list means everything the manifest asks for: wider than any list.
+        let all = spec(&[(Capability::MarketData, &[])]);
+        assert!(diff(Some(&a), &all)[0].widens);
+        assert!(!diff(Some(&all), &a)[0].widens);
+        assert!(diff(Some(&a), &a).is_empty());
+    }
+
+    #[test]
+    fn narrowing_intersects_and_refuses_empty_scopes() {
+        let cap = Capability::MarketData;
+        assert_eq!(
+            narrow(&cap, "instruments", &[], &["A".into()]).unwrap(),
+            ["A"]
+        );
+        assert_eq!(
+            narrow(&cap, "instruments", &["A".into()], &[]).unwrap(),
+            ["A"]
+        );
+        assert_eq!(
+            narrow(
+                &cap,
+                "instruments",
+                &["A".into(), "B".into()],
+                &["B".into()]
+            )
+            .unwrap(),
+            ["B"]
+        );
+        assert!(narrow(&cap, "instruments", &["A".into()], &["B".into()]).is_err());
+    }
+}

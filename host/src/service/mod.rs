@@ -1,0 +1,350 @@
+//! The host service (`stratbox serve`): a content-addressed component registry,
+//! deployments under reviewed capability grants, hot-swap with state transfer and
+//! rollback, an HTTP API with roles, the hash-chained audit trail in the database,
+//! Prometheus metrics and a WebSocket stream of session events.
+//!
+//! Layering: the API ([`api`]) parses and answers; [`ops`] decides and audits; sessions
+//! run in the Nautilus layer ([`crate::backtest::session`]).
+
+pub mod api;
+pub mod audit_store;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod deployments;
+pub mod error;
+pub mod grants;
+pub mod metrics;
+pub mod ops;
+pub mod registry;
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use cap_std::fs::Dir;
+use sqlx::AnyPool;
+use tokio::sync::broadcast;
+
+pub use self::config::ServiceConfig;
+use self::{deployments::Deployment, registry::Registry};
+use crate::{
+    audit::{AuditAction, AuditLog},
+    sandbox::{EngineOptions, SandboxEngine},
+};
+
+/// Shared by every request.
+pub struct AppState {
+    pub config: ServiceConfig,
+    pub pool: AnyPool,
+    pub audit: AuditLog,
+    pub registry: Registry,
+    pub snapshots: Dir,
+    pub data_dir: Dir,
+    pub stream: broadcast::Sender<deployments::StreamEvent>,
+    pub accepting: AtomicBool,
+    deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub(crate) fn insert_deployment(&self, d: Arc<Deployment>) {
+        self.deployments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(d.id.clone(), d);
+    }
+
+    #[must_use]
+    pub fn deployment(&self, id: &str) -> Option<Arc<Deployment>> {
+        self.deployments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+    }
+
+    #[must_use]
+    pub fn deployments(&self) -> Vec<Arc<Deployment>> {
+        self.deployments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Audit(#[from] audit_store::OpenAuditError),
+    #[error("{0}")]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("the sandbox engine: {0}")]
+    Engine(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the database (migrations), verifies and continues the audit trail, opens the
+    /// registry and data folders, and starts listening. Call inside a multi-thread tokio
+    /// runtime.
+    pub async fn start(config: ServiceConfig) -> Result<Self, StartError> {
+        config.check()?;
+        let pool = db::open(&config.database_url, 8).await?;
+        let url = config.database_url.clone();
+        let (audit, records) = tokio::task::spawn_blocking(move || audit_store::open(&url))
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))??;
+        let state_dir = crate::storage::create_dir(&config.state_dir)?;
+        for sub in ["plugins", "snapshots"] {
+            state_dir.create_dir_all(sub).map_err(|source| {
+                crate::storage::StorageError::Write {
+                    name: sub.into(),
+                    source,
+                }
+            })?;
+        }
+        let open_sub = |name: &str| {
+            state_dir
+                .open_dir(name)
+                .map_err(|source| crate::storage::StorageError::Dir {
+                    path: config.state_dir.join(name),
+                    source,
+                })
+        };
+        let blobs = open_sub("plugins")?;
+        let snapshots = open_sub("snapshots")?;
+        let data_dir = crate::storage::open_dir(&config.data_dir)?;
+        let engine = SandboxEngine::new(EngineOptions::default())
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+        metrics::handle();
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let (stream, _) = broadcast::channel(4096);
+        let state = Arc::new(AppState {
+            config,
+            pool,
+            audit,
+            registry: Registry::new(blobs, engine),
+            snapshots,
+            data_dir,
+            stream,
+            accepting: AtomicBool::new(true),
+            deployments: Mutex::default(),
+        });
+        if let Ok(token) = std::env::var("STRATBOX_ADMIN_TOKEN") {
+            bootstrap_admin(&state, &token).await?;
+        }
+        state
+            .audit
+            .append(
+                "host",
+                AuditAction::ServiceLifecycle,
+                "service",
+                serde_json::json!({ "event": "started", "listen": addr.to_string(), "audit_records": records, "database": db::redact(&state.config.database_url) }),
+            )
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let app = api::router(Arc::clone(&state));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("server: {e}");
+            }
+        });
+        tracing::info!(%addr, "stratbox service listening");
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// Graceful shutdown: stop intake (readiness fails, new requests get 503), stop every
+    /// session (each snapshots its plugin's state), close the listener, audit, close the
+    /// database.
+    pub async fn shutdown(mut self) {
+        self.state.accepting.store(false, Ordering::SeqCst);
+        for dep in self.state.deployments() {
+            if dep.current().status == "running"
+                && let Err(e) = ops::stop(&dep, Duration::from_secs(30)).await
+            {
+                tracing::error!(deployment = %dep.id, "{}", e.message);
+            }
+        }
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let _ = self.state.audit.append(
+            "host",
+            AuditAction::ServiceLifecycle,
+            "service",
+            serde_json::json!({ "event": "stopped" }),
+        );
+        self.state.pool.close().await;
+    }
+}
+
+/// Stores `STRATBOX_ADMIN_TOKEN` as an admin token named `bootstrap` if it is not known
+/// yet (first start of a container); audited.
+async fn bootstrap_admin(state: &AppState, token: &str) -> Result<(), StartError> {
+    if token.len() < 32 {
+        return Err(StartError::Other(
+            "STRATBOX_ADMIN_TOKEN must be at least 32 characters (use `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    if auth::lookup(&state.pool, token).await?.is_some() {
+        return Ok(());
+    }
+    auth::store_token(
+        &state.pool,
+        token,
+        "bootstrap",
+        auth::Role::Admin,
+        "environment",
+    )
+    .await?;
+    state
+        .audit
+        .append(
+            "environment",
+            AuditAction::TokenChanged,
+            "token bootstrap",
+            serde_json::json!({ "issued": "bootstrap", "role": "admin" }),
+        )
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    Ok(())
+}
+
+/// Runs the service until SIGINT/SIGTERM, then shuts down gracefully.
+pub fn serve(config: ServiceConfig) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    runtime.block_on(async move {
+        let server = Server::start(config).await?;
+        eprintln!("stratbox service listening on http://{}", server.addr);
+        shutdown_signal().await;
+        eprintln!("stopping: sessions snapshot their state, the audit trail is flushed");
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Creates a token directly in the database (the first admin, or from an operator shell).
+pub fn create_token(
+    database_url: &str,
+    name: &str,
+    role: auth::Role,
+) -> Result<String, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let url = database_url.to_string();
+    let (audit, _) = audit_store::open(&url)?;
+    runtime.block_on(async {
+        let pool = db::open(&url, 1).await?;
+        let token = auth::new_token().map_err(|e| StartError::Other(e.message))?;
+        auth::store_token(&pool, &token, name, role, "cli").await?;
+        audit
+            .append(
+                "cli",
+                AuditAction::TokenChanged,
+                &format!("token {name}"),
+                serde_json::json!({ "issued": name, "role": role.name() }),
+            )
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        pool.close().await;
+        Ok(token)
+    })
+}
+
+/// Reads and verifies the audit trail in the database: the number of records, or where
+/// the chain breaks.
+pub fn verify_audit(
+    database_url: &str,
+) -> Result<Result<usize, crate::audit::ChainError>, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    runtime.block_on(async {
+        let pool = db::open(database_url, 1).await?;
+        let records = db::audit_records(&pool).await?;
+        pool.close().await;
+        Ok(crate::audit::verify(&records).map(|()| records.len()))
+    })
+}

@@ -1,0 +1,528 @@
+//! The operations behind the deployment endpoints: deploy, hot-swap, halt/resume, stop.
+//! Handlers in [`super::api`] only parse and answer; everything is decided (and audited)
+//! here.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use stratbox_manifest::ParamValue;
+
+use super::{
+    AppState,
+    auth::Principal,
+    deployments::{self, Current, DeployRequest, Deployment, DeploymentView},
+    error::ApiError,
+    grants::{self, GrantRecord},
+    registry,
+};
+use crate::{
+    audit::AuditAction,
+    backtest::{
+        self,
+        data::{DataFormat, Loaded},
+        hotswap::{SwapReply, SwapRequest},
+        router::NautilusRouter,
+        session::{self, SessionSpec},
+    },
+    capabilities::{
+        self, Instance, PluginEnv,
+        risk_gate::{RiskHub, RiskPolicy, Scope},
+    },
+    catalog::instrument_defs::Instruments,
+    notify::Notifiers,
+    sandbox::PluginComponent,
+};
+
+/// `PUT /v1/deployments/{id}/plugin`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwapBody {
+    /// Digest of the new version (same manifest name as the running one).
+    pub plugin: String,
+    /// An approved grant to run it under; by default the deployment's current grant. A
+    /// version that needs more than the current grant needs a new, approved one.
+    pub grant: Option<String>,
+    /// Events the new version must handle without a fault (default: the server's).
+    pub probation_events: Option<u64>,
+}
+
+/// What a swap did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SwapOutcome {
+    pub deployment: String,
+    pub from: String,
+    pub to: String,
+    /// Time between the last event of the old version and the first of the new one.
+    pub pause_ns: u64,
+    pub state_bytes: usize,
+    pub probation_events: u64,
+}
+
+/// `POST /v1/deployments/{id}/halt` and `/resume`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) -> ApiError {
+    let _ = state.audit.append(
+        &who.actor(),
+        AuditAction::DeployRefused,
+        subject,
+        serde_json::json!({ "error": e.error, "message": e.message }),
+    );
+    e
+}
+
+/// The approved grant `id` for `plugin`, or why not.
+async fn approved_grant(state: &AppState, id: &str, plugin: &str) -> Result<GrantRecord, ApiError> {
+    let g = grants::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
+    grants::usable(&g, plugin)?;
+    Ok(g)
+}
+
+fn resolve_params(
+    component: &PluginComponent,
+    given: &std::collections::BTreeMap<String, String>,
+    instrument: Option<&str>,
+) -> Result<Vec<(String, ParamValue)>, ApiError> {
+    let declared = &component.manifest().params;
+    if let Some(k) = given.keys().find(|k| !declared.contains_key(*k)) {
+        return Err(ApiError::unprocessable(
+            "invalid-params",
+            format!(
+                "params.{k}: {} {} declares no parameter `{k}`",
+                component.manifest().name,
+                component.manifest().version
+            ),
+        ));
+    }
+    let mut pairs: Vec<(String, String)> =
+        given.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(i) = instrument
+        && declared.contains_key("instrument_id")
+        && !given.contains_key("instrument_id")
+    {
+        pairs.push(("instrument_id".into(), i.to_string()));
+    }
+    component
+        .manifest()
+        .resolve_params(&pairs)
+        .map_err(|problems| {
+            ApiError::unprocessable("invalid-params", format!("invalid parameters:\n{problems}"))
+        })
+}
+
+/// A data path from a request, as a path under the data folder. The name is checked
+/// through the folder's `cap-std` handle: absolute paths, `..` and symlinks that leave
+/// the folder are refused.
+fn data_path(state: &AppState, name: &str, field: &str) -> Result<PathBuf, ApiError> {
+    let rel = std::path::Path::new(name);
+    let bad = |why: &str| ApiError::bad_request(format!("session.{field} `{name}`: {why}"));
+    if name.is_empty()
+        || rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(bad(
+            "must be a relative name under the server's data folder, without `..`",
+        ));
+    }
+    state
+        .data_dir
+        .metadata(rel)
+        .map_err(|e| bad(&format!("not found under the data folder ({e})")))?;
+    Ok(state.config.data_dir.join(rel))
+}
+
+fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded, ApiError> {
+    let defs = Instruments::bundled();
+    let bad = |e: backtest::data::LoadDataError| ApiError::unprocessable("invalid-data", e.0);
+    match (&s.data, &s.catalog) {
+        (Some(file), None) => {
+            let path = data_path(state, file, "data")?;
+            let format = match s.format.as_deref() {
+                None => DataFormat::Auto,
+                Some(f) => <DataFormat as clap::ValueEnum>::from_str(f, true).map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "session.format `{f}` is not a known data format"
+                    ))
+                })?,
+            };
+            backtest::data::load(
+                &path,
+                format,
+                s.instrument.as_deref(),
+                s.bar_type.as_deref(),
+                &defs,
+            )
+            .map_err(bad)
+        }
+        (None, Some(catalog)) => {
+            let root = data_path(state, catalog, "catalog")?;
+            let instrument = s.instrument.as_deref().ok_or_else(|| {
+                ApiError::bad_request("session.instrument is required with session.catalog")
+            })?;
+            let kind =
+                s.kind
+                    .as_deref()
+                    .map(|k| {
+                        <crate::catalog::series::Kind as clap::ValueEnum>::from_str(k, true)
+                            .map_err(|_| {
+                                ApiError::bad_request(format!(
+                                    "session.kind `{k}` is not quotes, bars or trades"
+                                ))
+                            })
+                    })
+                    .transpose()?;
+            backtest::data::load_catalog(
+                &root,
+                instrument,
+                kind,
+                s.bar_type.as_deref(),
+                None,
+                None,
+                &defs,
+            )
+            .map_err(bad)
+        }
+        _ => Err(ApiError::bad_request(
+            "session: give exactly one of `data` (a file) or `catalog` (a folder)",
+        )),
+    }
+}
+
+/// Instantiates `component` for a deployment (CPU work: call from a blocking thread).
+fn instantiate(
+    state: &AppState,
+    component: &PluginComponent,
+    params: &[(String, ParamValue)],
+    table: &Arc<crate::catalog::InstrumentTable>,
+    risk: &Arc<RiskHub>,
+    router: NautilusRouter,
+) -> Result<Instance, ApiError> {
+    let env = PluginEnv {
+        market: Arc::clone(table) as _,
+        router: Box::new(router),
+        risk: Arc::clone(risk),
+    };
+    capabilities::instantiate(
+        state.registry.engine(),
+        component,
+        env,
+        params,
+        &state.audit,
+    )
+    .map_err(|e| ApiError::unprocessable("instantiate-failed", e.to_string()))
+}
+
+/// Creates a deployment and starts its paper session.
+pub async fn deploy(
+    state: &Arc<AppState>,
+    who: &Principal,
+    req: DeployRequest,
+) -> Result<DeploymentView, ApiError> {
+    let subject = format!("plugin {}", req.plugin);
+    let result = deploy_inner(state, who, req).await;
+    result.map_err(|e| refused(state, who, &subject, e))
+}
+
+async fn deploy_inner(
+    state: &Arc<AppState>,
+    who: &Principal,
+    req: DeployRequest,
+) -> Result<DeploymentView, ApiError> {
+    registry::check_digest(&req.plugin)?;
+    let record = registry::get(&state.pool, &req.plugin)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", req.plugin)))?;
+    let grant = approved_grant(state, &req.grant, &record.name).await?;
+    let policy = RiskPolicy::from_toml(&req.risk_policy)
+        .map_err(|e| ApiError::unprocessable("invalid-risk-policy", format!("risk_policy: {e}")))?;
+    let speed = req.session.speed.speed()?;
+    let id = deployments::new_id("dep")?;
+    let st = Arc::clone(state);
+    let req2 = req.clone();
+    let grant2 = grant.clone();
+    let id2 = id.clone();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let prepared = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let component = st.registry.component(&req2.plugin)?;
+        let component = grants::apply(&component, &grant2.spec)
+            .map_err(|e| ApiError::conflict("grant-insufficient", e))?;
+        let loaded = load_data(&st, &req2.session)?;
+        let instrument_id =
+            nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
+        let params = resolve_params(&component, &req2.params, Some(&instrument_id))?;
+        // What the deployment runs with, as text (a swapped-in version resolves the same).
+        let mut effective = req2.params.clone();
+        if component.manifest().params.contains_key("instrument_id") {
+            effective
+                .entry("instrument_id".to_string())
+                .or_insert(instrument_id.clone());
+        }
+        let balance = backtest::parse_balance(
+            req2.session.balance.as_deref(),
+            &backtest::settlement_currency(&loaded.instrument),
+        )
+        .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
+        let table = Arc::new(Instruments::bundled().table());
+        let risk = RiskHub::new(policy, st.audit.clone(), Notifiers::log());
+        let name = component.manifest().name.clone();
+        let sid = backtest::strategy_id(&name, 0);
+        let (router, queue) = NautilusRouter::new(sid.as_str());
+        let instance = instantiate(&st, &component, &params, &table, &risk, router)?;
+        let handle = session::start(SessionSpec {
+            id: id2,
+            instruments: vec![loaded.instrument],
+            table: Arc::clone(&table),
+            data: loaded.data,
+            balances: vec![balance],
+            instance,
+            queue,
+            strategy_name: name,
+            risk: Arc::clone(&risk),
+            audit: st.audit.clone(),
+            speed,
+            sink: deployments::sink(tx),
+        })
+        .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
+        Ok((handle, table, risk, params, effective))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??;
+    let (mut handle, table, risk, params, effective) = prepared;
+    let thread = handle.take_thread();
+    let (ended_tx, ended_rx) = tokio::sync::watch::channel(None);
+    let dep = Arc::new(Deployment::new(
+        id.clone(),
+        record.name.clone(),
+        effective,
+        who.actor(),
+        risk,
+        table,
+        Current {
+            digest: req.plugin.clone(),
+            grant_id: grant.id.clone(),
+            grant: grant.spec.clone(),
+            status: "running".into(),
+        },
+        handle,
+        ended_rx,
+    ));
+    deployments::insert(&state.pool, &dep, &req).await?;
+    state.audit.append(
+        &who.actor(),
+        AuditAction::Deployed,
+        &format!("deployment {id}"),
+        serde_json::json!({
+            "plugin": record.name,
+            "version": record.version,
+            "digest": req.plugin,
+            "grant": grant.id,
+            "params": params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
+            "session": req.session,
+            "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
+        }),
+    )?;
+    state.insert_deployment(Arc::clone(&dep));
+    tokio::spawn(deployments::pump(Arc::clone(state), Arc::clone(&dep), rx));
+    if let Some(thread) = thread {
+        tokio::spawn(deployments::watch_end(
+            Arc::clone(state),
+            Arc::clone(&dep),
+            thread,
+            ended_tx,
+        ));
+    }
+    Ok(dep.view())
+}
+
+/// Hot-swaps the running version of a deployment.
+pub async fn swap(
+    state: &Arc<AppState>,
+    who: &Principal,
+    dep: Arc<Deployment>,
+    body: SwapBody,
+) -> Result<SwapOutcome, ApiError> {
+    registry::check_digest(&body.plugin)?;
+    let subject = format!("deployment {}", dep.id);
+    let current = dep.current();
+    if current.status != "running" {
+        return Err(ApiError::conflict(
+            "not-running",
+            format!(
+                "deployment {} is {}; only a running deployment can be swapped",
+                dep.id, current.status
+            ),
+        ));
+    }
+    let record = registry::get(&state.pool, &body.plugin)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", body.plugin)))?;
+    if record.name != dep.plugin_name {
+        return Err(ApiError::conflict(
+            "plugin-mismatch",
+            format!(
+                "deployment {} runs `{}`; `{}` is a different plugin (deploy it separately)",
+                dep.id, dep.plugin_name, record.name
+            ),
+        ));
+    }
+    let grant = match &body.grant {
+        Some(id) => approved_grant(state, id, &dep.plugin_name).await?,
+        None => GrantRecord {
+            id: current.grant_id.clone(),
+            plugin: dep.plugin_name.clone(),
+            spec: current.grant.clone(),
+            status: "approved".into(),
+            reason: String::new(),
+            diff: Vec::new(),
+            requested_by: String::new(),
+            requested_ns: 0,
+            decided_by: None,
+            decided_ns: None,
+            decision_note: None,
+        },
+    };
+    let probation = body
+        .probation_events
+        .unwrap_or(state.config.probation_events);
+    let st = Arc::clone(state);
+    let dep2 = Arc::clone(&dep);
+    let spec = grant.spec.clone();
+    let digest = body.plugin.clone();
+    let current_grant = current.grant.clone();
+    let instance = tokio::task::spawn_blocking(move || -> Result<Instance, ApiError> {
+        let component = st.registry.component(&digest)?;
+        let component = grants::apply(&component, &spec).map_err(|e| {
+            let needed = grants::diff(Some(&current_grant), &requested_grant(&component));
+            ApiError::conflict(
+                "grant-required",
+                format!("{e}. A swap that widens the grant needs an approved grant first: POST /v1/grants, then swap with \"grant\": <id>"),
+            )
+            .with_details(serde_json::json!({ "needed": needed }))
+        })?;
+        let params = resolve_params(&component, &dep2.params, None)?;
+        let (placeholder, _) = NautilusRouter::new("swap-candidate");
+        instantiate(&st, &component, &params, &dep2.table, &dep2.risk, placeholder)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("swap task: {e}")))?;
+    let instance = match instance {
+        Ok(i) => i,
+        Err(e) => {
+            state.audit.append(
+                &who.actor(),
+                AuditAction::SwapRolledBack,
+                &subject,
+                serde_json::json!({ "phase": "prepare", "to_sha256": body.plugin, "error": e.error, "message": e.message }),
+            )?;
+            return Err(e);
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let request = SwapRequest {
+        new: instance,
+        probation_events: probation,
+        actor: who.actor(),
+        reply: tx,
+    };
+    if dep.slot.post(request).is_err() {
+        return Err(ApiError::conflict(
+            "swap-in-progress",
+            "another swap of this deployment is waiting to be applied",
+        ));
+    }
+    let timeout = Duration::from_millis(state.config.swap_timeout_ms);
+    let reply = tokio::task::spawn_blocking(move || rx.recv_timeout(timeout))
+        .await
+        .map_err(|e| ApiError::internal(format!("swap wait: {e}")))?;
+    match reply {
+        Ok(SwapReply::Swapped {
+            pause,
+            state_bytes,
+            probation_events,
+        }) => {
+            if grant.id != current.grant_id {
+                deployments::set_grant(&state.pool, &dep.id, &grant.id).await?;
+                dep.set_current(|c| {
+                    c.grant_id.clone_from(&grant.id);
+                    c.grant = grant.spec.clone();
+                });
+            }
+            Ok(SwapOutcome {
+                deployment: dep.id.clone(),
+                from: current.digest,
+                to: body.plugin,
+                pause_ns: pause.as_nanos() as u64,
+                state_bytes,
+                probation_events,
+            })
+        }
+        Ok(SwapReply::Refused { reason }) => Err(ApiError::conflict("swap-refused", reason)),
+        Err(_) => {
+            // Not taken in time: withdraw it so it cannot apply later unseen.
+            dep.slot.cancel();
+            Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "swap-timeout",
+                "the session did not reach an event boundary in time (is its data exhausted?)",
+            ))
+        }
+    }
+}
+
+/// The grant a component would need to run as its manifest requests.
+fn requested_grant(component: &PluginComponent) -> grants::GrantSpec {
+    grants::GrantSpec {
+        capabilities: component.manifest().capabilities.clone(),
+        limits: grants::GrantLimits::default(),
+    }
+}
+
+/// Halts (or resumes) a deployment's trading through its risk gate. Audited by the
+/// trading control.
+pub fn set_trading(
+    dep: &Deployment,
+    who: &Principal,
+    reason: &str,
+    halt: bool,
+) -> Result<serde_json::Value, ApiError> {
+    let control = &dep.risk.control;
+    let scope = Scope::All;
+    let change = if halt {
+        control.halt(&scope, reason, &who.actor(), None)
+    } else {
+        control.resume(&scope, reason, &who.actor(), None)
+    }
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(serde_json::json!({
+        "deployment": dep.id,
+        "changed": change.is_some(),
+        "trading_state": format!("{}", control.effective(&dep.plugin_name).0),
+    }))
+}
+
+/// Stops a deployment's session and waits for its outcome.
+pub async fn stop(dep: &Deployment, wait: Duration) -> Result<serde_json::Value, ApiError> {
+    dep.send(crate::backtest::session::Command::Stop);
+    let mut ended = dep.ended.clone();
+    let waited = tokio::time::timeout(wait, ended.wait_for(Option::is_some)).await;
+    match waited {
+        Ok(Ok(v)) => Ok(v.clone().unwrap_or_default()),
+        _ => Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "stop-timeout",
+            format!(
+                "deployment {} did not stop within {} s",
+                dep.id,
+                wait.as_secs()
+            ),
+        )),
+    }
+}

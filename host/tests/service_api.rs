@@ -1,0 +1,340 @@
+//! The API's access matrix, walked exhaustively (every endpoint × every role, and no
+//! token), and its handling of bad input: malformed JSON, unknown fields, oversized
+//! bodies, wrong content types and unknown routes all get a 4xx with a JSON error.
+
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stratbox::service::{
+    Server, ServiceConfig,
+    auth::{Access, ROUTES, Role},
+};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// Sends `method path` with an empty JSON object (or nothing for GET/DELETE).
+fn send(
+    agent: &ureq::Agent,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let url = format!("{base}{path}");
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut resp = match method {
+        "GET" | "DELETE" => {
+            let mut r = if method == "GET" {
+                agent.get(&url)
+            } else {
+                agent.delete(&url)
+            };
+            if let Some(a) = &auth {
+                r = r.header("Authorization", a);
+            }
+            r.call().unwrap()
+        }
+        _ => {
+            let mut r = match method {
+                "POST" => agent.post(&url),
+                "PUT" => agent.put(&url),
+                m => panic!("{m}"),
+            };
+            if let Some(a) = &auth {
+                r = r.header("Authorization", a);
+            }
+            r.header("Content-Type", "application/json")
+                .send("{}")
+                .unwrap()
+        }
+    };
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn concrete(template: &str) -> String {
+    template
+        .replace("{digest}", &"0".repeat(64))
+        .replace("{id}", "does-not-exist")
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    server: Option<Server>,
+    base: String,
+    tokens: Vec<(Role, String)>,
+}
+
+fn start(config: impl FnOnce(&mut ServiceConfig)) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("s.db").display());
+    let tokens: Vec<(Role, String)> = Role::ALL
+        .into_iter()
+        .map(|r| {
+            (
+                r,
+                stratbox::service::create_token(&url, r.name(), r).unwrap(),
+            )
+        })
+        .collect();
+    let mut c = ServiceConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: url,
+        state_dir: tmp.path().join("state"),
+        data_dir: tmp.path().to_path_buf(),
+        ..ServiceConfig::default()
+    };
+    config(&mut c);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(Server::start(c)).unwrap();
+    let base = format!("http://{}", server.addr);
+    Fixture {
+        _tmp: tmp,
+        rt,
+        server: Some(server),
+        base,
+        tokens,
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown());
+        }
+    }
+}
+
+fn assert_json_error(status: u16, body: &str, context: &str) {
+    let v: Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("{context}: not JSON: {body}"));
+    assert!(
+        v["error"].is_string() && v["message"].is_string(),
+        "{context}: {body}"
+    );
+    assert!((400..500).contains(&status), "{context}: status {status}");
+}
+
+#[test]
+fn every_endpoint_answers_every_role_as_the_matrix_says() {
+    let f = start(|_| {});
+    let agent = agent();
+    let mut checked = 0;
+    for (method, template, access) in ROUTES {
+        let path = concrete(template);
+        let (status, body) = send(&agent, &f.base, method, &path, None);
+        match access {
+            Access::Public => assert!(
+                status != 401 && status != 403,
+                "{method} {template} is public: {status} {body}"
+            ),
+            Access::Roles(_) => {
+                assert_eq!(status, 401, "{method} {template} without a token: {body}");
+                assert_json_error(status, &body, &format!("{method} {template}"));
+            }
+        }
+        for (role, token) in &f.tokens {
+            let (status, body) = send(&agent, &f.base, method, &path, Some(token));
+            let allowed = match access {
+                Access::Public => true,
+                Access::Roles(roles) => roles.contains(role),
+            };
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {template} as {role:?}: {status} {body}"
+                );
+            } else {
+                assert_eq!(status, 403, "{method} {template} as {role:?}: {body}");
+                assert_json_error(status, &body, &format!("{method} {template} as {role:?}"));
+                assert!(
+                    body.contains(role.name()),
+                    "the refusal names the role: {body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUTES.len() * 4);
+    // A bad token is a 401, like none.
+    let (status, body) = send(&agent, &f.base, "GET", "/v1/whoami", Some("sbx_forged"));
+    assert_eq!(status, 401, "{body}");
+    // Every refusal above is in the audit trail.
+    let auditor = &f
+        .tokens
+        .iter()
+        .find(|(r, _)| *r == Role::Auditor)
+        .unwrap()
+        .1;
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "GET",
+        "/v1/audit?limit=10000",
+        Some(auditor),
+    );
+    assert_eq!(status, 200);
+    let trail: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let denied = trail
+        .iter()
+        .filter(|r| r["action"] == "auth-failed")
+        .count();
+    let expected_denials: usize = ROUTES
+        .iter()
+        .map(|(.., a)| match a {
+            Access::Public => 0,
+            Access::Roles(roles) => 1 + (4 - roles.len()),
+        })
+        .sum::<usize>()
+        + 1;
+    assert_eq!(
+        denied, expected_denials,
+        "one audit record per refused request"
+    );
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_of_the_matrix() {
+    let f = start(|_| {});
+    let (status, body) = send(&agent(), &f.base, "GET", "/openapi.json", None);
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    for (method, template, _) in ROUTES {
+        if *template == "/openapi.json" {
+            continue;
+        }
+        let op = &doc["paths"][template][method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{method} {template} missing from /openapi.json"
+        );
+    }
+}
+
+#[test]
+fn bad_input_gets_a_json_4xx() {
+    let f = start(|c| {
+        c.max_json_bytes = 4096;
+        c.max_upload_bytes = 64 * 1024;
+    });
+    let agent = agent();
+    let admin = &f.tokens.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
+    let post = |path: &str, ctype: &str, body: Vec<u8>| {
+        let mut resp = agent
+            .post(format!("{}{path}", f.base))
+            .header("Authorization", format!("Bearer {admin}"))
+            .header("Content-Type", ctype)
+            .send(&body[..])
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    };
+    let cases: Vec<(&str, &str, &str, Vec<u8>, u16)> = vec![
+        (
+            "malformed JSON",
+            "/v1/grants",
+            "application/json",
+            b"{\"plugin\": ".to_vec(),
+            400,
+        ),
+        (
+            "unknown field",
+            "/v1/tokens",
+            "application/json",
+            br#"{"name":"x","role":"admin","superuser":true}"#.to_vec(),
+            400,
+        ),
+        (
+            "wrong type",
+            "/v1/tokens",
+            "application/json",
+            br#"{"name":"x","role":"root"}"#.to_vec(),
+            400,
+        ),
+        (
+            "missing field",
+            "/v1/deployments",
+            "application/json",
+            br#"{"plugin":"x"}"#.to_vec(),
+            400,
+        ),
+        (
+            "not JSON content type",
+            "/v1/tokens",
+            "text/plain",
+            br#"{"name":"x","role":"admin"}"#.to_vec(),
+            415,
+        ),
+        (
+            "oversized JSON",
+            "/v1/signals",
+            "application/json",
+            format!("[{}]", "1,".repeat(10_000) + "1").into_bytes(),
+            413,
+        ),
+        (
+            "oversized upload",
+            "/v1/plugins",
+            "application/wasm",
+            vec![0_u8; 200 * 1024],
+            413,
+        ),
+        (
+            "garbage component",
+            "/v1/plugins",
+            "application/wasm",
+            b"not a component".to_vec(),
+            422,
+        ),
+        (
+            "empty upload",
+            "/v1/plugins",
+            "application/wasm",
+            Vec::new(),
+            400,
+        ),
+        (
+            "unknown grant capability",
+            "/v1/grants",
+            "application/json",
+            br#"{"plugin":"p","reason":"r","grant":{"capabilities":{"network":{}}}}"#.to_vec(),
+            400,
+        ),
+    ];
+    for (what, path, ctype, body, want) in cases {
+        let (status, text) = post(path, ctype, body);
+        assert_eq!(status, want, "{what}: {text}");
+        assert_json_error(status, &text, what);
+    }
+    let (status, text) = send(&agent, &f.base, "GET", "/v1/nothing-here", Some(admin));
+    assert_eq!(status, 404);
+    assert_json_error(status, &text, "unknown route");
+    let (status, text) = send(&agent, &f.base, "PUT", "/v1/grants", Some(admin));
+    assert_eq!(status, 405, "{text}");
+    assert_json_error(status, &text, "wrong method");
+    let (status, text) = send(
+        &agent,
+        &f.base,
+        "GET",
+        &format!("/v1/plugins/{}", "x".repeat(10)),
+        Some(admin),
+    );
+    assert_eq!(
+        status, 400,
+        "a digest that is not hex is refused before the disk: {text}"
+    );
+    let _ = json!({});
+}
