@@ -2,12 +2,14 @@
 //! reported as ratios against a baseline measured in the same run, never checked against
 //! wall-clock thresholds in tests.
 
+pub mod api;
 pub mod backtest;
 pub mod callback;
 pub mod catalog;
 pub mod floor;
 pub mod risk;
 pub mod signals;
+pub mod swap;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]

@@ -77,6 +77,38 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Hot-swaps of a running paper session (ema-cross 0.1.0 <-> 0.2.0 on GBP/USD): swap
+    /// pause p50/p99 against a bare snapshot+restore measured in the same run, and events
+    /// dropped (must be 0).
+    Swap {
+        #[arg(long)]
+        v1: Option<PathBuf>,
+        #[arg(long)]
+        v2: Option<PathBuf>,
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        swaps: usize,
+        /// Wall time the data is replayed over.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bounded load test of the service on loopback: concurrent clients on an
+    /// authenticated endpoint vs /healthz (same run); requests/s, latency, errors.
+    Api {
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Requests per client and endpoint.
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+        /// Database (default: SQLite in a temporary folder).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Catalog import and query rows/s on real bars repeated to --rows, against a
     /// parse-only floor and Nautilus's own Parquet write (same run, alternating).
     Catalog {
@@ -281,6 +313,36 @@ fn run_catalog(
 
 pub fn run(which: Which) -> u8 {
     match which {
+        Which::Swap {
+            v1,
+            v2,
+            data,
+            swaps,
+            seconds,
+            json,
+        } => {
+            let config = crate::bench::swap::Config {
+                v1: v1.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+                v2: v2.unwrap_or_else(|| default_plugin_dir().join("ema-cross-v2.wasm")),
+                data,
+                swaps,
+                seconds,
+            };
+            run_swap(&config, json)
+        }
+        Which::Api {
+            clients,
+            requests,
+            database_url,
+            json,
+        } => run_api(
+            &crate::bench::api::Config {
+                clients,
+                requests,
+                database_url,
+            },
+            json,
+        ),
         Which::Catalog {
             source,
             rows,
@@ -397,4 +459,53 @@ pub fn run(which: Which) -> u8 {
             0
         }
     }
+}
+
+fn run_swap(config: &crate::bench::swap::Config, json: bool) -> u8 {
+    let r = match crate::bench::swap::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        println!(
+            "stratbox bench swap: {} swaps ({} refused) over {} events",
+            r.swaps_done, r.swaps_refused, r.events
+        );
+        println!(
+            "  pause p50 {} ns, p99 {} ns, max {} ns; baseline snapshot+restore {} ns",
+            r.pause_p50_ns, r.pause_p99_ns, r.pause_max_ns, r.baseline_ns
+        );
+        println!(
+            "  events delivered {} of {}, dropped {}",
+            r.delivered, r.events, r.dropped
+        );
+        println!("ratio={:.3} dropped={}", r.ratio_p50, r.dropped);
+    }
+    u8::from(r.dropped != 0)
+}
+
+fn run_api(config: &crate::bench::api::Config, json: bool) -> u8 {
+    let r = match crate::bench::api::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        println!("stratbox bench api: {} clients on 127.0.0.1", r.clients);
+        for l in [&r.baseline, &r.authenticated] {
+            println!(
+                "  {:<12} {:>7} requests, {:>9.0} req/s, p50 {:.0} us, p99 {:.0} us, errors {}",
+                l.endpoint, l.requests, l.requests_per_s, l.p50_us, l.p99_us, l.errors
+            );
+        }
+        println!(
+            "ratio={:.3} errors={}",
+            r.ratio,
+            r.authenticated.errors + r.baseline.errors
+        );
+    }
+    u8::from(r.authenticated.errors + r.baseline.errors != 0)
 }
