@@ -64,6 +64,7 @@ fn concrete(template: &str) -> String {
     template
         .replace("{digest}", &"0".repeat(64))
         .replace("{id}", "does-not-exist")
+        .replace("{name}", "nobody")
 }
 
 struct Fixture {
@@ -337,4 +338,36 @@ fn bad_input_gets_a_json_4xx() {
         "a digest that is not hex is refused before the disk: {text}"
     );
     let _ = json!({});
+}
+
+#[test]
+fn a_revoked_token_stops_working() {
+    let f = start(|_| {});
+    let agent = agent();
+    let (admin, author) = (
+        &f.tokens.iter().find(|(r, _)| *r == Role::Admin).unwrap().1,
+        &f.tokens.iter().find(|(r, _)| *r == Role::Author).unwrap().1,
+    );
+    assert_eq!(
+        send(&agent, &f.base, "GET", "/v1/whoami", Some(author)).0,
+        200
+    );
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "POST",
+        "/v1/tokens/author/revoke",
+        Some(admin),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(&agent, &f.base, "GET", "/v1/whoami", Some(author));
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "POST",
+        "/v1/tokens/author/revoke",
+        Some(admin),
+    );
+    assert_eq!(status, 404, "revoking twice: {body}");
 }

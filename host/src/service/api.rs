@@ -63,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/audit", get(audit_list))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/tokens", post(create_token))
+        .route("/v1/tokens/{name}/revoke", post(revoke_token))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(uploads)
         .fallback(not_found)
@@ -646,12 +647,31 @@ async fn create_token(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let n = auth::revoke(&state.pool, &name).await?;
+    if n == 0 {
+        return Err(ApiError::not_found(format!("no live token named `{name}`")));
+    }
+    state.audit.append(
+        &p.actor(),
+        AuditAction::TokenChanged,
+        &format!("token {name}"),
+        serde_json::json!({ "revoked": name, "count": n }),
+    )?;
+    Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, stream, post_signals, audit_list, audit_verify, create_token),
+        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token),
     components(schemas(ApiError, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
     modifiers(&Security)

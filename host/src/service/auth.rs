@@ -129,6 +129,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/audit", Access::Roles(AUDITORS)),
     ("GET", "/v1/audit/verify", Access::Roles(AUDITORS)),
     ("POST", "/v1/tokens", Access::Roles(ADMINS)),
+    ("POST", "/v1/tokens/{name}/revoke", Access::Roles(ADMINS)),
 ];
 
 /// The access rule of `method` on the route template `path`.
@@ -173,6 +174,18 @@ pub async fn store_token(
     .await
     .map_err(super::db::err("storing a token"))?;
     Ok(())
+}
+
+/// Revokes every live token named `name`; returns how many.
+pub async fn revoke(pool: &AnyPool, name: &str) -> Result<u64, super::db::DbError> {
+    let done =
+        sqlx::query("UPDATE tokens SET revoked_ns = $1 WHERE name = $2 AND revoked_ns IS NULL")
+            .bind(crate::time::wall_clock_ns() as i64)
+            .bind(name.to_string())
+            .execute(pool)
+            .await
+            .map_err(super::db::err("revoking a token"))?;
+    Ok(done.rows_affected())
 }
 
 /// The principal a token belongs to, if it is known and not revoked.
