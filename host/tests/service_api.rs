@@ -371,3 +371,129 @@ fn a_revoked_token_stops_working() {
     );
     assert_eq!(status, 404, "revoking twice: {body}");
 }
+
+#[test]
+fn signals_are_validated_and_refusals_name_the_problem() {
+    let f = start(|_| {});
+    let agent = agent();
+    let operator = &f
+        .tokens
+        .iter()
+        .find(|(r, _)| *r == Role::Operator)
+        .unwrap()
+        .1;
+    let line = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/signals/btc-perp-regimes-2022-01.jsonl"
+    ))
+    .unwrap();
+    let good: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let mut bad = good.clone();
+    bad["confidence"] = json!(1.5);
+    let mut resp = agent
+        .post(format!("{}/v1/signals", f.base))
+        .header("Authorization", format!("Bearer {operator}"))
+        .send_json(json!([good, bad]))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(v["accepted"], 1, "{v}");
+    assert_eq!(v["refused"][0]["index"], 1, "{v}");
+    assert!(
+        v["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("confidence"),
+        "{v}"
+    );
+}
+
+#[test]
+fn the_cli_mirrors_the_api() {
+    let f = start(|_| {});
+    let token = |role| f.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let run = |token: &str, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(args)
+            .env("STRATBOX_SERVER", &f.base)
+            .env("STRATBOX_TOKEN", token)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, out, err) = run(
+        &token(Role::Author),
+        &["upload", stratbox_artifacts::EMA_CROSS],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let uploaded: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(uploaded["name"], "ema-cross");
+    let tmp = tempfile::tempdir().unwrap();
+    let grant = tmp.path().join("grant.json");
+    std::fs::write(
+        &grant,
+        r#"{"capabilities": {"market-data": {}, "risk-gate": {}}}"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(
+        &token(Role::Author),
+        &[
+            "grants",
+            "request",
+            "--plugin",
+            "ema-cross",
+            "--file",
+            grant.to_str().unwrap(),
+            "--reason",
+            "cli",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = run(&token(Role::Author), &["grants", "approve", &id]);
+    assert_eq!(code, Some(2), "an author cannot approve");
+    assert!(
+        err.contains("403 forbidden") && err.contains("admin"),
+        "{err}"
+    );
+    let (code, out, err) = run(
+        &token(Role::Admin),
+        &["grants", "approve", &id, "--note", "ok"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("\"approved\""), "{out}");
+    let (code, out, _) = run(&token(Role::Auditor), &["grants", "ls"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (code, _, err) = run(
+        &token(Role::Operator),
+        &["halt", "--deployment", "dep-none", "--reason", "test"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("404") && err.contains("dep-none"), "{err}");
+    let (code, _, err) = run(
+        &token(Role::Operator),
+        &[
+            "swap",
+            "dep-none",
+            "--plugin",
+            uploaded["digest"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("404"), "{err}");
+}
