@@ -103,7 +103,8 @@ fn hammer(base: &str, path: &str, token: Option<&str>, clients: usize, requests:
 
 /// Runs the load test against a fresh in-process server on 127.0.0.1.
 pub fn run(config: &Config) -> Result<ApiBench, String> {
-    let tmp = tempfile_dir()?;
+    let (parent, name) = scratch_dir()?;
+    let tmp = std::env::temp_dir().join(&name);
     let url = config
         .database_url
         .clone()
@@ -136,7 +137,7 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
         b2
     };
     runtime.block_on(server.shutdown());
-    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = parent.remove_dir_all(&name);
     let ratio = authed.requests_per_s / baseline.requests_per_s.max(f64::MIN_POSITIVE);
     Ok(ApiBench {
         clients,
@@ -146,10 +147,15 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
     })
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+/// A fresh folder in the system's temporary folder, created through its cap-std handle:
+/// (the handle, the folder's name).
+fn scratch_dir() -> Result<(cap_std::fs::Dir, String), String> {
     let mut b = [0_u8; 6];
     getrandom::fill(&mut b).map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("stratbox-bench-api-{}", hex::encode(b)));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(dir)
+    let name = format!("stratbox-bench-api-{}", hex::encode(b));
+    let parent = crate::storage::open_dir(&std::env::temp_dir()).map_err(|e| e.to_string())?;
+    parent
+        .create_dir(&name)
+        .map_err(|e| format!("{}: {e}", std::env::temp_dir().join(&name).display()))?;
+    Ok((parent, name))
 }
