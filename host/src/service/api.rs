@@ -89,13 +89,24 @@ async fn correlation(mut req: axum::extract::Request, next: middleware::Next) ->
         .or_else(|| super::deployments::new_id("req").ok())
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let header = axum::http::HeaderValue::from_str(&id).ok();
+    if let Some(v) = &header {
         req.headers_mut().insert("x-request-id", v.clone());
-        let mut resp = tracing::Instrument::instrument(next.run(req), span).await;
-        resp.headers_mut().insert("x-request-id", v);
-        return resp;
     }
-    tracing::Instrument::instrument(next.run(req), span).await
+    let mut resp = tracing::Instrument::instrument(next.run(req), span).await;
+    if let Some(v) = header {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let labels = [
+        ("method", method),
+        ("status", resp.status().as_u16().to_string()),
+    ];
+    metrics::counter!("stratbox_http_requests_total", &labels).increment(1);
+    metrics::histogram!("stratbox_http_request_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    resp
 }
 
 /// While shutting down, only health and reads of the trail answer; changes get 503.
