@@ -205,6 +205,12 @@ fn every_endpoint_answers_every_role_as_the_matrix_says() {
         denied, expected_denials,
         "one audit record per refused request"
     );
+    let (status, metrics) = send(&agent, &f.base, "GET", "/metrics", None);
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("stratbox_http_requests_total{method=\"GET\",status=\"403\"}"),
+        "{metrics}"
+    );
 }
 
 #[test]
