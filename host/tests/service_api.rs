@@ -68,7 +68,7 @@ fn concrete(template: &str) -> String {
 }
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
     server: Option<Server>,
     base: String,
@@ -103,7 +103,7 @@ fn start(config: impl FnOnce(&mut ServiceConfig)) -> Fixture {
     let server = rt.block_on(Server::start(c)).unwrap();
     let base = format!("http://{}", server.addr);
     Fixture {
-        _tmp: tmp,
+        tmp,
         rt,
         server: Some(server),
         base,
@@ -502,4 +502,108 @@ fn the_cli_mirrors_the_api() {
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("404"), "{err}");
+}
+
+#[test]
+fn a_deployment_replays_a_catalog() {
+    // data_dir is the fixture's folder: import the FXCM pair into `cat/` under it.
+    let f = start(|_| {});
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args([
+            "catalog",
+            "import",
+            &format!("{data}/gbpusd-m1-bid-2012.csv"),
+            "--ask",
+            &format!("{data}/gbpusd-m1-ask-2012.csv"),
+            "--catalog",
+            f.tmp.path().join("cat").to_str().unwrap(),
+            "--instrument",
+            "GBP/USD.FXCM",
+            "--kind",
+            "quotes",
+            "--on-problem",
+            "keep-and-flag",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agent = agent();
+    let token = |role| f.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let (admin, operator) = (token(Role::Admin), token(Role::Operator));
+    let call = |token: &str, method: &str, path: &str, body: Value| {
+        let url = format!("{}{path}", f.base);
+        let auth = format!("Bearer {token}");
+        let mut resp = match method {
+            "GET" => agent.get(&url).header("Authorization", &auth).call(),
+            _ => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(body),
+        }
+        .unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        (status, v)
+    };
+    let bytes = std::fs::read(stratbox_artifacts::EMA_CROSS).unwrap();
+    let mut resp = agent
+        .post(format!("{}/v1/plugins", f.base))
+        .header("Authorization", format!("Bearer {admin}"))
+        .send(&bytes[..])
+        .unwrap();
+    let plugin: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let grant = json!({ "plugin": "ema-cross", "reason": "catalog", "grant": { "capabilities": { "market-data": {}, "risk-gate": {} } } });
+    let (_, g) = call(&admin, "POST", "/v1/grants", grant);
+    let gid = g["id"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        &admin,
+        "POST",
+        &format!("/v1/grants/{gid}/approve"),
+        json!({}),
+    );
+    assert_eq!(s, 200);
+    let policy = "version = \"t\"\ncurrency = \"USD\"\n";
+    let escape = json!({ "plugin": plugin["digest"], "grant": gid, "risk_policy": policy,
+        "session": { "catalog": "../outside", "instrument": "GBP/USD.FXCM" } });
+    let (s, e) = call(&operator, "POST", "/v1/deployments", escape);
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid-request")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains(".."), "{e}");
+    let body = json!({ "plugin": plugin["digest"], "grant": gid, "risk_policy": policy,
+        "session": { "catalog": "cat", "kind": "quotes", "instrument": "GBP/USD.FXCM", "speed": "max" } });
+    let (s, d) = call(&operator, "POST", "/v1/deployments", body);
+    assert_eq!(s, 201, "{d}");
+    let id = d["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let view = loop {
+        let (_, v) = call(
+            &operator,
+            "GET",
+            &format!("/v1/deployments/{id}"),
+            json!({}),
+        );
+        if v["status"] != "running" {
+            break v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "still running: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(view["status"], "finished", "{view}");
+    assert_eq!(view["events_fed"], 30_117, "{view}");
+    assert_eq!(view["outcome"]["delivered"], 30_117, "{view}");
+    assert!(
+        view["outcome"]["report"]["fills"].as_array().unwrap().len() > 10,
+        "{view}"
+    );
 }

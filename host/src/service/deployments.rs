@@ -347,13 +347,14 @@ pub(super) async fn watch_end(
             serde_json::json!({ "status": status, "outcome": summary }),
         );
     }
-    dep.set_current(|c| c.status = status.to_string());
     if let Err(e) = finish(&state.pool, &dep.id, status, &outcome).await {
         tracing::error!(deployment = %dep.id, "{e}");
     }
+    // The outcome first, then the status: a reader that sees the status sees the outcome.
+    let _ = ended.send(Some(outcome));
+    dep.set_current(|c| c.status = status.to_string());
     let stored = dep.record(serde_json::json!({ "kind": "ended", "status": status }));
     let _ = state.stream.send(stored);
-    let _ = ended.send(Some(outcome));
     dep.session
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
