@@ -314,7 +314,14 @@ async fn deploy_inner(
         handle,
         ended_rx,
     ));
-    deployments::insert(&state.pool, &dep, &req).await?;
+    if let Err(e) = deployments::insert(&state.pool, &dep, &req).await {
+        // Not recorded, so not run: stop the session that was just started.
+        dep.send(crate::backtest::session::Command::Stop);
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        return Err(e.into());
+    }
     state.audit.append(
         &who.actor(),
         AuditAction::Deployed,
