@@ -205,7 +205,24 @@ fn session(speed: Value) -> Value {
     })
 }
 
+/// The two variants replay real time; run them one at a time so that neither starves the
+/// other's sessions on a small machine.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A short account of a deployment's events, for failure messages.
+fn story(api: &Api, token: &str, dep: &str) -> String {
+    events(api, token, dep)
+        .iter()
+        .filter(|e| e["event"]["kind"] != "fill" && e["event"]["kind"] != "progress")
+        .map(|e| e["event"].to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn end_to_end(database_url: String) {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
     let admin = stratbox::service::create_token(&database_url, "root", Role::Admin).unwrap();
@@ -400,7 +417,7 @@ fn end_to_end(database_url: String) {
         Some(&operator),
         Some(json!({ "plugin": d2 })),
     );
-    assert_eq!(s, 200, "{sw}");
+    assert_eq!(s, 200, "{sw}\n{}", story(&api, &operator, &a));
     assert!(sw["state_bytes"].as_u64().unwrap() > 0, "{sw}");
     assert_eq!(sw["from"].as_str(), Some(d1.as_str()));
     wait_for(120, "v2 to pass probation", || {
@@ -417,7 +434,12 @@ fn end_to_end(database_url: String) {
         Some(&operator),
         Some(json!({ "plugin": d3 })),
     );
-    assert_eq!(s, 200, "v3 restores fine, then faults on probation: {sw}");
+    assert_eq!(
+        s,
+        200,
+        "v3 restores fine, then faults on probation: {sw}\n{}",
+        story(&api, &operator, &a)
+    );
     let rolled = wait_for(60, "the rollback", || {
         events(&api, &operator, &a)
             .into_iter()

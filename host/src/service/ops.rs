@@ -276,7 +276,7 @@ async fn deploy_inner(
         let sid = backtest::strategy_id(&name, 0);
         let (router, queue) = NautilusRouter::new(sid.as_str());
         let instance = instantiate(&st, &component, &params, &table, &risk, router)?;
-        let handle = session::start(SessionSpec {
+        let spec = SessionSpec {
             id: id2,
             instruments: vec![loaded.instrument],
             table: Arc::clone(&table),
@@ -289,13 +289,29 @@ async fn deploy_inner(
             audit: st.audit.clone(),
             speed,
             sink: deployments::sink(tx),
-        })
-        .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
-        Ok((handle, table, risk, params, effective))
+        };
+        Ok((spec, table, risk, params, effective))
     })
     .await
     .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??;
-    let (mut handle, table, risk, params, effective) = prepared;
+    let (spec, table, risk, params, effective) = prepared;
+    // Audited before anything runs: the session's own decisions follow this record.
+    state.audit.append(
+        &who.actor(),
+        AuditAction::Deployed,
+        &format!("deployment {id}"),
+        serde_json::json!({
+            "plugin": record.name,
+            "version": record.version,
+            "digest": req.plugin,
+            "grant": grant.id,
+            "params": params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
+            "session": req.session,
+            "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
+        }),
+    )?;
+    let mut handle = session::start(spec)
+        .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
     let thread = handle.take_thread();
     let (ended_tx, ended_rx) = tokio::sync::watch::channel(None);
     let dep = Arc::new(Deployment::new(
@@ -322,20 +338,6 @@ async fn deploy_inner(
         }
         return Err(e.into());
     }
-    state.audit.append(
-        &who.actor(),
-        AuditAction::Deployed,
-        &format!("deployment {id}"),
-        serde_json::json!({
-            "plugin": record.name,
-            "version": record.version,
-            "digest": req.plugin,
-            "grant": grant.id,
-            "params": params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
-            "session": req.session,
-            "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
-        }),
-    )?;
     state.insert_deployment(Arc::clone(&dep));
     tokio::spawn(deployments::pump(Arc::clone(state), Arc::clone(&dep), rx));
     if let Some(thread) = thread {
