@@ -600,6 +600,10 @@ fn a_deployment_replays_a_catalog() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(view["status"], "finished", "{view}");
+    let (s, list) = call(&operator, "GET", "/v1/deployments", json!({}));
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["plugin"], "ema-cross", "{list}");
     assert_eq!(view["events_fed"], 30_117, "{view}");
     assert_eq!(view["outcome"]["delivered"], 30_117, "{view}");
     assert!(

@@ -427,7 +427,7 @@ async fn finish(
 /// Deployments stored by earlier runs of the service (not running in this process).
 pub(super) async fn stored(pool: &AnyPool) -> Result<Vec<DeploymentView>, db::DbError> {
     let rows = sqlx::query(
-        "SELECT id, spec, digest, grant_id, status, created_by, outcome FROM deployments ORDER BY created_ns",
+        "SELECT d.id, d.spec, d.digest, d.grant_id, d.status, d.created_by, d.outcome, p.name FROM deployments d LEFT JOIN plugins p ON p.digest = d.digest ORDER BY d.created_ns",
     )
     .fetch_all(pool)
     .await
@@ -440,7 +440,7 @@ pub(super) async fn stored(pool: &AnyPool) -> Result<Vec<DeploymentView>, db::Db
             let outcome: Option<String> = r.try_get("outcome")?;
             Ok(DeploymentView {
                 id: r.try_get("id")?,
-                plugin: String::new(),
+                plugin: r.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
                 digest: r.try_get("digest")?,
                 grant: r.try_get("grant_id")?,
                 status: r.try_get("status")?,
