@@ -281,6 +281,9 @@ fn end_to_end(database_url: String) {
         });
     }
 
+    // A second watcher follows one deployment only (its id is known once it exists).
+    let only_b = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+
     // Upload three versions of ema-cross.
     let (s, v1) = api.upload(&author, artifacts::EMA_CROSS);
     assert_eq!(s, 201, "{v1}");
@@ -373,6 +376,30 @@ fn end_to_end(database_url: String) {
         a["id"].as_str().unwrap().to_string(),
         b["id"].as_str().unwrap().to_string(),
     );
+    {
+        let only_b = std::sync::Arc::clone(&only_b);
+        let url = format!("{ws_url}?deployment={b}");
+        let token = operator.clone();
+        let ws = rt.block_on(async move {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let mut req = url.as_str().into_client_request().unwrap();
+            req.headers_mut()
+                .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+            tokio_tungstenite::connect_async(req).await.unwrap().0
+        });
+        rt.spawn(async move {
+            use futures_util::StreamExt;
+            let mut ws = ws;
+            while let Some(Ok(msg)) = ws.next().await {
+                if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+                    only_b
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_str(&t).unwrap());
+                }
+            }
+        });
+    }
 
     wait_for(120, "3000 events in A", || {
         (fed(&api, &operator, &a) >= 3000).then_some(())
@@ -531,6 +558,16 @@ fn end_to_end(database_url: String) {
         assert!(
             kinds.iter().any(|k| k == want),
             "no `{want}` on the stream: {kinds:?}"
+        );
+    }
+
+    // The filtered watcher saw B's events and nothing of A's.
+    {
+        let seen = only_b.lock().unwrap();
+        assert!(!seen.is_empty(), "B's stream is empty");
+        assert!(
+            seen.iter().all(|e| e["deployment"] == b.as_str()),
+            "another deployment's event leaked"
         );
     }
 

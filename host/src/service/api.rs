@@ -505,16 +505,32 @@ async fn deployment_events(
     Ok(Json(dep.events_after(page.after.unwrap_or(0), limit)))
 }
 
-#[utoipa::path(get, path = "/v1/stream", responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
-async fn stream(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+#[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
+async fn stream(
+    State(state): State<Arc<AppState>>,
+    Query(filter): Query<StreamFilter>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let rx = state.stream.subscribe();
-    ws.on_upgrade(move |socket| forward(socket, rx))
+    ws.on_upgrade(move |socket| forward(socket, rx, filter.deployment))
 }
 
-async fn forward(mut socket: WebSocket, mut rx: tokio::sync::broadcast::Receiver<StreamEvent>) {
+/// `/v1/stream?deployment=<id>`: only that deployment's events.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct StreamFilter {
+    deployment: Option<String>,
+}
+
+async fn forward(
+    mut socket: WebSocket,
+    mut rx: tokio::sync::broadcast::Receiver<StreamEvent>,
+    only: Option<String>,
+) {
     loop {
         tokio::select! {
             event = rx.recv() => match event {
+                Ok(e) if only.as_ref().is_some_and(|d| *d != e.deployment) => {}
                 Ok(e) => {
                     let text = serde_json::to_string(&e).unwrap_or_default();
                     if socket.send(Message::Text(text.into())).await.is_err() {
