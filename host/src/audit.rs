@@ -221,7 +221,8 @@ impl AuditLog {
         }
     }
 
-    /// Appends one record and returns it.
+    /// Appends one record and returns it. The time spent (waiting for the store's commit)
+    /// is added to this thread's [`thread_blocked_nanos`].
     pub fn append(
         &self,
         actor: &str,
@@ -229,6 +230,8 @@ impl AuditLog {
         subject: &str,
         details: serde_json::Value,
     ) -> Result<AuditRecord, AuditError> {
+        let started = std::time::Instant::now();
+        let _blocked = BlockedTimer(started);
         let mut chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
         let mut record = AuditRecord {
             seq: chain.next_seq,
@@ -255,6 +258,29 @@ impl AuditLog {
     pub fn records(&self) -> Vec<AuditRecord> {
         let chain = self.chain.lock().unwrap_or_else(PoisonError::into_inner);
         chain.kept.clone().unwrap_or_default()
+    }
+}
+
+thread_local! {
+    static BLOCKED_NANOS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Nanoseconds this thread has spent inside [`AuditLog::append`] (waiting for the lock
+/// and the store's commit). A sandboxed callback whose host call audits is blocked on
+/// I/O for that long; the sandbox's wall-clock deadline does not count it against the
+/// guest.
+#[must_use]
+pub fn thread_blocked_nanos() -> u64 {
+    BLOCKED_NANOS.with(std::cell::Cell::get)
+}
+
+/// Adds the time since its start to [`thread_blocked_nanos`] when dropped.
+struct BlockedTimer(std::time::Instant);
+
+impl Drop for BlockedTimer {
+    fn drop(&mut self) {
+        let n = u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        BLOCKED_NANOS.with(|c| c.set(c.get().saturating_add(n)));
     }
 }
 

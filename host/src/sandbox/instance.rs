@@ -115,8 +115,39 @@ impl<S: HostState> PluginInstance<S> {
     ) -> Result<Self, InstantiateError> {
         let limits = component.limits();
         let limiter = Limiter::new(limits.max_memory_bytes, limits.max_table_elements);
-        let mut store = Store::new(engine.wasmtime(), StoreData { limiter, host });
+        let mut store = Store::new(
+            engine.wasmtime(),
+            StoreData {
+                limiter,
+                host,
+                call_start: Some((Instant::now(), crate::audit::thread_blocked_nanos())),
+            },
+        );
         store.limiter(|d| &mut d.limiter);
+        // The deadline is a backstop on the guest's own wall time: time the callback spent
+        // blocked in the host's audit commits (a risk decision is audited before it takes
+        // effect) is given back, so a slow disk cannot quarantine a well-behaved plugin.
+        let deadline = std::time::Duration::from_millis(limits.epoch_deadline_ms);
+        let tick = engine
+            .options()
+            .epoch_tick
+            .max(std::time::Duration::from_millis(1));
+        store.epoch_deadline_callback(move |ctx| {
+            let Some((t0, blocked0)) = ctx.data().call_start else {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            };
+            let blocked = std::time::Duration::from_nanos(
+                crate::audit::thread_blocked_nanos().saturating_sub(blocked0),
+            );
+            let guest = t0.elapsed().saturating_sub(blocked);
+            if guest >= deadline {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            let left = (deadline - guest).as_nanos().div_ceil(tick.as_nanos());
+            Ok(wasmtime::UpdateDeadline::Continue(
+                u64::try_from(left).unwrap_or(u64::MAX).max(1),
+            ))
+        });
         let fuel = engine.options().fuel;
         let deadline_ticks = engine.deadline_ticks(limits.epoch_deadline_ms);
 
@@ -257,6 +288,8 @@ impl<S: HostState> PluginInstance<S> {
             )));
         }
         self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.data_mut().call_start =
+            Some((Instant::now(), crate::audit::thread_blocked_nanos()));
         self.store
             .data_mut()
             .host
