@@ -386,19 +386,34 @@ pub(super) async fn insert(
 }
 
 pub(super) async fn set_digest(pool: &AnyPool, id: &str, digest: &str) -> Result<(), db::DbError> {
-    sqlx::query("UPDATE deployments SET digest = $1, updated_ns = $2 WHERE id = $3")
-        .bind(digest.to_string())
-        .bind(crate::time::wall_clock_ns() as i64)
-        .bind(id.to_string())
-        .execute(pool)
-        .await
-        .map_err(db::err("updating a deployment"))?;
-    Ok(())
+    set_column(
+        pool,
+        "UPDATE deployments SET digest = $1, updated_ns = $2 WHERE id = $3",
+        id,
+        digest,
+    )
+    .await
 }
 
 pub(super) async fn set_grant(pool: &AnyPool, id: &str, grant: &str) -> Result<(), db::DbError> {
-    sqlx::query("UPDATE deployments SET grant_id = $1, updated_ns = $2 WHERE id = $3")
-        .bind(grant.to_string())
+    set_column(
+        pool,
+        "UPDATE deployments SET grant_id = $1, updated_ns = $2 WHERE id = $3",
+        id,
+        grant,
+    )
+    .await
+}
+
+/// Runs `sql` (`SET <column> = $1, updated_ns = $2 WHERE id = $3`) for deployment `id`.
+async fn set_column(
+    pool: &AnyPool,
+    sql: &'static str,
+    id: &str,
+    value: &str,
+) -> Result<(), db::DbError> {
+    sqlx::query(sql)
+        .bind(value.to_string())
         .bind(crate::time::wall_clock_ns() as i64)
         .bind(id.to_string())
         .execute(pool)
