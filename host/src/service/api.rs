@@ -73,6 +73,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             auth::authorize,
         ))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), intake))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            super::body::guard,
+        ))
         .layer(middleware::from_fn(correlation))
         .with_state(state)
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod audit_store;
 pub mod auth;
+mod body;
 pub mod config;
 pub mod db;
 pub mod deployments;
