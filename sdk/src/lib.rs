@@ -42,6 +42,7 @@
 extern crate self as stratbox_sdk;
 
 pub mod bindings;
+pub mod channel;
 mod context;
 pub mod convert;
 pub mod data;
@@ -52,6 +53,7 @@ mod order;
 mod params;
 pub mod persist;
 mod runtime;
+pub mod signal;
 
 pub use context::Context;
 pub use nautilus_indicators as indicators;

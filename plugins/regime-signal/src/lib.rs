@@ -1,11 +1,7 @@
 //! Regime signals with a trend filter: a `bull` regime above the trend EMA goes long, a
 //! `bear` regime below it goes short, anything else (or low confidence) goes flat.
 
-use stratbox_sdk::{
-    indicators::average::ema::ExponentialMovingAverage,
-    prelude::*,
-    wit::{SignalScalar, SignalValue},
-};
+use stratbox_sdk::{indicators::average::ema::ExponentialMovingAverage, prelude::*};
 
 #[derive(Debug)]
 pub struct RegimeSignal {
@@ -16,22 +12,7 @@ pub struct RegimeSignal {
     last_close: Option<f64>,
 }
 
-/// The regime label a signal carries: its text, or the key of its largest numeric entry.
-#[must_use]
-pub fn label(value: &SignalValue) -> Option<&str> {
-    match value {
-        SignalValue::Text(t) => Some(t.as_str()),
-        SignalValue::Map(entries) => entries
-            .iter()
-            .filter_map(|(k, v)| match v {
-                SignalScalar::Float(x) if x.is_finite() => Some((k.as_str(), *x)),
-                _ => None,
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(k, _)| k),
-        SignalValue::Float(_) => None,
-    }
-}
+pub use stratbox_sdk::signal::label;
 
 impl RegimeSignal {
     fn go_to(&mut self, ctx: &mut Context, target: i128) {
