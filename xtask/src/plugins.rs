@@ -10,8 +10,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::Message;
-use stratbox_manifest::{Manifest, SECTION};
-use wasm_encoder::Section;
+use stratbox_manifest::Manifest;
 
 /// The Rust target every plugin is compiled for.
 pub const GUEST_TARGET: &str = "wasm32-unknown-unknown";
@@ -203,21 +202,10 @@ pub fn build(
     Ok(built)
 }
 
-/// Core module -> component, with the manifest embedded as the [`SECTION`] custom section.
+/// Core module -> component, with the manifest embedded (see
+/// [`stratbox_manifest::componentize`]).
 pub fn componentize(core: &[u8], manifest_text: &str) -> Result<Vec<u8>> {
-    let mut component = wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(core)?
-        .encode()?;
-    wasm_encoder::CustomSection {
-        name: SECTION.into(),
-        data: manifest_text.as_bytes().into(),
-    }
-    .append_to(&mut component);
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(&component)
-        .context("the finished component does not validate")?;
-    Ok(component)
+    stratbox_manifest::componentize(core, manifest_text).map_err(anyhow::Error::msg)
 }
 
 /// Writes `bytes` to `path` through a temp file + fsync + rename, and leaves an identical

@@ -9,6 +9,8 @@
 //! (`params.fast_period.default: ...`).
 
 mod capabilities;
+#[cfg(feature = "component")]
+mod component;
 mod decimal;
 mod limits;
 mod params;
@@ -16,6 +18,8 @@ mod params;
 use std::{collections::BTreeMap, fmt};
 
 pub use capabilities::{Capability, CapabilityRequest, SIGNAL_TYPES};
+#[cfg(feature = "component")]
+pub use component::componentize;
 pub use decimal::{Decimal, DecimalError, FIXED_PRECISION};
 pub use limits::LimitRequest;
 pub use params::{ParamSpec, ParamType, ParamValue, parse_value, resolve};
@@ -76,12 +80,31 @@ pub struct Manifest {
     pub params: BTreeMap<String, ParamSpec>,
     pub capabilities: BTreeMap<Capability, CapabilityRequest>,
     pub limits: LimitRequest,
+    /// Where a translated plugin came from (`[source]`, written by `stratbox translate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// Provenance of a translated plugin: the strategy definition it was generated from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Source {
+    /// Definition id.
+    pub definition: String,
+    pub definition_version: String,
+    /// SHA-256 of the definition text that was translated.
+    pub definition_sha256: String,
+    pub family: String,
+    /// The translator that generated the plugin.
+    pub translator: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     plugin: RawPlugin,
+    #[serde(default)]
+    source: Option<Source>,
     #[serde(default)]
     params: BTreeMap<String, params::RawParam>,
     #[serde(default)]
@@ -182,6 +205,16 @@ impl Manifest {
                 Err(e) => problems.push(at, e),
             }
         }
+        if let Some(src) = &raw.source {
+            let hex = src.definition_sha256.len() == 64
+                && src.definition_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex {
+                problems.push(
+                    "source.definition-sha256",
+                    "must be 64 hexadecimal digits (the SHA-256 of the definition)",
+                );
+            }
+        }
         for (key, value) in raw.limits.entries() {
             if value == Some(0) {
                 problems.push(format!("limits.{key}"), "must be greater than 0");
@@ -196,6 +229,7 @@ impl Manifest {
             params,
             capabilities,
             limits: raw.limits,
+            source: raw.source,
         })
     }
 
