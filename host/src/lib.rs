@@ -25,3 +25,4 @@ pub mod service;
 pub mod signals;
 pub mod storage;
 pub mod time;
+pub mod translate;

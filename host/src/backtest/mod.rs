@@ -281,6 +281,7 @@ pub fn run(
                     name: m.name.clone(),
                     version: m.version.clone(),
                     sha256: component.sha256().to_string(),
+                    source: m.source.clone(),
                     params: params
                         .iter()
                         .map(|(k, v)| (k.clone(), param_text(v)))

@@ -76,6 +76,10 @@ pub struct PluginFigures {
     pub name: String,
     pub version: String,
     pub sha256: String,
+    /// The strategy definition it was translated from (`stratbox translate`), so results
+    /// are attributed to the definition version and hash; absent for hand-written code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<stratbox_manifest::Source>,
     pub params: BTreeMap<String, String>,
     pub callbacks: u64,
     pub fuel_total: u64,

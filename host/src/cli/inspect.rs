@@ -87,6 +87,17 @@ pub fn render(file: &std::path::Path, i: &Inspection) -> String {
     {
         let _ = writeln!(out, "  about    {}", m.description.replace('\n', " "));
     }
+    if let Some(src) = i.manifest.as_ref().and_then(|m| m.source.as_ref()) {
+        let _ = writeln!(
+            out,
+            "  source   definition {} {} (sha256 {}), family {}, by {}",
+            src.definition,
+            src.definition_version,
+            src.definition_sha256,
+            src.family,
+            src.translator
+        );
+    }
     let _ = writeln!(out, "  imports");
     for imp in &i.imports {
         let _ = writeln!(out, "    {:<44} {}", imp.name, status(imp.status));

@@ -13,6 +13,7 @@ mod replay;
 mod service;
 mod signals;
 mod trading;
+mod translate;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,8 @@ pub enum Command {
         #[command(subcommand)]
         which: service::Audit,
     },
+    /// Translate strategy definitions into validated components (or --watch a registry).
+    Translate(translate::Args),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Serve(args) => service::serve(&args),
         Command::Tokens { which } => service::tokens(which),
         Command::Audit { which } => service::audit(which),
+        Command::Translate(args) => translate::run(&args),
         Command::Bench { which } => bench::run(which),
     }
 }

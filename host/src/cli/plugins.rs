@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use stratbox_manifest::ParamValue;
+use stratbox_manifest::{Capability, ParamValue};
 
 use super::{EXIT_REFUSED, fail};
 use crate::{
@@ -61,6 +61,18 @@ pub(super) fn resolve_params(
     components
         .iter()
         .map(|(path, component)| {
+            // A plugin whose manifest narrows market data to some instruments could
+            // subscribe to nothing here: say so instead of running it idle.
+            if let Some(req) = component.manifest().capabilities.get(&Capability::MarketData)
+                && !req.instruments.is_empty()
+                && let Some((_, id)) = implied.iter().find(|(k, _)| *k == "instrument_id")
+                && !req.instruments.contains(id)
+            {
+                return Err(format!(
+                    "{path}: reads only {} (its manifest narrows market-data to them), but the data is for {id}; run it on data for its instruments (a translated definition names its market)",
+                    req.instruments.join(", ")
+                ));
+            }
             let declared = &component.manifest().params;
             let mut overrides: Vec<(String, String)> = given
                 .iter()
