@@ -86,6 +86,7 @@ fn translations() -> &'static Path {
         let target = translate_target();
         let mut args = vec![
             "translate",
+            "--build",
             "--out",
             out.path().to_str().unwrap(),
             "--target-dir",

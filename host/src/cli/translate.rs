@@ -17,6 +17,9 @@ pub struct Args {
     /// Output folder: generated crates, components, mapping records, provenance log.
     #[arg(long, default_value = "translated")]
     pub out: PathBuf,
+    /// Build the component and validate it (the default; kept for scripts that say so).
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
     /// Generate the crate only: no build, no validation, no component.
     #[arg(long)]
     pub no_build: bool,

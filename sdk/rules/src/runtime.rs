@@ -85,8 +85,9 @@ type ChannelBars = Vec<(i64, u8, i64, u8)>;
 /// What survives a hot-swap.
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
-    /// SHA-256 of the definition the state was made by.
-    source: String,
+    /// The rules (as JSON) the cross memory belongs to: carried over only to identical
+    /// rules, whatever else changed in the definition (its version, its description).
+    rules: String,
     /// Exactly restorable indicators, by their spec: EMA states and Donchian bars.
     emas: Vec<(Indicator, EmaState)>,
     channels: Vec<(Indicator, ChannelBars)>,
@@ -426,7 +427,7 @@ impl Machine {
 
     fn snapshot(&self) -> Vec<u8> {
         let mut saved = Saved {
-            source: self.program.source.sha256.clone(),
+            rules: serde_json::to_string(&self.program.rules).unwrap_or_default(),
             emas: Vec::new(),
             channels: Vec::new(),
             crosses: self.cross_prev.clone(),
@@ -459,7 +460,7 @@ impl Machine {
     /// Restores what can be restored exactly; the rest starts cold (and is logged).
     fn restore(&mut self, ctx: &Context, state: &[u8]) -> Result<(), String> {
         let saved: Saved = persist::decode(state)?;
-        let same_program = saved.source == self.program.source.sha256;
+        let same_rules = serde_json::to_string(&self.program.rules).is_ok_and(|r| r == saved.rules);
         let mut cold = Vec::new();
         for (spec, ind) in self
             .program
@@ -492,7 +493,7 @@ impl Machine {
                 cold.push(format!("{:?}", spec.kind).to_lowercase());
             }
         }
-        if same_program && saved.crosses.len() == self.cross_prev.len() {
+        if same_rules && saved.crosses.len() == self.cross_prev.len() {
             self.cross_prev = saved.crosses;
         } else if !self.cross_prev.is_empty() {
             cold.push("crosses".into());
