@@ -17,6 +17,7 @@
 
 use std::ops::Range;
 
+use crate::program::BinOp;
 use winnow::{
     LocatingSlice,
     combinator::{alt, cut_err, delimited, eof, opt, preceded, repeat, separated, terminated},
@@ -60,23 +61,15 @@ pub enum Ast {
     },
 }
 
-/// Binary operators as written.
+/// Binary operators as written: the program's operators, and the crosses (which the
+/// checks lower to cross nodes with memory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    And,
-    Or,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    CrossesAbove,
-    CrossesBelow,
+    Bin(BinOp),
+    /// `crosses_above` (`above`) or `crosses_below`.
+    Cross {
+        above: bool,
+    },
 }
 
 impl Op {
@@ -84,20 +77,9 @@ impl Op {
     #[must_use]
     pub const fn text(self) -> &'static str {
         match self {
-            Self::And => "and",
-            Self::Or => "or",
-            Self::Lt => "<",
-            Self::Le => "<=",
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Eq => "==",
-            Self::Ne => "!=",
-            Self::Add => "+",
-            Self::Sub => "-",
-            Self::Mul => "*",
-            Self::Div => "/",
-            Self::CrossesAbove => "crosses_above",
-            Self::CrossesBelow => "crosses_below",
+            Self::Bin(b) => b.text(),
+            Self::Cross { above: true } => "crosses_above",
+            Self::Cross { above: false } => "crosses_below",
         }
     }
 }
@@ -254,7 +236,7 @@ fn or_expr(i: &mut In<'_>) -> ModalResult<Spanned> {
     let first = and_expr(i)?;
     let rest: Vec<(Op, Spanned)> = repeat(
         0..,
-        (keyword("or").value(Op::Or), |i: &mut In<'_>| {
+        (keyword("or").value(Op::Bin(BinOp::Or)), |i: &mut In<'_>| {
             operand(i, and_expr)
         }),
     )
@@ -266,9 +248,10 @@ fn and_expr(i: &mut In<'_>) -> ModalResult<Spanned> {
     let first = not_expr(i)?;
     let rest: Vec<(Op, Spanned)> = repeat(
         0..,
-        (keyword("and").value(Op::And), |i: &mut In<'_>| {
-            operand(i, not_expr)
-        }),
+        (
+            keyword("and").value(Op::Bin(BinOp::And)),
+            |i: &mut In<'_>| operand(i, not_expr),
+        ),
     )
     .parse_next(i)?;
     Ok(fold(first, rest))
@@ -289,14 +272,14 @@ fn not_expr(i: &mut In<'_>) -> ModalResult<Spanned> {
 
 fn compare_op(i: &mut In<'_>) -> ModalResult<Op> {
     alt((
-        keyword("crosses_above").value(Op::CrossesAbove),
-        keyword("crosses_below").value(Op::CrossesBelow),
-        sym(">=").value(Op::Ge),
-        sym("<=").value(Op::Le),
-        sym("==").value(Op::Eq),
-        sym("!=").value(Op::Ne),
-        sym(">").value(Op::Gt),
-        sym("<").value(Op::Lt),
+        keyword("crosses_above").value(Op::Cross { above: true }),
+        keyword("crosses_below").value(Op::Cross { above: false }),
+        sym(">=").value(Op::Bin(BinOp::Ge)),
+        sym("<=").value(Op::Bin(BinOp::Le)),
+        sym("==").value(Op::Bin(BinOp::Eq)),
+        sym("!=").value(Op::Bin(BinOp::Ne)),
+        sym(">").value(Op::Bin(BinOp::Gt)),
+        sym("<").value(Op::Bin(BinOp::Lt)),
     ))
     .parse_next(i)
 }
@@ -317,7 +300,10 @@ fn sum(i: &mut In<'_>) -> ModalResult<Spanned> {
     let rest: Vec<(Op, Spanned)> = repeat(
         0..,
         (
-            alt((sym("+").value(Op::Add), sym("-").value(Op::Sub))),
+            alt((
+                sym("+").value(Op::Bin(BinOp::Add)),
+                sym("-").value(Op::Bin(BinOp::Sub)),
+            )),
             |i: &mut In<'_>| operand(i, product),
         ),
     )
@@ -330,7 +316,10 @@ fn product(i: &mut In<'_>) -> ModalResult<Spanned> {
     let rest: Vec<(Op, Spanned)> = repeat(
         0..,
         (
-            alt((sym("*").value(Op::Mul), sym("/").value(Op::Div))),
+            alt((
+                sym("*").value(Op::Bin(BinOp::Mul)),
+                sym("/").value(Op::Bin(BinOp::Div)),
+            )),
             |i: &mut In<'_>| operand(i, unary),
         ),
     )

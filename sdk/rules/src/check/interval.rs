@@ -2,10 +2,7 @@
 //! false, from indicator ranges, parameter ranges and literals.
 
 use super::Checked;
-use crate::{
-    expr::Op,
-    program::{BinOp, Expr},
-};
+use crate::program::{BinOp, Expr};
 
 /// Inclusive bounds of a number (infinite when unknown).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,25 +75,6 @@ impl Truth {
             why: String::new(),
         }
     }
-}
-
-/// The program operator of a non-cross operator.
-pub(super) const fn plain(op: Op) -> Option<BinOp> {
-    Some(match op {
-        Op::And => BinOp::And,
-        Op::Or => BinOp::Or,
-        Op::Lt => BinOp::Lt,
-        Op::Le => BinOp::Le,
-        Op::Gt => BinOp::Gt,
-        Op::Ge => BinOp::Ge,
-        Op::Eq => BinOp::Eq,
-        Op::Ne => BinOp::Ne,
-        Op::Add => BinOp::Add,
-        Op::Sub => BinOp::Sub,
-        Op::Mul => BinOp::Mul,
-        Op::Div => BinOp::Div,
-        Op::CrossesAbove | Op::CrossesBelow => return None,
-    })
 }
 
 /// Can `l op r` be true / false, given the operands' ranges?

@@ -12,7 +12,7 @@ mod interval;
 use std::collections::BTreeMap;
 
 pub use interval::Interval;
-use interval::{Truth, compare_truth, contradiction, plain};
+use interval::{Truth, compare_truth, contradiction};
 
 use crate::{
     expr::{Ast, Op, Spanned},
@@ -355,8 +355,9 @@ impl Env<'_> {
         ast: &Spanned,
         text: String,
     ) -> Result<Checked, CheckError> {
-        let Some(bin) = plain(op) else {
-            return self.cross(op, left, right, ast, text);
+        let bin = match op {
+            Op::Bin(bin) => bin,
+            Op::Cross { above } => return self.cross(above, left, right, ast, text),
         };
         let l = self.check(left)?;
         let r = self.check(right)?;
@@ -503,7 +504,7 @@ impl Env<'_> {
 
     fn cross(
         &mut self,
-        op: Op,
+        above: bool,
         left: &Spanned,
         right: &Spanned,
         ast: &Spanned,
@@ -521,7 +522,10 @@ impl Env<'_> {
         if *self.crosses != slots_before {
             return self.err(
                 &ast.span,
-                format!("`{}` cannot contain another cross", op.text()),
+                format!(
+                    "`{}` cannot contain another cross",
+                    Op::Cross { above }.text()
+                ),
             );
         }
         for side in [&l, &r] {
@@ -530,7 +534,7 @@ impl Env<'_> {
                     &ast.span,
                     format!(
                         "`{}` compares numbers; `{}` is {}",
-                        op.text(),
+                        Op::Cross { above }.text(),
                         side.text,
                         side.ty.name()
                     ),
@@ -540,8 +544,8 @@ impl Env<'_> {
         if l.constant.is_some() && r.constant.is_some() {
             return self.err(&ast.span, format!("this condition can never be true: `{}` compares two constants, which never cross", text));
         }
-        let above = compare_truth(BinOp::Gt, &l, &r, ">");
-        let truth = if above.can_true && above.can_false {
+        let greater = compare_truth(BinOp::Gt, &l, &r, ">");
+        let truth = if greater.can_true && greater.can_false {
             Truth::open()
         } else {
             Truth {
@@ -561,7 +565,7 @@ impl Env<'_> {
         Ok(Checked {
             expr: Expr::Cross {
                 slot,
-                above: op == Op::CrossesAbove,
+                above,
                 left: Box::new(l.expr),
                 right: Box::new(r.expr),
             },
