@@ -405,9 +405,20 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
 
     // The watch first sees v1 as it is: translated again (same component), uploaded
     // (already there), nothing to swap.
+    // Separation of duties: an author's token uploads, an operator's swaps.
+    let token = |name: &str, role: &str| {
+        let (s, v) = api(
+            "POST",
+            "/v1/tokens",
+            Some(json!({ "name": name, "role": role })),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    };
     let service = Service {
         server: base.clone(),
-        token: admin.clone(),
+        token: token("otto", "operator"),
+        upload_token: Some(token("ada", "author")),
     };
     let source = Source::Dir(defs.clone());
     let mut state = State::default();

@@ -54,9 +54,12 @@ pub struct Args {
     /// With --watch: host service to upload to and hot-swap running deployments on.
     #[arg(long, env = "STRATBOX_SERVER", requires = "watch")]
     pub server: Option<String>,
-    /// API token for --server (operator role or above).
+    /// API token for --server that lists and swaps deployments (operator or admin).
     #[arg(long, env = "STRATBOX_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// API token that uploads components (author or admin; default: --token).
+    #[arg(long, env = "STRATBOX_UPLOAD_TOKEN", hide_env_values = true)]
+    pub upload_token: Option<String>,
     /// Print JSON records instead of text.
     #[arg(long)]
     pub json: bool,
@@ -166,8 +169,13 @@ fn run_watch(args: &Args, opts: &Options, source: &str) -> u8 {
         (Some(server), Some(token)) => Some(watch::Service {
             server: server.clone(),
             token: token.clone(),
+            upload_token: args.upload_token.clone(),
         }),
-        (Some(_), None) => return fail("--server needs --token (or STRATBOX_TOKEN)"),
+        (Some(_), None) => {
+            return fail(
+                "--server needs --token (an operator's, or STRATBOX_TOKEN) and, unless that is an admin's, --upload-token (an author's)",
+            );
+        }
         _ => None,
     };
     let json = args.json;

@@ -48,7 +48,10 @@ impl Source {
 #[derive(Debug, Clone)]
 pub struct Service {
     pub server: String,
+    /// Lists deployments and swaps them: an operator (or admin) token.
     pub token: String,
+    /// Uploads components: an author (or admin) token; `None` uses `token` (an admin's).
+    pub upload_token: Option<String>,
 }
 
 /// What one poll did, definition by definition.
@@ -238,7 +241,12 @@ fn call(
     body: Option<(&str, Vec<u8>)>,
 ) -> Result<(u16, serde_json::Value), String> {
     let url = format!("{}{path}", svc.server.trim_end_matches('/'));
-    let auth = format!("Bearer {}", svc.token);
+    // Separation of duties: an author uploads, an operator swaps.
+    let token = match (method, path) {
+        ("POST", "/v1/plugins") => svc.upload_token.as_ref().unwrap_or(&svc.token),
+        _ => &svc.token,
+    };
+    let auth = format!("Bearer {token}");
     let sent = match (method, body) {
         ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
         ("POST", Some((ctype, bytes))) => agent
