@@ -58,6 +58,7 @@ fn run(
         timing: false,
         risk: RiskHub::permissive(AuditLog::memory()),
         signals: backtest::SignalInput::default(),
+        purge_account_events: true,
     };
     backtest::run(spec, engine, &AuditLog::memory(), &mut |_, _| {})
         .unwrap()
@@ -313,6 +314,7 @@ fn reports_are_identical_on_rerun_and_independent_of_chunking() {
             timing: false,
             risk: RiskHub::permissive(AuditLog::memory()),
             signals: backtest::SignalInput::default(),
+            purge_account_events: true,
         },
         &engine,
         &AuditLog::memory(),

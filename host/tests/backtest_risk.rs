@@ -83,6 +83,7 @@ fn run(
         timing: false,
         risk: Arc::clone(risk),
         signals: backtest::SignalInput::default(),
+        purge_account_events: true,
     };
     backtest::run(spec, engine, &AuditLog::memory(), progress)
         .unwrap()

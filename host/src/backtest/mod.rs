@@ -10,6 +10,7 @@ pub mod adapter;
 pub mod chart;
 pub mod convert;
 pub mod data;
+pub mod history;
 pub mod hotswap;
 pub mod report;
 pub mod router;
@@ -83,6 +84,10 @@ pub struct BacktestSpec<'a> {
     /// Validated signals, fed to Nautilus as custom data; plugins receive those their grant
     /// and subscriptions allow.
     pub signals: SignalInput,
+    /// Move the account's state history out of Nautilus's cache after each chunk (see
+    /// [`history::AccountHistory`]): same report, without Nautilus 0.57's per-fill copy of
+    /// the whole history. `false` only to measure the difference.
+    pub purge_account_events: bool,
 }
 
 /// The signals of a run (empty by default).
@@ -254,12 +259,19 @@ pub fn run(
     );
     let total = data.len();
     data.sort_by_key(HasTsInit::ts_init);
+    let mut history = history::AccountHistory::default();
     while !data.is_empty() {
         let rest = data.split_off(chunk.min(data.len()));
         let n = data.len();
+        let chunk_end = data.last().map(HasTsInit::ts_init);
         engine.add_data(data, None, true, true).map_err(nerr)?;
         engine.run(None, None, None, true).map_err(nerr)?;
         engine.clear_data();
+        if spec.purge_account_events
+            && let Some(ts) = chunk_end
+        {
+            history.collect_and_purge(&mut engine.kernel().cache.borrow_mut(), &venues, ts);
+        }
         done += n;
         progress(done, total);
         data = rest;
@@ -267,6 +279,7 @@ pub fn run(
     engine.end();
 
     let result = engine.get_result();
+    history.collect(&engine.kernel().cache.borrow(), &venues);
     let cache = engine.kernel().cache.borrow();
     let strategies: Vec<report::StrategyReport> = entries
         .iter()
@@ -300,7 +313,7 @@ pub fn run(
             report::strategy_report(&cache, &e.strategy_id, &marks, plugin)
         })
         .collect();
-    let (portfolio, equity) = report::portfolio_report(&cache, &venues, &result);
+    let (portfolio, equity) = report::portfolio_report(&cache, &venues, &result, &history);
     let risk = {
         let mut r = report::RiskReport {
             policy_version: spec.risk.policy.version.clone(),

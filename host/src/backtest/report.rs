@@ -354,6 +354,7 @@ pub fn portfolio_report(
     cache: &Cache,
     venues: &[Venue],
     result: &nautilus_backtest::result::BacktestResult,
+    history: &super::history::AccountHistory,
 ) -> (PortfolioReport, Vec<EquityPoint>) {
     let mut starting = BTreeMap::new();
     let mut last = BTreeMap::new();
@@ -369,7 +370,7 @@ pub fn portfolio_report(
         for (c, m) in account.balances_total() {
             last.insert(c.code.to_string(), m.to_string());
         }
-        for state in account.events() {
+        for state in history.events(venue) {
             for b in &state.balances {
                 equity.push(EquityPoint {
                     ts: state.ts_event.as_u64(),

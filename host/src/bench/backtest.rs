@@ -107,6 +107,7 @@ pub fn run(config: &Config) -> Result<Report, String> {
             timing,
             risk: RiskHub::permissive(audit.clone()),
             signals: crate::backtest::SignalInput::default(),
+            purge_account_events: true,
         };
         let started = Instant::now();
         let outcome =

@@ -509,6 +509,7 @@ pub fn run(args: &Args) -> u8 {
         timing: true,
         risk,
         signals,
+        purge_account_events: true,
     };
     let started = Instant::now();
     let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {

@@ -126,6 +126,7 @@ pub fn run(
         timing: false,
         risk: RiskHub::permissive(AuditLog::memory()),
         signals,
+        purge_account_events: true,
     };
     let out =
         backtest::run(spec, engine, &audit, &mut |_, _| {}).map_err(|e| fail(e.to_string()))?;
