@@ -36,6 +36,9 @@ pub enum DataFormat {
     Auto,
     /// FXCM bid/ask minute bars → one quote per minute (bid close / ask close).
     FxcmQuotes,
+    /// FXCM bid/ask minute bars → four quotes per minute (open, high, low, close of both
+    /// sides, 15 s apart), as Nautilus's `QuoteTickDataWrangler` makes them.
+    FxcmQuotesOhlc,
     /// FXCM bid minute bars → `<id>-1-MINUTE-BID-EXTERNAL` bars.
     FxcmBars,
     /// `timestamp,open,high,low,close,volume` → bars.
@@ -271,6 +274,35 @@ fn read_fxcm(
     Ok(out)
 }
 
+fn read_fxcm_ohlc(path: &Path, instrument: &InstrumentAny) -> Result<Vec<Data>, LoadDataError> {
+    let (dir_path, bid, ask) = fxcm_files(path)?;
+    let dir = storage::open_dir(&dir_path).map_err(|e| LoadDataError(e.to_string()))?;
+    let quotes = fxcm::read_pair_ohlc_quotes(&dir, &bid, &ask)
+        .map_err(|e| LoadDataError(format!("{}: {e}", dir_path.display())))?;
+    let id = instrument.id();
+    let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
+    let size = Quantity::from_raw(fxcm::QUOTE_SIZE.raw, sp);
+    quotes
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let at = |m: String| {
+                LoadDataError(format!("{}/{bid}:{}: {m}", dir_path.display(), i / 4 + 2))
+            };
+            let ts = UnixNanos::from(q.ts_event);
+            Ok(Data::Quote(QuoteTick::new(
+                id,
+                rescale(q.bid, pp).map_err(at)?,
+                rescale(q.ask, pp).map_err(at)?,
+                size,
+                size,
+                ts,
+                ts,
+            )))
+        })
+        .collect()
+}
+
 /// Loads `path` as `format` for `instrument` (or the instrument a bundled file is for).
 pub fn load(
     path: &Path,
@@ -318,6 +350,7 @@ pub fn load(
     let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
     let (data, kinds) = match format {
         DataFormat::FxcmQuotes => (read_fxcm(path, &instrument, false)?, vec!["quotes"]),
+        DataFormat::FxcmQuotesOhlc => (read_fxcm_ohlc(path, &instrument)?, vec!["quotes"]),
         DataFormat::FxcmBars => (read_fxcm(path, &instrument, true)?, vec!["bars"]),
         DataFormat::OhlcvBars | DataFormat::OhlcvQuotes => {
             let bt = match bar_type {

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod data;
 pub mod history;
 pub mod hotswap;
+pub mod native;
 pub mod report;
 pub mod router;
 pub mod session;
@@ -62,6 +63,12 @@ pub enum StrategySpec<'a> {
         trade_size: Quantity,
         fast_period: usize,
         slow_period: usize,
+    },
+    /// The native twin of the `ema-atr-filter` component (same decision core).
+    NativeLight {
+        instrument_id: InstrumentId,
+        trade_size: Quantity,
+        config: native::light_core::LightConfig,
     },
 }
 
@@ -222,6 +229,20 @@ pub fn run(
                 engine
                     .add_strategy(EmaCross::from_config(config))
                     .map_err(nerr)?;
+                entries.push(Entry {
+                    strategy_id: sid,
+                    plugin: None,
+                });
+            }
+            StrategySpec::NativeLight {
+                instrument_id,
+                trade_size,
+                config,
+            } => {
+                let sid = strategy_id("ema-atr-filter-native", index);
+                let strategy = native::NativeLight::new(sid, instrument_id, trade_size, config)
+                    .map_err(|e| BacktestError::Nautilus(anyhow::anyhow!(e)))?;
+                engine.add_strategy(strategy).map_err(nerr)?;
                 entries.push(Entry {
                     strategy_id: sid,
                     plugin: None,

@@ -7,6 +7,8 @@ pub mod backtest;
 pub mod callback;
 pub mod catalog;
 pub mod floor;
+pub mod memory;
+pub mod order_path;
 pub mod risk;
 pub mod signals;
 pub mod swap;

@@ -92,27 +92,10 @@ pub fn read_pair(
     ask_file: &str,
     instrument_id: &str,
 ) -> Result<Vec<MarketEvent>, DataError> {
-    let bids = read_rows(dir, bid_file)?;
-    let asks = read_rows(dir, ask_file)?;
-    if bids.len() != asks.len() {
-        return Err(DataError::Mismatch {
-            file: bid_file.to_string(),
-            other: ask_file.to_string(),
-            line: bids.len().min(asks.len()) as u64 + 2,
-            message: format!("{} rows against {}", bids.len(), asks.len()),
-        });
-    }
+    let (bids, asks) = read_matched(dir, bid_file, ask_file)?;
     let bar_type = bid_bar_type(instrument_id);
     let mut events = Vec::with_capacity(bids.len() * 2);
-    for (i, (bid, ask)) in bids.iter().zip(&asks).enumerate() {
-        if bid.ts != ask.ts {
-            return Err(DataError::Mismatch {
-                file: bid_file.to_string(),
-                other: ask_file.to_string(),
-                line: i as u64 + 2,
-                message: "timestamps differ".to_string(),
-            });
-        }
+    for (bid, ask) in bids.iter().zip(&asks) {
         let bar = Bar {
             stream: 0,
             open: bid.open,
@@ -145,6 +128,78 @@ pub fn read_pair(
         });
     }
     Ok(events)
+}
+
+/// Seconds between the four quotes made from one minute.
+pub const OHLC_QUOTE_STEP_NS: u64 = 15_000_000_000;
+
+/// Reads a bid file and an ask file into four quotes per minute, as Nautilus's
+/// `QuoteTickDataWrangler` makes from bid and ask bars: (bid, ask) open, high, low and
+/// close, 15 s apart, the close at the row's timestamp (the convention of [`read_pair`]).
+pub fn read_pair_ohlc_quotes(
+    dir: &Dir,
+    bid_file: &str,
+    ask_file: &str,
+) -> Result<Vec<QuoteTick>, DataError> {
+    let (bids, asks) = read_matched(dir, bid_file, ask_file)?;
+    let mut quotes = Vec::with_capacity(bids.len() * 4);
+    let mut last_ts = 0;
+    for (bid, ask) in bids.iter().zip(&asks) {
+        let points = [
+            (bid.open, ask.open),
+            (bid.high, ask.high),
+            (bid.low, ask.low),
+            (bid.close, ask.close),
+        ];
+        for ((b, a), back) in points.into_iter().zip((0..4).rev()) {
+            // Rows closer than a minute apart keep their order (never stamped earlier than
+            // the quote before).
+            let ts = bid
+                .ts
+                .saturating_sub(back * OHLC_QUOTE_STEP_NS)
+                .max(last_ts);
+            last_ts = ts;
+            quotes.push(QuoteTick {
+                stream: 0,
+                bid: b,
+                ask: a,
+                bid_size: QUOTE_SIZE,
+                ask_size: QUOTE_SIZE,
+                ts_event: ts,
+                ts_init: ts,
+            });
+        }
+    }
+    Ok(quotes)
+}
+
+/// Both files' rows, checked to align row by row.
+fn read_matched(
+    dir: &Dir,
+    bid_file: &str,
+    ask_file: &str,
+) -> Result<(Vec<Row>, Vec<Row>), DataError> {
+    let bids = read_rows(dir, bid_file)?;
+    let asks = read_rows(dir, ask_file)?;
+    if bids.len() != asks.len() {
+        return Err(DataError::Mismatch {
+            file: bid_file.to_string(),
+            other: ask_file.to_string(),
+            line: bids.len().min(asks.len()) as u64 + 2,
+            message: format!("{} rows against {}", bids.len(), asks.len()),
+        });
+    }
+    for (i, (bid, ask)) in bids.iter().zip(&asks).enumerate() {
+        if bid.ts != ask.ts {
+            return Err(DataError::Mismatch {
+                file: bid_file.to_string(),
+                other: ask_file.to_string(),
+                line: i as u64 + 2,
+                message: "timestamps differ".to_string(),
+            });
+        }
+    }
+    Ok((bids, asks))
 }
 
 #[cfg(test)]
@@ -184,6 +239,48 @@ mod tests {
         assert_eq!(quote.ts_event, 1_328_054_400_000_000_000);
         assert_eq!((quote.bid.raw, quote.bid.precision), (1_575_760_000, 5));
         assert_eq!(quote.ask.raw, 1_575_850_000);
+    }
+
+    #[test]
+    fn ohlc_quotes_are_four_per_minute_in_order_close_last() {
+        let bid = format!(
+            "{HEADER}2012-02-01 00:00:00+00:00,1.5,1.6,1.4,1.55\n2012-02-01 00:01:00+00:00,1.55,1.7,1.5,1.6\n"
+        );
+        let ask = format!(
+            "{HEADER}2012-02-01 00:00:00+00:00,1.51,1.61,1.41,1.56\n2012-02-01 00:01:00+00:00,1.56,1.71,1.51,1.61\n"
+        );
+        let (_t, dir) = dir_with(&[("bid.csv", &bid), ("ask.csv", &ask)]);
+        let q = read_pair_ohlc_quotes(&dir, "bid.csv", "ask.csv").unwrap();
+        assert_eq!(q.len(), 8);
+        let t0 = 1_328_054_400_000_000_000;
+        let ts: Vec<u64> = q.iter().map(|q| q.ts_event).collect();
+        let step = OHLC_QUOTE_STEP_NS;
+        assert_eq!(
+            ts,
+            [
+                t0 - 3 * step,
+                t0 - 2 * step,
+                t0 - step,
+                t0,
+                t0 + 60_000_000_000 - 3 * step,
+                t0 + 60_000_000_000 - 2 * step,
+                t0 + 60_000_000_000 - step,
+                t0 + 60_000_000_000,
+            ]
+        );
+        let px: Vec<(i64, i64)> = q.iter().map(|q| (q.bid.raw, q.ask.raw)).collect();
+        let e9 = 1_000_000_000_i64;
+        assert_eq!(px[0], (15 * e9 / 10, 151 * e9 / 100)); // open
+        assert_eq!(px[1], (16 * e9 / 10, 161 * e9 / 100)); // high
+        assert_eq!(px[2], (14 * e9 / 10, 141 * e9 / 100)); // low
+        assert_eq!(px[3], (155 * e9 / 100, 156 * e9 / 100)); // close, as read_pair's quote
+
+        let short = format!("{HEADER}2012-02-01 00:00:00+00:00,1.5,1.6,1.4,1.55\n");
+        let (_t, dir) = dir_with(&[("bid.csv", &bid), ("ask.csv", &short)]);
+        let err = read_pair_ohlc_quotes(&dir, "bid.csv", "ask.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2 rows against 1"), "{err}");
     }
 
     #[test]

@@ -7,32 +7,76 @@ use crate::bench::callback;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Which {
-    /// Native EMA-cross vs the `ema-cross` component inside the same Nautilus backtest,
-    /// alternating runs; prints ns/event for both and `ratio=<component/native>` last.
+    /// Sandbox cost inside the same Nautilus backtest: each workload's component against
+    /// its native twin and pure replay, interleaved; prints ns/event and `ratio=` per
+    /// workload.
     Backtest {
-        /// Component to measure (default: target/plugins/ema-cross.wasm).
+        /// light: ema-atr-filter (indicators every quote, rare trades); heavy: ema-cross
+        /// vs Nautilus's EMA-cross example (a fill per cross); both.
+        #[arg(long, value_enum, default_value_t = WorkloadArg::Both)]
+        workload: WorkloadArg,
+        /// Folder with the components (default: target/plugins).
         #[arg(long)]
-        plugin: Option<PathBuf>,
-        /// Market data (default: the bundled GBP/USD minutes as quotes).
+        plugin_dir: Option<PathBuf>,
+        /// Market data (default: the bundled GBP/USD minutes, four quotes per minute).
         #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
         data: PathBuf,
         /// How to read --data.
-        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::Auto)]
+        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
         format: crate::backtest::data::DataFormat,
-        /// Runs of each (alternating).
-        #[arg(long, default_value_t = 7)]
+        /// Runs of each side (at least 5; the median is reported).
+        #[arg(long, default_value_t = 5)]
         reps: usize,
-        /// Order size for both strategies.
+        /// Order size for both twins.
         #[arg(long, default_value = "100000")]
         trade_size: String,
-        /// Fast EMA period for both strategies.
+        /// Fast/slow EMA periods of the heavy twins.
         #[arg(long, default_value_t = 10)]
         fast_period: usize,
-        /// Slow EMA period for both strategies (longer periods trade less, so the per-event
-        /// cost of the sandbox weighs more against Nautilus's per-fill cost).
         #[arg(long, default_value_t = 20)]
         slow_period: usize,
+        /// Quotes the light twins wait between trades.
+        #[arg(long, default_value_t = 2_000)]
+        cooldown: u64,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Nautilus's order path with the account-history purge off (untouched) and on, on a
+    /// fill-heavy run: identical reports, speed-up.
+    OrderPath {
+        #[arg(long)]
+        plugin_dir: Option<PathBuf>,
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
+        format: crate::backtest::data::DataFormat,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        #[arg(long, default_value_t = 10)]
+        fast_period: usize,
+        #[arg(long, default_value_t = 20)]
+        slow_period: usize,
+        /// Also run the component twin both ways.
+        #[arg(long)]
+        component: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resident memory per extra idle sandboxed instance.
+    Memory {
+        /// Component (default: target/plugins/ema-cross.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Parameter override, name=value (repeatable).
+        #[arg(long = "param", value_parser = key_value)]
+        params: Vec<(String, String)>,
+        /// Instances held at once.
+        #[arg(long, default_value_t = 200)]
+        instances: usize,
+        /// Rounds (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         #[arg(long)]
         json: bool,
     },
@@ -203,6 +247,14 @@ fn run_signals(config: &crate::bench::signals::Config, json: bool) -> u8 {
     0
 }
 
+/// `--workload`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkloadArg {
+    Light,
+    Heavy,
+    Both,
+}
+
 fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
     let r = match crate::bench::backtest::run(config) {
         Ok(r) => r,
@@ -212,24 +264,101 @@ fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         return 0;
     }
+    println!("stratbox bench backtest ({} build)", r.build);
+    for w in &r.workloads {
+        println!(
+            "{:?}: {} ({}…) vs its native twin, {} events of {}, {} runs each, interleaved",
+            w.workload,
+            w.plugin,
+            &w.sha256[..12],
+            w.events,
+            w.instrument,
+            w.reps
+        );
+        println!(
+            "  replay (no strategy) {:>10.1} ns/event",
+            w.replay_ns_per_event
+        );
+        println!(
+            "  native               {:>10.1} ns/event   ({} orders)",
+            w.native_ns_per_event, w.orders_native
+        );
+        println!(
+            "  component            {:>10.1} ns/event   ({} orders, {} fills; {:.1} ns/event inside the guest)",
+            w.component_ns_per_event, w.orders_component, w.fills, w.guest_ns_per_event
+        );
+        println!(
+            "  sandbox              {:>10.1} ns/event   identical decisions: {}",
+            w.sandbox_ns_per_event,
+            if w.identical { "yes" } else { "NO" }
+        );
+        println!("  ratio={:.3}", w.ratio);
+    }
+    if let Some(rss) = r.peak_rss_bytes {
+        println!("peak RSS {:.1} MiB", rss as f64 / 1_048_576.0);
+    }
+    i32::from(r.workloads.iter().any(|w| !w.identical)) as u8
+}
+
+fn run_order_path(config: &crate::bench::order_path::Config, json: bool) -> u8 {
+    let r = match crate::bench::order_path::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        println!(
+            "stratbox bench order-path ({} build): {} events of {}, {} orders, {} fills, {} runs each",
+            r.build, r.events, r.instrument, r.orders, r.fills, r.reps
+        );
+        for p in &r.pairs {
+            println!(
+                "  {:<9} untouched {:>9.1} ns/event, purged {:>9.1} ns/event, identical reports: {}, speedup={:.2}",
+                p.strategy,
+                p.untouched_ns_per_event,
+                p.purged_ns_per_event,
+                if p.identical_reports { "yes" } else { "NO" },
+                p.speedup
+            );
+        }
+    }
+    i32::from(r.pairs.iter().any(|p| !p.identical_reports)) as u8
+}
+
+fn run_memory(config: &crate::bench::memory::Config, json: bool) -> u8 {
+    let r = match crate::bench::memory::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    let mib = |b: f64| b / 1_048_576.0;
     println!(
-        "stratbox bench backtest: {} ({}…) vs native EMA-cross, {} events of {}, {} runs each",
+        "stratbox bench memory: {} ({}…), {} idle instances held, {} rounds",
         r.plugin,
         &r.sha256[..12],
-        r.events,
-        r.instrument,
-        r.reps
-    );
-    println!("  events               {:>10}", r.events);
-    println!(
-        "  native               {:>10.1} ns/event   ({} orders)",
-        r.native_ns_per_event, r.orders_native
+        r.instances,
+        r.rounds
     );
     println!(
-        "  component            {:>10.1} ns/event   ({} orders; {:.1} ns/event inside the guest)",
-        r.component_ns_per_event, r.orders_component, r.guest_ns_per_event
+        "  RSS before           {:>8.1} MiB",
+        mib(r.rss_before_bytes as f64)
     );
-    println!("ratio={:.3}", r.ratio);
+    println!(
+        "  linear memory        {:>8.1} KiB per instance (cap {:.1} MiB)",
+        r.linear_memory_per_instance_bytes as f64 / 1024.0,
+        mib(r.memory_cap_bytes as f64)
+    );
+    println!(
+        "  RSS per instance     {:>8.1} KiB   target <= 2048 KiB",
+        r.rss_per_instance_bytes / 1024.0
+    );
+    if let Some(p) = r.peak_rss_bytes {
+        println!("  peak RSS             {:>8.1} MiB", mib(p as f64));
+    }
     0
 }
 
@@ -377,25 +506,77 @@ pub fn run(which: Which) -> u8 {
             run_signals(&config, json)
         }
         Which::Backtest {
-            plugin,
+            workload,
+            plugin_dir,
             data,
             format,
             reps,
             trade_size,
             fast_period,
             slow_period,
+            cooldown,
             json,
         } => {
-            let config = crate::bench::backtest::Config {
-                plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+            use crate::bench::backtest::{Config, LightSettings, Workload};
+            let workloads = match workload {
+                WorkloadArg::Light => vec![Workload::Light],
+                WorkloadArg::Heavy => vec![Workload::Heavy],
+                WorkloadArg::Both => vec![Workload::Light, Workload::Heavy],
+            };
+            let config = Config {
+                plugin_dir: plugin_dir.unwrap_or_else(default_plugin_dir),
+                workloads,
                 data,
                 format,
                 reps,
                 trade_size,
-                fast_period,
-                slow_period,
+                light: LightSettings {
+                    cooldown,
+                    ..LightSettings::default()
+                },
+                heavy_periods: (fast_period, slow_period),
             };
             run_backtest(&config, json)
+        }
+        Which::OrderPath {
+            plugin_dir,
+            data,
+            format,
+            reps,
+            fast_period,
+            slow_period,
+            component,
+            json,
+        } => {
+            let config = crate::bench::order_path::Config {
+                plugin_dir: plugin_dir.unwrap_or_else(default_plugin_dir),
+                data,
+                format,
+                reps,
+                trade_size: "100000".to_string(),
+                periods: (fast_period, slow_period),
+                component,
+            };
+            run_order_path(&config, json)
+        }
+        Which::Memory {
+            plugin,
+            params,
+            instances,
+            rounds,
+            json,
+        } => {
+            let config = crate::bench::memory::Config {
+                plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+                params: if params.is_empty() {
+                    vec![("instrument_id".to_string(), "GBP/USD.FXCM".to_string())]
+                } else {
+                    params
+                },
+                instances,
+                rounds,
+            };
+            run_memory(&config, json)
         }
         Which::Callback {
             plugin,

@@ -1,0 +1,196 @@
+//! What `stratbox bench backtest` and `bench order-path` rely on, checked as tests (no
+//! timing here): the light and heavy twins make identical decisions, and moving the
+//! account history out of Nautilus's cache changes nothing in a report.
+
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
+use std::{path::PathBuf, process::Command};
+
+use nautilus_model::instruments::Instrument;
+use stratbox::{
+    backtest::data::{self, DataFormat},
+    bench::backtest::{self as bt, Twins, Workload, decisions, run_once},
+    catalog::instrument_defs::Instruments,
+    sandbox::{EngineOptions, SandboxEngine},
+};
+use stratbox_artifacts as artifacts;
+
+const BID_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../data/fxcm/gbpusd-m1-bid-2012.csv"
+);
+
+fn config(format: DataFormat) -> bt::Config {
+    bt::Config {
+        plugin_dir: PathBuf::from(artifacts::EMA_CROSS)
+            .parent()
+            .unwrap()
+            .to_path_buf(),
+        workloads: vec![Workload::Light, Workload::Heavy],
+        data: PathBuf::from(BID_FILE),
+        format,
+        reps: 5,
+        trade_size: "100000".to_string(),
+        light: bt::LightSettings::default(),
+        heavy_periods: (10, 20),
+    }
+}
+
+fn load(format: DataFormat) -> data::Loaded {
+    data::load(
+        &PathBuf::from(BID_FILE),
+        format,
+        None,
+        None,
+        &Instruments::bundled(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn light_twins_make_identical_decisions_and_trade_rarely() {
+    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
+    let loaded = load(DataFormat::FxcmQuotesOhlc);
+    assert_eq!(loaded.data.len(), 4 * 30_117);
+    let cfg = config(DataFormat::FxcmQuotesOhlc);
+    let twins = Twins::new(&engine, &cfg, Workload::Light, loaded.instrument.id()).unwrap();
+    let (_, native) = run_once(&engine, &loaded, vec![twins.strategy(false)], false, true).unwrap();
+    let (_, comp) = run_once(&engine, &loaded, vec![twins.strategy(true)], false, true).unwrap();
+    let (n, c) = (&native.report.strategies[0], &comp.report.strategies[0]);
+    assert!(c.plugin.as_ref().unwrap().fault.is_none());
+    assert_eq!(decisions(n), decisions(c));
+    // Both EMAs and the ATR are updated on every quote, and trades are rare: at most one
+    // per `cooldown` quotes.
+    let cooldown = usize::try_from(cfg.light.cooldown).unwrap();
+    assert!(c.orders.len() >= 20, "only {} orders", c.orders.len());
+    assert!(c.orders.len() <= loaded.data.len() / cooldown + 1);
+    assert_eq!(c.fills.len(), c.orders.len());
+    let index_of = |ts: u64| {
+        loaded
+            .data
+            .partition_point(|d| nautilus_model::data::HasTsInit::ts_init(d).as_u64() < ts)
+    };
+    let at: Vec<usize> = c.orders.iter().map(|o| index_of(o.ts_init)).collect();
+    for w in at.windows(2) {
+        assert!(
+            w[1] - w[0] >= cooldown,
+            "orders at quotes {} and {}",
+            w[0],
+            w[1]
+        );
+    }
+    // Every quote reached the guest: init, on-start, each quote, on-stop, and an order
+    // event or two per order.
+    let callbacks = c.plugin.as_ref().unwrap().callbacks;
+    let quotes = loaded.data.len() as u64;
+    let orders = c.orders.len() as u64;
+    assert!(
+        (quotes + 3 + orders..=quotes + 3 + 2 * orders).contains(&callbacks),
+        "{callbacks} callbacks"
+    );
+}
+
+#[test]
+fn heavy_twins_make_identical_decisions() {
+    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
+    let loaded = load(DataFormat::FxcmQuotesOhlc);
+    let cfg = config(DataFormat::FxcmQuotesOhlc);
+    let twins = Twins::new(&engine, &cfg, Workload::Heavy, loaded.instrument.id()).unwrap();
+    let (_, native) = run_once(&engine, &loaded, vec![twins.strategy(false)], false, true).unwrap();
+    let (_, comp) = run_once(&engine, &loaded, vec![twins.strategy(true)], false, true).unwrap();
+    let (n, c) = (&native.report.strategies[0], &comp.report.strategies[0]);
+    assert_eq!(decisions(n), decisions(c));
+    assert!(c.fills.len() > 5_000, "only {} fills", c.fills.len());
+}
+
+#[test]
+fn purging_account_events_changes_nothing_in_the_report() {
+    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
+    let loaded = load(DataFormat::FxcmQuotes);
+    let cfg = config(DataFormat::FxcmQuotes);
+    let twins = Twins::new(&engine, &cfg, Workload::Heavy, loaded.instrument.id()).unwrap();
+    for sandboxed in [false, true] {
+        let run = |purge| {
+            let (_, o) = run_once(
+                &engine,
+                &loaded,
+                vec![twins.strategy(sandboxed)],
+                false,
+                purge,
+            )
+            .unwrap();
+            o.report
+        };
+        let (untouched, purged) = (run(false), run(true));
+        assert_eq!(
+            serde_json::to_value(&untouched).unwrap(),
+            serde_json::to_value(&purged).unwrap(),
+            "sandboxed: {sandboxed}"
+        );
+        // The balance curve is complete: a point per account state, one per fill and the
+        // opening state at least.
+        let fills = purged.strategies[0].fills.len();
+        assert!(fills > 1_000);
+        assert!(
+            purged.equity.len() > fills,
+            "{} points",
+            purged.equity.len()
+        );
+    }
+}
+
+#[test]
+fn bench_backtest_json_prints_both_ratios() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args([
+            "bench",
+            "backtest",
+            "--workload",
+            "both",
+            "--json",
+            "--reps",
+            "5",
+        ])
+        .args(["--data", BID_FILE, "--format", "fxcm-quotes"])
+        .arg("--plugin-dir")
+        .arg(PathBuf::from(artifacts::EMA_CROSS).parent().unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let workloads = json["workloads"].as_array().unwrap();
+    let names: Vec<&str> = workloads
+        .iter()
+        .map(|w| w["workload"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["light", "heavy"]);
+    for w in workloads {
+        assert!(w["ratio"].as_f64().unwrap() > 0.0, "{w}");
+        assert_eq!(w["identical"], true, "{w}");
+        assert_eq!(w["events"], 30_117);
+        assert_eq!(w["reps"], 5);
+        for key in [
+            "replay_ns_per_event",
+            "native_ns_per_event",
+            "component_ns_per_event",
+        ] {
+            assert!(w[key].as_f64().unwrap() > 0.0, "{key}: {w}");
+        }
+    }
+}
+
+#[test]
+fn bench_refuses_a_missing_component_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["bench", "backtest", "--workload", "light", "--plugin-dir"])
+        .arg(dir.path())
+        .args(["--data", BID_FILE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ema-atr-filter.wasm"), "{stderr}");
+    assert!(stderr.contains("cargo xtask plugins"), "{stderr}");
+}
