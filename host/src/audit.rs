@@ -118,15 +118,13 @@ pub trait AuditStore: Send {
     fn append(&mut self, record: &AuditRecord) -> std::io::Result<()>;
 }
 
-/// Records kept in memory.
+/// The store of a memory trail: the chain's own list of kept records is the trail, so
+/// nothing is stored twice (each record used to be cloned into both: docs/perf.md).
 #[derive(Debug, Default)]
-pub struct MemoryStore {
-    pub records: Vec<AuditRecord>,
-}
+struct KeptOnly;
 
-impl AuditStore for MemoryStore {
-    fn append(&mut self, record: &AuditRecord) -> std::io::Result<()> {
-        self.records.push(record.clone());
+impl AuditStore for KeptOnly {
+    fn append(&mut self, _record: &AuditRecord) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -187,12 +185,7 @@ impl AuditLog {
     /// An audit trail kept in memory; [`AuditLog::records`] returns it.
     #[must_use]
     pub fn memory() -> Self {
-        Self::with_store(
-            Box::new(MemoryStore::default()),
-            GENESIS_HASH.to_string(),
-            0,
-            true,
-        )
+        Self::with_store(Box::new(KeptOnly), GENESIS_HASH.to_string(), 0, true)
     }
 
     /// An audit trail continuing after `last` (or from genesis) in `store`.

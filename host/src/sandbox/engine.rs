@@ -5,7 +5,11 @@
 //! threads, a bounded wasm stack. A background thread advances the epoch every `tick`.
 
 use std::{
-    sync::{Arc, mpsc},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
     thread::JoinHandle,
     time::Duration,
 };
@@ -39,8 +43,48 @@ impl Default for EngineOptions {
 #[error("cannot configure the WebAssembly engine: {0}")]
 pub struct EngineError(String);
 
+/// Wall time as the epoch ticker last saw it.
+///
+/// Each callback records when it started so the epoch deadline can measure the guest's
+/// wall time. Reading `Instant::now` for that costs a `clock_gettime` per callback (about
+/// 25 ns, a tenth of a whole quote callback: docs/perf.md); the ticker thread already
+/// wakes every tick, so it stores the time instead and a callback reads one atomic.
+/// The price is precision: a start read this way is up to one tick early, which the
+/// deadline callback takes back (decision 0002).
+#[derive(Debug, Clone)]
+pub struct TickClock {
+    origin: std::time::Instant,
+    last_tick_ns: Arc<AtomicU64>,
+}
+
+impl TickClock {
+    fn new() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+            last_tick_ns: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Nanoseconds since the engine started, as of the last tick (never later than now).
+    #[must_use]
+    pub fn last_tick_ns(&self) -> u64 {
+        self.last_tick_ns.load(Ordering::Relaxed)
+    }
+
+    /// Nanoseconds since the engine started, now.
+    #[must_use]
+    pub fn now_ns(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn tick(&self) {
+        self.last_tick_ns.store(self.now_ns(), Ordering::Relaxed);
+    }
+}
+
 struct Inner {
     engine: Engine,
+    clock: TickClock,
     options: EngineOptions,
     stop: Option<mpsc::Sender<()>>,
     ticker: Option<JoinHandle<()>>,
@@ -81,16 +125,24 @@ impl SandboxEngine {
             .relaxed_simd_deterministic(true)
             .max_wasm_stack(options.max_wasm_stack)
             .cranelift_opt_level(OptLevel::Speed);
+        // `STRATBOX_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` can name the
+        // guest's JIT-compiled functions (docs/perf.md). Off by default: it writes a file.
+        if std::env::var_os("STRATBOX_WASM_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| EngineError(format!("{e:#}")))?;
 
         let (stop, stopped) = mpsc::channel::<()>();
         let ticking = engine.clone();
+        let clock = TickClock::new();
+        let ticking_clock = clock.clone();
         let tick = options.epoch_tick;
         let ticker = std::thread::Builder::new()
             .name("stratbox-epoch".into())
             .spawn(move || {
                 // Ends when the sender is dropped (engine dropped).
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    ticking_clock.tick();
                     ticking.increment_epoch();
                 }
             })
@@ -98,6 +150,7 @@ impl SandboxEngine {
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
+                clock,
                 options,
                 stop: Some(stop),
                 ticker: Some(ticker),
@@ -109,6 +162,12 @@ impl SandboxEngine {
     #[must_use]
     pub fn wasmtime(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// The ticker's clock (callback start times).
+    #[must_use]
+    pub fn clock(&self) -> &TickClock {
+        &self.inner.clock
     }
 
     /// The options the engine was built with.

@@ -86,6 +86,7 @@ pub struct PluginInstance<S: HostState> {
     limits: Limits,
     fuel: bool,
     deadline_ticks: u64,
+    clock: super::engine::TickClock,
     timing: bool,
     quarantine: Option<FaultRecord>,
     profile: Profile,
@@ -120,7 +121,10 @@ impl<S: HostState> PluginInstance<S> {
             StoreData {
                 limiter,
                 host,
-                call_start: Some((Instant::now(), crate::audit::thread_blocked_nanos())),
+                call_start: Some((
+                    engine.clock().last_tick_ns(),
+                    crate::audit::thread_blocked_nanos(),
+                )),
             },
         );
         store.limiter(|d| &mut d.limiter);
@@ -132,6 +136,7 @@ impl<S: HostState> PluginInstance<S> {
             .options()
             .epoch_tick
             .max(std::time::Duration::from_millis(1));
+        let clock = engine.clock().clone();
         store.epoch_deadline_callback(move |ctx| {
             let Some((t0, blocked0)) = ctx.data().call_start else {
                 return Ok(wasmtime::UpdateDeadline::Interrupt);
@@ -139,7 +144,11 @@ impl<S: HostState> PluginInstance<S> {
             let blocked = std::time::Duration::from_nanos(
                 crate::audit::thread_blocked_nanos().saturating_sub(blocked0),
             );
-            let guest = t0.elapsed().saturating_sub(blocked);
+            // `t0` is the last tick before the callback began: up to one tick early, so
+            // one tick is given back: the deadline fires up to a tick late, and early only if
+            // the ticker thread itself was starved for more than a tick (decision 0002).
+            let since_tick = std::time::Duration::from_nanos(clock.now_ns().saturating_sub(t0));
+            let guest = since_tick.saturating_sub(tick).saturating_sub(blocked);
             if guest >= deadline {
                 return Ok(wasmtime::UpdateDeadline::Interrupt);
             }
@@ -191,6 +200,7 @@ impl<S: HostState> PluginInstance<S> {
             limits,
             fuel,
             deadline_ticks,
+            clock: engine.clock().clone(),
             timing: false,
             quarantine: None,
             profile: Profile::default(),
@@ -288,8 +298,10 @@ impl<S: HostState> PluginInstance<S> {
             )));
         }
         self.store.set_epoch_deadline(self.deadline_ticks);
-        self.store.data_mut().call_start =
-            Some((Instant::now(), crate::audit::thread_blocked_nanos()));
+        self.store.data_mut().call_start = Some((
+            self.clock.last_tick_ns(),
+            crate::audit::thread_blocked_nanos(),
+        ));
         self.store
             .data_mut()
             .host

@@ -125,9 +125,10 @@ impl ResourceLimiter for Limiter {
 #[derive(Debug)]
 pub struct StoreData<S> {
     pub(crate) limiter: Limiter,
-    /// When the running callback started, and the thread's audit-blocked time then (see
-    /// the epoch deadline callback in `instance.rs`).
-    pub(crate) call_start: Option<(std::time::Instant, u64)>,
+    /// When the running callback started (the engine's [`super::engine::TickClock`], up
+    /// to one tick early), and the thread's audit-blocked time then (see the epoch
+    /// deadline callback in `instance.rs`).
+    pub(crate) call_start: Option<(u64, u64)>,
     /// The capability layer's per-instance state.
     pub host: S,
 }
