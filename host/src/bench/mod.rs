@@ -10,6 +10,7 @@ pub mod floor;
 pub mod risk;
 pub mod signals;
 pub mod swap;
+pub mod sweep;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]
