@@ -24,5 +24,6 @@ pub mod sandbox;
 pub mod service;
 pub mod signals;
 pub mod storage;
+pub mod sweep;
 pub mod time;
 pub mod translate;

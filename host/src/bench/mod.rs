@@ -12,6 +12,7 @@ pub mod order_path;
 pub mod risk;
 pub mod signals;
 pub mod swap;
+pub mod sweep;
 
 /// Median of `values` (sorted in place); 0 for an empty slice.
 #[must_use]

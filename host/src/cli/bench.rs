@@ -80,6 +80,29 @@ pub enum Which {
         #[arg(long)]
         json: bool,
     },
+    /// Parameter sweep scaling: the same grid with 1 and 2 workers, alternating; prints
+    /// runs/s of each, whether the ranked results were identical, and `speedup=` last.
+    Sweep {
+        /// Component to sweep (default: target/plugins/ema-cross.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Market data (default: the bundled GBP/USD minutes as quotes).
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        /// How to read --data.
+        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::Auto)]
+        format: crate::backtest::data::DataFormat,
+        /// Swept parameter as in `stratbox sweep` (repeatable; default: ema-cross
+        /// fast_period=5..30:5 x slow_period=20..60:10, 30 runs).
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Sweeps of each worker count (alternating; the median is reported).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Cost of one risk-gate decision: every policy limit set vs the contract's checks only
     /// (same run, alternating samples).
     Risk {
@@ -440,8 +463,81 @@ fn run_catalog(
     0
 }
 
+fn run_sweep(config: &crate::bench::sweep::Config, json: bool) -> u8 {
+    let r = match crate::bench::sweep::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench sweep: {} ({}…) over {} events of {}, grid {} = {} runs ({} refused by init), {} reps, {} build, {} cores",
+        r.plugin,
+        r.sha256.get(..12).unwrap_or_default(),
+        r.events,
+        r.instrument,
+        r.grid.join(" x "),
+        r.runs,
+        r.refused,
+        r.reps,
+        r.build,
+        r.available_parallelism
+    );
+    let samples = |s: &[f64]| {
+        s.iter()
+            .map(|v| format!("{v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "  1 worker  {:>8.2} runs/s  (samples {})",
+        r.runs_per_s_1,
+        samples(&r.samples_runs_per_s_1)
+    );
+    println!(
+        "  2 workers {:>8.2} runs/s  (samples {})",
+        r.runs_per_s_2,
+        samples(&r.samples_runs_per_s_2)
+    );
+    println!(
+        "  results identical with 1 and 2 workers: {}",
+        if r.identical { "yes" } else { "NO" }
+    );
+    println!(
+        "runs_per_s_1={:.3} runs_per_s_2={:.3} identical={} speedup={:.3}",
+        r.runs_per_s_1, r.runs_per_s_2, r.identical, r.speedup
+    );
+    u8::from(!r.identical)
+}
+
 pub fn run(which: Which) -> u8 {
     match which {
+        Which::Sweep {
+            plugin,
+            data,
+            format,
+            params,
+            reps,
+            json,
+        } => {
+            let config = crate::bench::sweep::Config {
+                plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+                data,
+                format,
+                grid: if params.is_empty() {
+                    crate::bench::sweep::DEFAULT_GRID
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect()
+                } else {
+                    params
+                },
+                reps,
+            };
+            run_sweep(&config, json)
+        }
         Which::Swap {
             v1,
             v2,

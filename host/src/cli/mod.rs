@@ -12,6 +12,7 @@ mod remote;
 mod replay;
 mod service;
 mod signals;
+mod sweep;
 mod trading;
 mod translate;
 
@@ -44,6 +45,8 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Backtest components inside Nautilus on recorded data: fills, PnL, report.
     Backtest(backtest::Args),
+    /// Backtest one component over a grid of parameters in parallel; ranked CSV + JSON.
+    Sweep(sweep::Args),
     /// Run plugins over recorded data in the sandbox (no Nautilus; orders recorded, not filled).
     Replay(replay::Args),
     /// Halt a plugin or every plugin: orders refused, open orders cancelled (kill switch).
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Halt(args) => trading::run(&args, TradingState::Halted),
         Command::Resume(args) => trading::run(&args, TradingState::Active),
