@@ -357,7 +357,7 @@ fn load_stored_signals(
 }
 
 /// The `--risk` policy, or the permissive default.
-fn risk_policy(path: Option<&Path>) -> Result<RiskPolicy, String> {
+pub(super) fn risk_policy(path: Option<&Path>) -> Result<RiskPolicy, String> {
     let Some(path) = path else {
         return Ok(RiskPolicy::default());
     };

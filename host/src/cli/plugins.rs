@@ -39,6 +39,30 @@ pub(super) fn load(
     Ok(out)
 }
 
+/// A plugin whose manifest narrows market data to some instruments would subscribe to
+/// nothing on data for another instrument (`implied`'s `instrument_id`): say so instead
+/// of running it idle.
+pub(super) fn check_instrument(
+    path: &str,
+    component: &PluginComponent,
+    implied: &[(&str, String)],
+) -> Result<(), String> {
+    if let Some(req) = component
+        .manifest()
+        .capabilities
+        .get(&Capability::MarketData)
+        && !req.instruments.is_empty()
+        && let Some((_, id)) = implied.iter().find(|(k, _)| *k == "instrument_id")
+        && !req.instruments.contains(id)
+    {
+        return Err(format!(
+            "{path}: reads only {} (its manifest narrows market-data to them), but the data is for {id}; run it on data for its instruments (a translated definition names its market)",
+            req.instruments.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Resolves every plugin's parameters against its manifest schema.
 ///
 /// `given` are the `--param` pairs: a name no plugin declares is an error (a typo must not
@@ -61,18 +85,7 @@ pub(super) fn resolve_params(
     components
         .iter()
         .map(|(path, component)| {
-            // A plugin whose manifest narrows market data to some instruments could
-            // subscribe to nothing here: say so instead of running it idle.
-            if let Some(req) = component.manifest().capabilities.get(&Capability::MarketData)
-                && !req.instruments.is_empty()
-                && let Some((_, id)) = implied.iter().find(|(k, _)| *k == "instrument_id")
-                && !req.instruments.contains(id)
-            {
-                return Err(format!(
-                    "{path}: reads only {} (its manifest narrows market-data to them), but the data is for {id}; run it on data for its instruments (a translated definition names its market)",
-                    req.instruments.join(", ")
-                ));
-            }
+            check_instrument(path, component, implied)?;
             let declared = &component.manifest().params;
             let mut overrides: Vec<(String, String)> = given
                 .iter()

@@ -12,7 +12,6 @@ use crate::{
         data::{self, DataFormat},
         param_text,
     },
-    capabilities::risk_gate::RiskPolicy,
     sandbox::{EngineOptions, SandboxEngine, sha256_hex},
     storage,
     sweep::{
@@ -85,22 +84,6 @@ fn fail_all(problems: &[String]) -> u8 {
 }
 
 /// The `--risk` policy, or the permissive default.
-fn risk_policy(path: Option<&std::path::Path>) -> Result<RiskPolicy, String> {
-    let Some(path) = path else {
-        return Ok(RiskPolicy::default());
-    };
-    let bytes = storage::read_operator_file(path, 1 << 20).map_err(|e| e.to_string())?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
-    RiskPolicy::from_toml(&text).map_err(|e| {
-        let lines: Vec<String> = e.0.iter().map(|l| format!("  {l}")).collect();
-        format!(
-            "{}: invalid risk policy:\n{}",
-            path.display(),
-            lines.join("\n")
-        )
-    })
-}
-
 fn jobs(arg: Option<usize>) -> Result<usize, String> {
     match arg {
         Some(0) => Err("--jobs 0: give at least 1 (default: the available parallelism)".into()),
@@ -229,7 +212,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(j) => j,
         Err(e) => return fail(e),
     };
-    let policy = match risk_policy(args.risk.as_deref()) {
+    let policy = match super::backtest::risk_policy(args.risk.as_deref()) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -278,6 +261,9 @@ pub fn run(args: &Args) -> u8 {
     let mut fixed = args.set.clone();
     let mut implied = vec![("instrument_id", instrument_id.clone())];
     implied.extend(bar_type.map(|b| ("bar_type", b)));
+    if let Err(e) = super::plugins::check_instrument(&args.plugin, &component, &implied) {
+        return fail(e);
+    }
     for (name, value) in implied {
         let given =
             fixed.iter().any(|(k, _)| k == name) || grid.axes.iter().any(|a| a.name == name);
