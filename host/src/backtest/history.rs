@@ -34,8 +34,9 @@ struct VenueHistory {
 }
 
 impl AccountHistory {
-    /// Copies the states recorded since the last call.
-    pub fn collect(&mut self, cache: &Cache, venues: &[Venue]) {
+    /// Copies the states recorded since the last call; returns how many there were.
+    pub fn collect(&mut self, cache: &Cache, venues: &[Venue]) -> usize {
+        let mut recorded = 0;
         for venue in venues {
             let Some(account) = cache.account_for_venue(venue) else {
                 continue;
@@ -47,15 +48,22 @@ impl AccountHistory {
                 entry
                     .states
                     .extend_from_slice(&events[entry.seen_in_cache..]);
+                recorded += count - entry.seen_in_cache;
             }
             entry.seen_in_cache = count;
         }
+        recorded
     }
 
     /// Copies the new states, then drops them from the cache except the latest (which
-    /// Nautilus keeps and which is already copied).
-    pub fn collect_and_purge(&mut self, cache: &mut Cache, venues: &[Venue], ts_now: UnixNanos) {
-        self.collect(cache, venues);
+    /// Nautilus keeps and which is already copied). Returns how many states were new.
+    pub fn collect_and_purge(
+        &mut self,
+        cache: &mut Cache,
+        venues: &[Venue],
+        ts_now: UnixNanos,
+    ) -> usize {
+        let recorded = self.collect(cache, venues);
         cache.purge_account_events(ts_now, 0);
         for venue in venues {
             if let (Some(account), Some(entry)) =
@@ -65,6 +73,7 @@ impl AccountHistory {
                 entry.seen_in_cache = account.event_count();
             }
         }
+        recorded
     }
 
     /// The states of `venue`'s account, oldest first.
