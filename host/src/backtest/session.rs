@@ -17,6 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use nautilus_core::UnixNanos;
 use nautilus_model::{
     data::{Data, HasTsInit},
     instruments::InstrumentAny,
@@ -304,6 +305,13 @@ fn drive(
         engine.add_data(chunk, None, true, true).map_err(nerr)?;
         engine.run(None, None, None, true).map_err(nerr)?;
         engine.clear_data();
+        // Nothing in a session reads the account's state history, and Nautilus copies all
+        // of it on every fill: drop it, keeping the latest state (decision 0017).
+        engine
+            .kernel()
+            .cache
+            .borrow_mut()
+            .purge_account_events(UnixNanos::from(now), 0);
         progress.fed.store(fed, Ordering::Relaxed);
         progress.sim_ts.store(now, Ordering::Relaxed);
         if last_progress.elapsed() >= PROGRESS_EVERY || data.is_empty() {
