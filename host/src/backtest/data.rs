@@ -243,17 +243,7 @@ fn read_fxcm(
         let at = |m: String| LoadDataError(format!("{}/{bid}:{line}: {m}", dir_path.display()));
         match e {
             MarketEvent::Quote { quote, .. } if !bars => {
-                let ts = UnixNanos::from(quote.ts_event);
-                let size = Quantity::from_raw(fxcm::QUOTE_SIZE.raw, sp);
-                out.push(Data::Quote(QuoteTick::new(
-                    id,
-                    rescale(quote.bid, pp).map_err(at)?,
-                    rescale(quote.ask, pp).map_err(at)?,
-                    size,
-                    size,
-                    ts,
-                    ts,
-                )));
+                out.push(fxcm_quote(id, quote, pp, sp).map_err(at)?);
             }
             MarketEvent::Bar { bar, .. } if bars => {
                 let ts = UnixNanos::from(bar.ts_event);
@@ -281,26 +271,35 @@ fn read_fxcm_ohlc(path: &Path, instrument: &InstrumentAny) -> Result<Vec<Data>, 
         .map_err(|e| LoadDataError(format!("{}: {e}", dir_path.display())))?;
     let id = instrument.id();
     let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
-    let size = Quantity::from_raw(fxcm::QUOTE_SIZE.raw, sp);
     quotes
         .iter()
         .enumerate()
         .map(|(i, q)| {
-            let at = |m: String| {
+            fxcm_quote(id, q, pp, sp).map_err(|m| {
                 LoadDataError(format!("{}/{bid}:{}: {m}", dir_path.display(), i / 4 + 2))
-            };
-            let ts = UnixNanos::from(q.ts_event);
-            Ok(Data::Quote(QuoteTick::new(
-                id,
-                rescale(q.bid, pp).map_err(at)?,
-                rescale(q.ask, pp).map_err(at)?,
-                size,
-                size,
-                ts,
-                ts,
-            )))
+            })
         })
         .collect()
+}
+
+/// A quote made from FXCM rows, at the instrument's precisions, 1,000,000 each side.
+fn fxcm_quote(
+    id: nautilus_model::identifiers::InstrumentId,
+    q: &types::QuoteTick,
+    pp: u8,
+    sp: u8,
+) -> Result<Data, String> {
+    let ts = UnixNanos::from(q.ts_event);
+    let size = Quantity::from_raw(fxcm::QUOTE_SIZE.raw, sp);
+    Ok(Data::Quote(QuoteTick::new(
+        id,
+        rescale(q.bid, pp)?,
+        rescale(q.ask, pp)?,
+        size,
+        size,
+        ts,
+        ts,
+    )))
 }
 
 /// Loads `path` as `format` for `instrument` (or the instrument a bundled file is for).
