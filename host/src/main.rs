@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -23,17 +22,5 @@ fn main() -> ExitCode {
     } else {
         tracing::subscriber::set_global_default(builder.finish())
     };
-    let cli = match stratbox::cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                stratbox::cli::EXIT_USAGE
-            } else {
-                0
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    ExitCode::from(stratbox::cli::run(cli))
+    ExitCode::from(stratbox::cli::main())
 }

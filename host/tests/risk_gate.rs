@@ -28,8 +28,9 @@ use stratbox::{
         GateIdentity, OrderRouter, RiskGateState, RiskHub, RiskPolicy, Scope, TradingState,
         ValidatedOrder,
     },
-    catalog::{InstrumentTable, instruments::gbpusd_fxcm},
+    catalog::InstrumentTable,
     notify::{MemoryNotifier, Notifiers},
+    stubs::gbpusd_fxcm,
 };
 
 const UNIT: u64 = 1_000_000_000;

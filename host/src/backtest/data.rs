@@ -29,26 +29,23 @@ use crate::{
     storage,
 };
 
-/// How to read `--data`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DataFormat {
-    /// Recognise the layout from the path and the first line.
-    Auto,
-    /// FXCM bid/ask minute bars → one quote per minute (bid close / ask close).
-    FxcmQuotes,
-    /// FXCM bid/ask minute bars → four quotes per minute (open, high, low, close of both
-    /// sides, 15 s apart), as Nautilus's `QuoteTickDataWrangler` makes them.
-    FxcmQuotesOhlc,
-    /// FXCM bid minute bars → `<id>-1-MINUTE-BID-EXTERNAL` bars.
-    FxcmBars,
-    /// `timestamp,open,high,low,close,volume` → bars.
-    OhlcvBars,
-    /// `timestamp,open,high,low,close,volume` → one quote per bar at its close (bid = ask).
-    OhlcvQuotes,
-    /// Headerless `YYYYMMDD HHMMSSmmm,bid,ask[,x]` quotes.
-    QuoteCsv,
-    /// Nautilus catalog Parquet (64-bit fixed point): quotes, trades or bars.
-    Parquet,
+crate::named_enum! {
+    /// How to read `--data`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DataFormat: "data format" {
+        Auto = "auto": "Recognise the layout from the path and the first line.",
+        FxcmQuotes = "fxcm-quotes":
+            "FXCM bid/ask minute bars → one quote per minute (bid close / ask close).",
+        FxcmQuotesOhlc = "fxcm-quotes-ohlc":
+            "FXCM bid/ask minute bars → four quotes per minute (open, high, low, close of both \
+             sides, 15 s apart), as Nautilus's `QuoteTickDataWrangler` makes them.",
+        FxcmBars = "fxcm-bars": "FXCM bid minute bars → `<id>-1-MINUTE-BID-EXTERNAL` bars.",
+        OhlcvBars = "ohlcv-bars": "`timestamp,open,high,low,close,volume` → bars.",
+        OhlcvQuotes = "ohlcv-quotes":
+            "`timestamp,open,high,low,close,volume` → one quote per bar at its close (bid = ask).",
+        QuoteCsv = "quote-csv": "Headerless `YYYYMMDD HHMMSSmmm,bid,ask[,x]` quotes.",
+        Parquet = "parquet": "Nautilus catalog Parquet (64-bit fixed point): quotes, trades or bars.",
+    }
 }
 
 /// Loaded data and the instrument it is for.

@@ -6,16 +6,11 @@
 //! exchange. Data is fed in chunks through Nautilus's streaming mode so progress can be
 //! reported; decisions do not depend on the chunk size.
 
-pub mod adapter;
 pub mod chart;
-pub mod convert;
 pub mod data;
 pub mod history;
-pub mod hotswap;
 pub mod native;
 pub mod report;
-pub mod router;
-pub mod session;
 
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
 
@@ -34,15 +29,15 @@ use nautilus_trading::examples::strategies::{EmaCross, EmaCrossConfig};
 use stratbox_manifest::ParamValue;
 
 pub use self::report::BacktestReport;
-use self::{
-    adapter::{ComponentStrategy, SharedInstance, SharedTally},
-    report::PluginFigures,
-    router::NautilusRouter,
-};
+use self::report::PluginFigures;
 use crate::{
     audit::AuditLog,
     capabilities::{self, PluginEnv, risk_gate::RiskHub},
     catalog::InstrumentTable,
+    nautilus::{
+        adapter::{ComponentStrategy, SharedInstance, SharedTally},
+        router::NautilusRouter,
+    },
     sandbox::{InstantiateError, PluginComponent, SandboxEngine},
 };
 

@@ -92,7 +92,7 @@ pub struct PluginFigures {
     pub signals_received: u64,
     /// Signals it was granted and subscribed to but could not receive (quarantined or
     /// faulting on delivery), each with its reason.
-    pub signal_dead_letters: Vec<crate::backtest::adapter::DeadDelivery>,
+    pub signal_dead_letters: Vec<crate::nautilus::adapter::DeadDelivery>,
 }
 
 /// One strategy's results.

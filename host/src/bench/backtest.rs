@@ -38,12 +38,13 @@ use crate::{
     storage,
 };
 
-/// Which pair of twins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Workload {
-    Light,
-    Heavy,
+crate::named_enum! {
+    /// Which pair of twins.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Workload: "workload" {
+        Light = "light": "ema-atr-filter and its native twin: indicators on every quote, few orders.",
+        Heavy = "heavy": "ema-cross and Nautilus's EMA-cross example: thousands of orders.",
+    }
 }
 
 /// Settings of the light twins.

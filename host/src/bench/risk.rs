@@ -23,8 +23,9 @@ use crate::{
     capabilities::risk_gate::{
         GateIdentity, OrderRouter, RiskGateState, RiskHub, RiskPolicy, ValidatedOrder,
     },
-    catalog::{InstrumentTable, instruments::gbpusd_fxcm},
+    catalog::InstrumentTable,
     notify::Notifiers,
+    stubs::gbpusd_fxcm,
 };
 
 /// The policy measured against the baseline: every kind of limit, none binding.

@@ -17,12 +17,14 @@ use crate::{
     backtest::{
         self,
         data::{DataFormat, load},
-        hotswap::{SwapReply, SwapRequest},
-        router::NautilusRouter,
-        session::{self, SessionSpec, Speed},
     },
     capabilities::{self, Instance, PluginEnv, risk_gate::RiskHub},
     catalog::{InstrumentTable, instrument_defs::Instruments},
+    nautilus::{
+        hotswap::{SwapReply, SwapRequest},
+        paper::{self, SessionSpec, Speed},
+        router::NautilusRouter,
+    },
     sandbox::{LoadPolicy, PluginComponent, SandboxEngine},
 };
 
@@ -140,7 +142,7 @@ pub fn run(config: &Config) -> Result<SwapBench, String> {
     let (router, queue) = NautilusRouter::new(sid.as_str());
     let instance = kit.instance(&v1, router)?;
     let balance = backtest::parse_balance(None, "USD")?;
-    let mut handle = session::start(SessionSpec {
+    let mut handle = paper::start(SessionSpec {
         id: "bench".into(),
         instruments: vec![loaded.instrument],
         table: Arc::clone(&kit.table),

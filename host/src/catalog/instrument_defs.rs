@@ -339,7 +339,7 @@ mod tests {
         }
         assert_eq!(
             defs.info("GBP/USD.FXCM"),
-            Some(&super::super::instruments::gbpusd_fxcm())
+            Some(&crate::stubs::gbpusd_fxcm())
         );
     }
 

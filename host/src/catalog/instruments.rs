@@ -7,11 +7,10 @@ use std::{
 
 use super::MarketEvent;
 use crate::{
-    bindings::types::{Bar, BarType, InstrumentInfo, InstrumentKind, Price, Quantity, QuoteTick},
+    bindings::types::{Bar, BarType, InstrumentInfo, QuoteTick},
     capabilities::market_data::MarketDataSource,
+    stubs::gbpusd_fxcm,
 };
-
-const UNIT: u64 = 1_000_000_000;
 
 #[derive(Debug, Default)]
 struct Latest {
@@ -123,46 +122,5 @@ impl MarketDataSource for InstrumentTable {
             .filter(|(b, _)| b.instrument_id == instrument_id)
             .max_by_key(|(_, bar)| bar.ts_event)
             .map(|(_, bar)| (bar.close.raw, bar.close.raw))
-    }
-}
-
-/// GBP/USD on FXCM: 5-decimal prices, whole-unit sizes.
-#[must_use]
-pub fn gbpusd_fxcm() -> InstrumentInfo {
-    InstrumentInfo {
-        id: "GBP/USD.FXCM".into(),
-        kind: InstrumentKind::CurrencyPair,
-        base_currency: Some("GBP".into()),
-        quote_currency: "USD".into(),
-        settlement_currency: "USD".into(),
-        is_inverse: false,
-        price_precision: 5,
-        size_precision: 0,
-        price_increment: Price {
-            raw: 10_000,
-            precision: 5,
-        },
-        size_increment: Quantity {
-            raw: UNIT,
-            precision: 0,
-        },
-        multiplier: Quantity {
-            raw: UNIT,
-            precision: 0,
-        },
-        lot_size: Some(Quantity {
-            raw: 1_000 * UNIT,
-            precision: 0,
-        }),
-        min_quantity: Some(Quantity {
-            raw: UNIT,
-            precision: 0,
-        }),
-        max_quantity: Some(Quantity {
-            raw: 50_000_000 * UNIT,
-            precision: 0,
-        }),
-        min_price: None,
-        max_price: None,
     }
 }

@@ -13,31 +13,26 @@ use serde::Serialize;
 
 use super::series::{Kind, Parsed, Series, Unit};
 
-/// What to do with a value that has a problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Policy {
-    /// Refuse the whole import; nothing is written.
-    Reject,
-    /// Leave the value out and list it in the report.
-    #[value(alias = "drop")]
-    DropAndReport,
-    /// Keep the value and list it in the report (out-of-order values are moved into place).
-    #[value(alias = "flag")]
-    KeepAndFlag,
+crate::named_enum! {
+    /// What to do with a value that has a problem.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Policy: "bad-value policy" {
+        Reject = "reject": "Refuse the whole import; nothing is written.",
+        DropAndReport = "drop-and-report" | "drop": "Leave the value out and list it in the report.",
+        KeepAndFlag = "keep-and-flag" | "flag":
+            "Keep the value and list it in the report (out-of-order values are moved into place).",
+    }
 }
 
-/// Which gaps are expected market closures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Calendar {
-    /// Foreign exchange: closed from Friday evening to Sunday evening (UTC), and over
-    /// 25 December and 1 January.
-    Fx,
-    /// Crypto venues: always open, every gap is unexpected.
-    #[value(name = "24x7")]
-    #[serde(rename = "24x7")]
-    Always,
+crate::named_enum! {
+    /// Which gaps are expected market closures.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Calendar: "calendar" {
+        Fx = "fx":
+            "Foreign exchange: closed from Friday evening to Sunday evening (UTC), and over \
+             25 December and 1 January.",
+        Always = "24x7": "Crypto venues: always open, every gap is unexpected.",
+    }
 }
 
 impl Calendar {

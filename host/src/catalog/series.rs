@@ -3,13 +3,14 @@
 
 use nautilus_model::data::{Bar, BarType, Data, QuoteTick, TradeTick};
 
-/// What a catalog dataset holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Bars,
-    Quotes,
-    Trades,
+crate::named_enum! {
+    /// What a catalog dataset holds.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Kind: "data kind" {
+        Bars = "bars": "Bars of one bar type.",
+        Quotes = "quotes": "Quote ticks (bid and ask).",
+        Trades = "trades": "Trade ticks.",
+    }
 }
 
 impl Kind {
@@ -32,12 +33,6 @@ impl Kind {
             "trades" => Some(Self::Trades),
             _ => None,
         }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.dir())
     }
 }
 

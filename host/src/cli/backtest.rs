@@ -9,7 +9,7 @@ use std::{
 
 use nautilus_model::{instruments::Instrument, types::Money};
 
-use super::{default_plugin_dir, fail, key_value, plugins};
+use super::{default_plugin_dir, fail, key_value, named::named, plugins};
 use crate::{
     audit::AuditLog,
     backtest::{
@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, requires = "instrument")]
     pub catalog: Option<PathBuf>,
     /// With --catalog: which data (default: quotes if present, else bars, else trades).
-    #[arg(long, value_enum, requires = "catalog")]
+    #[arg(long, value_parser = named::<crate::catalog::series::Kind>(), requires = "catalog")]
     pub kind: Option<crate::catalog::series::Kind>,
     /// With --catalog: first time (ns, `YYYY-MM-DD` or ISO, UTC; inclusive).
     #[arg(long, value_parser = super::catalog::parse_time, requires = "catalog")]
@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(long, value_parser = super::catalog::parse_time, requires = "catalog")]
     pub to: Option<u64>,
     /// How to read --data.
-    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    #[arg(long, value_parser = named::<DataFormat>(), default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
     /// Instrument the data is for (default: known for the bundled files).
     #[arg(long)]

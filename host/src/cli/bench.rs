@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{default_plugin_dir, fail, key_value};
+use super::{default_plugin_dir, fail, key_value, named::named};
 use crate::bench::callback;
 
 #[derive(Debug, clap::Subcommand)]
@@ -22,7 +22,7 @@ pub enum Which {
         #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
         data: PathBuf,
         /// How to read --data.
-        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
+        #[arg(long, value_parser = named::<crate::backtest::data::DataFormat>(), default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
         format: crate::backtest::data::DataFormat,
         /// Runs of each side (at least 5; the median is reported).
         #[arg(long, default_value_t = 5)]
@@ -49,7 +49,7 @@ pub enum Which {
         plugin_dir: Option<PathBuf>,
         #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
         data: PathBuf,
-        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
+        #[arg(long, value_parser = named::<crate::backtest::data::DataFormat>(), default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
         format: crate::backtest::data::DataFormat,
         #[arg(long, default_value_t = 3)]
         reps: usize,
@@ -90,7 +90,7 @@ pub enum Which {
         #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
         data: PathBuf,
         /// How to read --data.
-        #[arg(long, value_enum, default_value_t = crate::backtest::data::DataFormat::Auto)]
+        #[arg(long, value_parser = named::<crate::backtest::data::DataFormat>(), default_value_t = crate::backtest::data::DataFormat::Auto)]
         format: crate::backtest::data::DataFormat,
         /// Swept parameter as in `stratbox sweep` (repeatable; default: ema-cross
         /// fast_period=5..30:5 x slow_period=20..60:10, 30 runs).

@@ -6,7 +6,7 @@ use std::{io::Write, path::PathBuf};
 use nautilus_model::{identifiers::InstrumentId, instruments::Instrument as _};
 use serde::Serialize;
 
-use super::{fail, instrument_defs, key_value};
+use super::{fail, instrument_defs, key_value, named::named};
 use crate::catalog::{
     import::{self, BarStamp, Format, Instrument, Request, fields},
     quality::{self, Calendar, Policy, QualityConfig, iso},
@@ -57,9 +57,9 @@ pub struct ImportArgs {
     /// Instrument the data is for (defined in --instruments).
     #[arg(long)]
     pub instrument: String,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Kind>())]
     pub kind: Kind,
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, value_parser = named::<Format>(), default_value_t = Format::Auto)]
     pub format: Format,
     /// FXCM quotes: the ask file (the source is the bid file).
     #[arg(long)]
@@ -68,7 +68,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub bar_type: Option<String>,
     /// Binance klines: stamp bars at their close (no look-ahead) or open (as Nautilus's test data).
-    #[arg(long, value_enum, default_value_t = BarStamp::Close)]
+    #[arg(long, value_parser = named::<BarStamp>(), default_value_t = BarStamp::Close)]
     pub bar_timestamp: BarStamp,
     /// Postgres table (`schema.table` or `table`).
     #[arg(long)]
@@ -81,13 +81,13 @@ pub struct ImportArgs {
     #[arg(long)]
     pub instruments: Option<PathBuf>,
     /// What to do with rows that fail a quality check.
-    #[arg(long, value_enum, default_value_t = Policy::Reject)]
+    #[arg(long, value_parser = named::<Policy>(), default_value_t = Policy::Reject)]
     pub on_problem: Policy,
     /// Largest relative move from the last clean value that is not an outlier.
     #[arg(long, default_value_t = 0.15)]
     pub max_jump: f64,
     /// Market calendar for gaps (default: fx for FXCM/SIM venues, else 24x7).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Calendar>())]
     pub calendar: Option<Calendar>,
     /// Quiet seconds between ticks before it counts as a gap.
     #[arg(long, default_value_t = 300)]
@@ -111,7 +111,7 @@ pub struct QueryArgs {
     pub catalog: CatalogArg,
     #[arg(long)]
     pub instrument: String,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = named::<Kind>())]
     pub kind: Kind,
     /// Bar type, when the catalog holds several for the instrument.
     #[arg(long)]

@@ -7,6 +7,7 @@ mod backtest;
 mod bench;
 mod catalog;
 mod inspect;
+mod named;
 mod plugins;
 mod remote;
 mod replay;
@@ -97,6 +98,20 @@ pub enum Command {
 }
 
 /// Runs the parsed command; returns the process exit code.
+/// Parses the process's arguments and runs the command; returns the exit code (a usage
+/// error prints clap's message and returns [`EXIT_USAGE`]; `--help` and `--version` 0).
+#[must_use]
+pub fn main() -> u8 {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            code
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf, time::Instant};
 
 use nautilus_model::{data::HasTsInit, instruments::Instrument};
 
-use super::{EXIT_USAGE, backtest::plugin_path, fail, key_value, plugins};
+use super::{EXIT_USAGE, backtest::plugin_path, fail, key_value, named::named, plugins};
 use crate::{
     audit::AuditLog,
     backtest::{
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
     pub data: PathBuf,
     /// How to read --data.
-    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    #[arg(long, value_parser = named::<DataFormat>(), default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
     /// Instrument the data is for (default: known for the bundled files).
     #[arg(long)]

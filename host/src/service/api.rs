@@ -27,7 +27,7 @@ use super::{
     ops::{self, ReasonBody, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
-use crate::{audit::AuditAction, backtest::session::Command};
+use crate::{audit::AuditAction, nautilus::paper::Command};
 
 type ApiResult<T> = Result<T, ApiError>;
 

@@ -15,12 +15,12 @@ use tokio::sync::{mpsc, watch};
 use super::{AppState, auth::Principal, db, error::ApiError, grants::GrantSpec};
 use crate::{
     audit::AuditAction,
-    backtest::{
-        hotswap::{AdapterEvent, EventSink, SwapSlot},
-        session::{Command, Progress, SessionEnd, SessionHandle},
-    },
     capabilities::risk_gate::RiskHub,
     catalog::InstrumentTable,
+    nautilus::{
+        hotswap::{AdapterEvent, EventSink, SwapSlot},
+        paper::{Command, Progress, SessionEnd, SessionHandle},
+    },
 };
 
 /// Events kept per deployment for `GET /v1/deployments/{id}/events`.
@@ -50,11 +50,11 @@ pub struct SessionRequest {
     /// A data file under the server's data folder (e.g. `fxcm/gbpusd-m1-bid-2012.csv`).
     pub data: Option<String>,
     /// Its format (as `stratbox backtest --format`): `auto` by default.
-    pub format: Option<String>,
+    pub format: Option<crate::backtest::data::DataFormat>,
     /// Or a catalog folder under the data folder.
     pub catalog: Option<String>,
     /// Catalog dataset kind: `quotes`, `bars` or `trades`.
-    pub kind: Option<String>,
+    pub kind: Option<crate::catalog::series::Kind>,
     pub instrument: Option<String>,
     pub bar_type: Option<String>,
     /// `"max"` or recorded seconds per wall-clock second (e.g. `3600`).
@@ -81,8 +81,8 @@ impl Default for SpeedSpec {
 }
 
 impl SpeedSpec {
-    pub fn speed(&self) -> Result<crate::backtest::session::Speed, ApiError> {
-        use crate::backtest::session::Speed;
+    pub fn speed(&self) -> Result<crate::nautilus::paper::Speed, ApiError> {
+        use crate::nautilus::paper::Speed;
         match self {
             Self::Named(s) if s == "max" => Ok(Speed::Max),
             Self::Factor(f) if f.is_finite() && *f > 0.0 => Ok(Speed::Factor(*f)),

@@ -7,13 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
-use stratbox_manifest::{Capability, CapabilityRequest, Manifest};
+use stratbox_manifest::{Capability, CapabilityRequest};
 
 use super::{
     db::{self, DbError},
     error::ApiError,
 };
-use crate::sandbox::{Limits, PluginComponent};
+use crate::{
+    capabilities,
+    sandbox::{Limits, PluginComponent},
+};
 
 /// What a plugin may touch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -156,39 +159,7 @@ fn list_change(what: &str, cap: Capability, a: &[String], b: &[String]) -> Optio
 /// lowered. Refused when the grant does not cover a capability the component imports, or
 /// when a scope leaves nothing.
 pub fn apply(component: &PluginComponent, grant: &GrantSpec) -> Result<PluginComponent, String> {
-    let manifest: &Manifest = component.manifest();
-    let mut scopes = BTreeMap::new();
-    for (cap, requested) in &manifest.capabilities {
-        let Some(granted) = grant.capabilities.get(cap) else {
-            return Err(format!(
-                "{} {} requests `{}`, which the grant does not include; request a grant that covers it",
-                manifest.name,
-                manifest.version,
-                cap_name(*cap)
-            ));
-        };
-        let scope = CapabilityRequest {
-            instruments: narrow(
-                cap,
-                "instruments",
-                &requested.instruments,
-                &granted.instruments,
-            )?,
-            signal_types: narrow(
-                cap,
-                "signal-types",
-                &requested.signal_types,
-                &granted.signal_types,
-            )?,
-            source_models: narrow(
-                cap,
-                "source-models",
-                &requested.source_models,
-                &granted.source_models,
-            )?,
-        };
-        scopes.insert(*cap, scope);
-    }
+    let scopes = capabilities::scopes_under_grant(component, &grant.capabilities)?;
     let own = component.limits();
     let lower = |mine: u64, ceiling: Option<u64>| ceiling.map_or(mine, |c| mine.min(c));
     let limits = Limits {
@@ -201,44 +172,6 @@ pub fn apply(component: &PluginComponent, grant: &GrantSpec) -> Result<PluginCom
         ..own
     };
     Ok(component.narrowed(scopes, limits))
-}
-
-fn cap_name(cap: Capability) -> String {
-    serde_json::to_value(cap)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The intersection of what the manifest requests and what the grant allows (an empty
-/// list on either side does not restrict).
-fn narrow(
-    cap: &Capability,
-    what: &str,
-    requested: &[String],
-    granted: &[String],
-) -> Result<Vec<String>, String> {
-    match (requested.is_empty(), granted.is_empty()) {
-        (_, true) => Ok(requested.to_vec()),
-        (true, false) => Ok(granted.to_vec()),
-        (false, false) => {
-            let keep: Vec<String> = requested
-                .iter()
-                .filter(|r| granted.contains(r))
-                .cloned()
-                .collect();
-            if keep.is_empty() {
-                Err(format!(
-                    "`{}`: the grant's {what} ({}) and the manifest's ({}) have nothing in common",
-                    cap_name(*cap),
-                    granted.join(", "),
-                    requested.join(", ")
-                ))
-            } else {
-                Ok(keep)
-            }
-        }
-    }
 }
 
 /// A stored grant.
@@ -435,29 +368,5 @@ mod tests {
         assert!(diff(Some(&a), &all)[0].widens);
         assert!(!diff(Some(&all), &a)[0].widens);
         assert!(diff(Some(&a), &a).is_empty());
-    }
-
-    #[test]
-    fn narrowing_intersects_and_refuses_empty_scopes() {
-        let cap = Capability::MarketData;
-        assert_eq!(
-            narrow(&cap, "instruments", &[], &["A".into()]).unwrap(),
-            ["A"]
-        );
-        assert_eq!(
-            narrow(&cap, "instruments", &["A".into()], &[]).unwrap(),
-            ["A"]
-        );
-        assert_eq!(
-            narrow(
-                &cap,
-                "instruments",
-                &["A".into(), "B".into()],
-                &["B".into()]
-            )
-            .unwrap(),
-            ["B"]
-        );
-        assert!(narrow(&cap, "instruments", &["A".into()], &["B".into()]).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::backtest::hotswap::AdapterEvent;
+use crate::nautilus::hotswap::AdapterEvent;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

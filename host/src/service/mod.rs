@@ -4,7 +4,7 @@
 //! Prometheus metrics and a WebSocket stream of session events.
 //!
 //! Layering: the API ([`api`]) parses and answers; [`ops`] decides and audits; sessions
-//! run in the Nautilus layer ([`crate::backtest::session`]).
+//! run in the Nautilus layer ([`crate::nautilus::paper`]).
 
 pub mod api;
 pub mod audit_store;

@@ -20,15 +20,17 @@ use crate::{
     backtest::{
         self,
         data::{DataFormat, Loaded},
-        hotswap::{SwapReply, SwapRequest},
-        router::NautilusRouter,
-        session::{self, SessionSpec},
     },
     capabilities::{
         self, Instance, PluginEnv,
         risk_gate::{RiskHub, RiskPolicy, Scope},
     },
     catalog::instrument_defs::Instruments,
+    nautilus::{
+        hotswap::{SwapReply, SwapRequest},
+        paper::{self, SessionSpec},
+        router::NautilusRouter,
+    },
     notify::Notifiers,
     sandbox::PluginComponent,
 };
@@ -145,14 +147,7 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
     match (&s.data, &s.catalog) {
         (Some(file), None) => {
             let path = data_path(state, file, "data")?;
-            let format = match s.format.as_deref() {
-                None => DataFormat::Auto,
-                Some(f) => <DataFormat as clap::ValueEnum>::from_str(f, true).map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "session.format `{f}` is not a known data format"
-                    ))
-                })?,
-            };
+            let format = s.format.unwrap_or(DataFormat::Auto);
             backtest::data::load(
                 &path,
                 format,
@@ -167,22 +162,10 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
             let instrument = s.instrument.as_deref().ok_or_else(|| {
                 ApiError::bad_request("session.instrument is required with session.catalog")
             })?;
-            let kind =
-                s.kind
-                    .as_deref()
-                    .map(|k| {
-                        <crate::catalog::series::Kind as clap::ValueEnum>::from_str(k, true)
-                            .map_err(|_| {
-                                ApiError::bad_request(format!(
-                                    "session.kind `{k}` is not quotes, bars or trades"
-                                ))
-                            })
-                    })
-                    .transpose()?;
             backtest::data::load_catalog(
                 &root,
                 instrument,
-                kind,
+                s.kind,
                 s.bar_type.as_deref(),
                 None,
                 None,
@@ -310,7 +293,7 @@ async fn deploy_inner(
             "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
         }),
     )?;
-    let mut handle = session::start(spec)
+    let mut handle = paper::start(spec)
         .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
     let thread = handle.take_thread();
     let (ended_tx, ended_rx) = tokio::sync::watch::channel(None);
@@ -332,7 +315,7 @@ async fn deploy_inner(
     ));
     if let Err(e) = deployments::insert(&state.pool, &dep, &req).await {
         // Not recorded, so not run: stop the session that was just started.
-        dep.send(crate::backtest::session::Command::Stop);
+        dep.send(crate::nautilus::paper::Command::Stop);
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
@@ -519,7 +502,7 @@ pub fn set_trading(
 
 /// Stops a deployment's session and waits for its outcome.
 pub async fn stop(dep: &Deployment, wait: Duration) -> Result<serde_json::Value, ApiError> {
-    dep.send(crate::backtest::session::Command::Stop);
+    dep.send(crate::nautilus::paper::Command::Stop);
     let mut ended = dep.ended.clone();
     let waited = tokio::time::timeout(wait, ended.wait_for(Option::is_some)).await;
     match waited {

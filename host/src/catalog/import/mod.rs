@@ -22,26 +22,19 @@ use crate::storage;
 /// Largest source file read (bytes).
 pub const MAX_SOURCE_BYTES: u64 = 8 << 30;
 
-/// What a source holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// From the file name and first line.
-    Auto,
-    /// FXCM bid/ask minute CSVs: `--kind quotes` needs both (`--ask`), bars one side.
-    Fxcm,
-    /// `timestamp,open,high,low,close,volume` bars.
-    Ohlcv,
-    /// Binance kline CSV (12 columns, times in ms).
-    BinanceKlines,
-    /// Headerless `YYYYMMDD HHMMSSmmm,bid,ask[,x]` quotes.
-    QuoteCsv,
-    /// pandas Parquet (float or text columns and a timestamp column).
-    Pandas,
-    /// Nautilus 64-bit catalog Parquet.
-    Nautilus,
-    /// A PostgreSQL table (`--source postgres://... --table ...`).
-    Postgres,
+crate::named_enum! {
+    /// What a source holds.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format: "source format" {
+        Auto = "auto": "From the file name and first line.",
+        Fxcm = "fxcm": "FXCM bid/ask minute CSVs: `--kind quotes` needs both (`--ask`), bars one side.",
+        Ohlcv = "ohlcv": "`timestamp,open,high,low,close,volume` bars.",
+        BinanceKlines = "binance-klines": "Binance kline CSV (12 columns, times in ms).",
+        QuoteCsv = "quote-csv": "Headerless `YYYYMMDD HHMMSSmmm,bid,ask[,x]` quotes.",
+        Pandas = "pandas": "pandas Parquet (float or text columns and a timestamp column).",
+        Nautilus = "nautilus": "Nautilus 64-bit catalog Parquet.",
+        Postgres = "postgres": "A PostgreSQL table (`--source postgres://... --table ...`).",
+    }
 }
 
 /// The instrument an import is for, with the precisions values are read at.

@@ -267,14 +267,15 @@ pub fn ohlcv(
     })
 }
 
-/// Which kline time becomes the bar's timestamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BarStamp {
-    /// The close (open time + interval): what a strategy could know, no look-ahead.
-    Close,
-    /// The open time, as in Nautilus's own test catalog (`nautilus-64bit/bars.parquet`).
-    Open,
+crate::named_enum! {
+    /// Which kline time becomes the bar's timestamp.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BarStamp: "bar timestamp" {
+        Close = "close":
+            "The close (open time + interval): what a strategy could know, no look-ahead.",
+        Open = "open":
+            "The open time, as in Nautilus's own test catalog (`nautilus-64bit/bars.parquet`).",
+    }
 }
 
 /// Binance klines: open time (ms), open, high, low, close, volume, close time (ms), ...

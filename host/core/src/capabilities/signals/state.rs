@@ -28,7 +28,7 @@ pub struct SignalSubscription {
 
 /// Signal state of one instance.
 pub struct SignalsState {
-    pub(in crate::capabilities) granted: bool,
+    pub(super) granted: bool,
     pub(super) scope: SignalScope,
     pub(super) market: Arc<dyn MarketDataSource>,
     pub(super) subscriptions: Vec<SignalSubscription>,
@@ -112,7 +112,7 @@ impl SignalsState {
 impl SignalsState {
     /// Takes over `from`'s signal subscriptions (a hot-swap). Delivery still checks every
     /// signal against this (the new) state's scope.
-    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+    pub(super) fn take_over_session(&mut self, from: &mut Self) -> Result<(), String> {
         if from.subscriptions.is_empty() {
             return Ok(());
         }

@@ -6,15 +6,19 @@ use crate::{
         signals::{Host, SignalError, SubscriptionId},
         types::{InstrumentId, SignalType},
     },
-    capabilities::contract::{check_granted, check_str, in_scope},
+    capabilities::contract::{SignalTrap, check_granted, check_str, in_scope},
 };
 
 impl Host for SignalsState {
+    fn convert_signal_error(&mut self, err: SignalTrap) -> wasmtime::Result<SignalError> {
+        err.into_wit()
+    }
+
     fn subscribe(
         &mut self,
         signal_type: SignalType,
         instrument_id: Option<InstrumentId>,
-    ) -> wasmtime::Result<Result<SubscriptionId, SignalError>> {
+    ) -> Result<SubscriptionId, SignalTrap> {
         check_granted(self.granted, "signals", "subscribe")?;
         if self
             .scope
@@ -22,14 +26,14 @@ impl Host for SignalsState {
             .as_ref()
             .is_some_and(|t| !t.contains(&signal_type))
         {
-            return Ok(Err(SignalError::TypeNotGranted(signal_type)));
+            return Err(SignalError::TypeNotGranted(signal_type).into());
         }
         if let Some(id) = &instrument_id {
             check_str(id, "signals.subscribe: instrument id")?;
             if self.market.instrument(id).is_none()
                 || !in_scope(self.scope.instruments.as_ref(), id)
             {
-                return Ok(Err(SignalError::InstrumentNotGranted(id.clone())));
+                return Err(SignalError::InstrumentNotGranted(id.clone()).into());
             }
         }
         if let Some(existing) = self
@@ -37,12 +41,13 @@ impl Host for SignalsState {
             .iter()
             .find(|s| s.signal_type == signal_type && s.instrument_id == instrument_id)
         {
-            return Ok(Ok(existing.id));
+            return Ok(existing.id);
         }
         if self.subscriptions.len() >= self.max_subscriptions {
-            return Ok(Err(SignalError::TooManySubscriptions(
+            return Err(SignalError::TooManySubscriptions(
                 u32::try_from(self.max_subscriptions).unwrap_or(u32::MAX),
-            )));
+            )
+            .into());
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
@@ -51,15 +56,15 @@ impl Host for SignalsState {
             signal_type,
             instrument_id,
         });
-        Ok(Ok(id))
+        Ok(id)
     }
 
-    fn unsubscribe(&mut self, id: SubscriptionId) -> wasmtime::Result<Result<(), SignalError>> {
+    fn unsubscribe(&mut self, id: SubscriptionId) -> Result<(), SignalTrap> {
         check_granted(self.granted, "signals", "unsubscribe")?;
         let Some(pos) = self.subscriptions.iter().position(|s| s.id == id) else {
-            return Ok(Err(SignalError::UnknownSubscription(id)));
+            return Err(SignalError::UnknownSubscription(id).into());
         };
         self.subscriptions.remove(pos);
-        Ok(Ok(()))
+        Ok(())
     }
 }

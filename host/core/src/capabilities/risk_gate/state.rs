@@ -55,7 +55,7 @@ impl PnlMarks {
 
 /// Risk-gate state of one instance.
 pub struct RiskGateState {
-    pub(in crate::capabilities) granted: bool,
+    pub(super) granted: bool,
     pub(super) instruments: Option<BTreeSet<String>>,
     pub(super) market: Arc<dyn MarketDataSource>,
     pub(super) router: Box<dyn OrderRouter>,
@@ -482,7 +482,7 @@ impl RiskGateState {
     /// ids continue), open orders, positions, P&L marks, rate window, decision counts and
     /// trading state. This state keeps the new version's identity, grant and limits; every
     /// open order and position must fit its instrument grant. Nothing moves unless all fit.
-    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+    pub(super) fn take_over_session(&mut self, from: &mut Self) -> Result<(), String> {
         let instruments = from.open.iter().map(|o| o.instrument_id.as_str()).chain(
             from.positions
                 .iter()

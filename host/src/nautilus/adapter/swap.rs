@@ -1,13 +1,13 @@
-//! The adapter's side of a hot-swap (see [`crate::backtest::hotswap`]): taking a posted
+//! The adapter's side of a hot-swap (see [`crate::nautilus::hotswap`]): taking a posted
 //! swap between two events, probation bookkeeping, commit and rollback.
 
 use super::ComponentStrategy;
 use crate::{
-    backtest::{
+    capabilities::Instance,
+    nautilus::{
         hotswap::{AdapterEvent, Probation, SwapReply, SwapRequest},
         router::Pending,
     },
-    capabilities::Instance,
     sandbox::CallError,
 };
 

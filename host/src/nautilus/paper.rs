@@ -26,14 +26,16 @@ use nautilus_model::{
 use serde::Serialize;
 
 use super::{
-    BacktestError,
     adapter::{ComponentStrategy, SharedInstance, SharedTally},
     hotswap::{AdapterEvent, EventSink, SwapPoint, SwapReply, SwapSlot},
-    report::{self, StrategyReport},
     router::PendingQueue,
 };
 use crate::{
     audit::AuditLog,
+    backtest::{
+        self, BacktestError,
+        report::{self, StrategyReport},
+    },
     capabilities::{Instance, risk_gate::RiskHub},
     catalog::InstrumentTable,
     signals::Signal,
@@ -223,8 +225,8 @@ fn drive(
     commands: &mpsc::Receiver<Command>,
 ) -> Result<SessionEnd, BacktestError> {
     let nerr = BacktestError::Nautilus;
-    let (mut engine, _venues) = super::new_engine(&spec.instruments, &spec.balances)?;
-    let sid = super::strategy_id(&spec.strategy_name, 0);
+    let (mut engine, _venues) = backtest::new_engine(&spec.instruments, &spec.balances)?;
+    let sid = backtest::strategy_id(&spec.strategy_name, 0);
     let shared: SharedInstance = Rc::new(RefCell::new(spec.instance));
     let point = SwapPoint::new(
         slot.clone(),

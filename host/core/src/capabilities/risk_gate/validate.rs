@@ -141,7 +141,7 @@ mod tests {
     use crate::bindings::types::{OrderSide, StopLimitPrices, TimeInForce};
 
     fn gbpusd() -> InstrumentInfo {
-        crate::catalog::instruments::gbpusd_fxcm()
+        crate::stubs::gbpusd_fxcm()
     }
 
     fn intent(kind: OrderKind, raw: u64, precision: u8) -> OrderIntent {

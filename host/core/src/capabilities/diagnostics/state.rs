@@ -60,7 +60,7 @@ impl DiagnosticsState {
         self.recent.iter()
     }
 
-    pub(crate) fn begin_callback(&mut self, callback: Callback, event_ts: Option<u64>) {
+    pub(crate) fn reset_for_callback(&mut self, callback: Callback, event_ts: Option<u64>) {
         self.callback = callback;
         self.event_ts = event_ts;
         self.lines_this_callback = 0;

@@ -8,7 +8,7 @@ use crate::{
             InstrumentId, OrderId, OrderIntent, PositionView, RejectCode, Rejection, RiskDecision,
         },
     },
-    capabilities::contract::{check_granted, check_str},
+    capabilities::contract::{RejectTrap, check_granted, check_str},
 };
 
 impl Host for RiskGateState {
@@ -24,19 +24,20 @@ impl Host for RiskGateState {
         Ok(self.decide(intent))
     }
 
-    fn cancel_order(&mut self, order_id: OrderId) -> wasmtime::Result<Result<(), Rejection>> {
+    fn cancel_order(&mut self, order_id: OrderId) -> Result<(), RejectTrap> {
         check_granted(self.granted, "risk-gate", "cancel-order")?;
         check_str(&order_id, "risk-gate.cancel-order: order id")?;
         if !self.open.iter().any(|o| o.id == order_id) {
-            return Ok(Err(Rejection {
+            return Err(Rejection {
                 code: RejectCode::UnknownOrder,
                 message: format!("`{order_id}` is not an open order of this plugin"),
-            }));
+            }
+            .into());
         }
         Ok(self.router.cancel(&order_id).map_err(|message| Rejection {
             code: RejectCode::InternalError,
             message,
-        }))
+        })?)
     }
 
     fn position(&mut self, instrument_id: InstrumentId) -> wasmtime::Result<PositionView> {
@@ -48,5 +49,13 @@ impl Host for RiskGateState {
     fn open_orders(&mut self) -> wasmtime::Result<Vec<OrderId>> {
         check_granted(self.granted, "risk-gate", "open-orders")?;
         Ok(self.open_order_ids())
+    }
+}
+
+/// `cancel-order`'s refusal travels as a trappable error type defined in `types`; the
+/// generated linker needs its conversion on the gate's own state.
+impl crate::bindings::types::Host for RiskGateState {
+    fn convert_rejection(&mut self, err: RejectTrap) -> wasmtime::Result<Rejection> {
+        err.into_wit()
     }
 }

@@ -38,7 +38,7 @@ impl Subscription {
 
 /// Market-data state of one instance.
 pub struct MarketDataState {
-    pub(in crate::capabilities) granted: bool,
+    pub(super) granted: bool,
     pub(super) instruments: Option<BTreeSet<String>>,
     pub(super) source: Arc<dyn MarketDataSource>,
     pub(super) subscriptions: Vec<Subscription>,
@@ -122,7 +122,7 @@ impl MarketDataState {
     /// Takes over `from`'s subscriptions (a hot-swap): this state belongs to the new
     /// instance and keeps its own grant and scope, which every subscription must fit.
     /// Nothing moves unless all fit.
-    pub(in crate::capabilities) fn take_over(&mut self, from: &mut Self) -> Result<(), String> {
+    pub(super) fn take_over_session(&mut self, from: &mut Self) -> Result<(), String> {
         if from.subscriptions.is_empty() {
             return Ok(());
         }

@@ -1,0 +1,18 @@
+//! Everything that drives a strategy component inside Nautilus, whatever the engine:
+//! a `BacktestEngine` for backtests and paper sessions today, a `LiveNode` next.
+//!
+//! - [`adapter`]: the Nautilus `Strategy` that hands events to the component and its orders,
+//!   through the risk gate, back to Nautilus.
+//! - [`convert`]: exact conversions between Nautilus types and the WIT contract's.
+//! - [`router`]: the risk gate's order router into Nautilus (the only way an order leaves).
+//! - [`hotswap`]: the swap slot: replacing a running component between two events.
+//! - [`paper`]: a paper session: one deployed component on its own thread and engine, fed
+//!   recorded data at a pace (the live node's session will sit beside it).
+//!
+//! [`crate::backtest`] builds whole backtest runs and their reports on top of this module.
+
+pub mod adapter;
+pub mod convert;
+pub mod hotswap;
+pub mod paper;
+pub mod router;
