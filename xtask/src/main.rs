@@ -113,27 +113,44 @@ fn plugins(root: &Path) -> Result<Vec<xtask::Built>> {
     Ok(built)
 }
 
-fn stratbox(root: &Path) -> Command {
-    let mut c = cargo(root);
-    c.args(["run", "--release", "--quiet", "--package", "stratbox", "--"]);
-    c
+/// Builds the release `stratbox` binary with cargo's progress shown (a fresh machine spends
+/// most of the demo's time here) and returns its path.
+fn build_stratbox(root: &Path) -> Result<PathBuf> {
+    run(cargo(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "--package",
+        "stratbox",
+        "--bin",
+        "stratbox",
+    ]))?;
+    Ok(target_dir(root)?
+        .join("release")
+        .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX)))
 }
 
 fn demo(root: &Path) -> Result<()> {
     plugins(root)?;
+    let bin = build_stratbox(root)?;
+    let stratbox = || {
+        let mut c = Command::new(&bin);
+        c.current_dir(root);
+        c
+    };
     let dir = target_dir(root)?.join("plugins");
     let ema = dir.join("ema-cross.wasm");
-    run(stratbox(root).arg("inspect").arg(&ema))?;
+    run(stratbox().arg("inspect").arg(&ema))?;
     // The main job: ema-cross trading the bundled GBP/USD minutes inside Nautilus.
     let report = target_dir(root)?.join("demo-report");
-    run(stratbox(root)
+    run(stratbox()
         .args(["backtest", "--plugin"])
         .arg(&ema)
         .args(["--data", "data/fxcm/gbpusd-m1-bid-2012.csv", "--report"])
         .arg(&report))?;
     // The second capability: regime-signal trading the bundled BTC regime signals.
     eprintln!("\nregime-signal on BTC perpetual minutes with the bundled AI regime signals:");
-    run(stratbox(root)
+    run(stratbox()
         .args(["backtest", "--plugin"])
         .arg(dir.join("regime-signal.wasm"))
         .args([
@@ -152,6 +169,8 @@ fn demo(root: &Path) -> Result<()> {
 
 fn test(root: &Path, no_lint: bool) -> Result<()> {
     setup()?;
+    core_dependencies(root)?;
+    layers(root)?;
     if !no_lint {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
         run(cargo(root).args([
@@ -173,6 +192,86 @@ fn test(root: &Path, no_lint: bool) -> Result<()> {
     run(&mut test)
 }
 
+/// Crates the sandbox core must never depend on, directly or transitively (its layering
+/// rule: docs/decisions/0018-core-crate-and-nautilus-module.md).
+const CORE_FORBIDDEN: &[&str] = &["nautilus-", "sqlx", "axum", "tokio", "clap"];
+
+/// Fails if `stratbox-core`'s normal dependency tree contains a forbidden crate.
+fn core_dependencies(root: &Path) -> Result<()> {
+    let mut tree = cargo(root);
+    tree.args([
+        "tree",
+        "--locked",
+        "-p",
+        "stratbox-core",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    eprintln!("$ {}", format!("{tree:?}").replace('"', ""));
+    let out = tree.output().context("running cargo tree")?;
+    if !out.status.success() {
+        bail!(
+            "cargo tree -p stratbox-core failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let bad = forbidden_core_dependencies(&text);
+    if !bad.is_empty() {
+        bail!(
+            "stratbox-core (host/core) must not depend on Nautilus, sqlx, axum, tokio or clap, but its tree has: {}.\n\
+             Move the code that needs them into the `stratbox` crate (host/src), or see `cargo tree -p stratbox-core -i <crate>` for the path.",
+            bad.join(", ")
+        );
+    }
+    eprintln!(
+        "  stratbox-core: {} crates in its tree, none forbidden",
+        text.lines().count()
+    );
+    Ok(())
+}
+
+/// The forbidden crates named in `cargo tree --format {p}` output (one `name vX.Y.Z` a line).
+fn forbidden_core_dependencies(tree: &str) -> Vec<String> {
+    let mut bad: Vec<String> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| {
+            CORE_FORBIDDEN.iter().any(|f| {
+                if f.ends_with('-') {
+                    name.starts_with(f)
+                } else {
+                    name == f || name.starts_with(&format!("{f}-"))
+                }
+            })
+        })
+        .map(str::to_owned)
+        .collect();
+    bad.sort();
+    bad.dedup();
+    bad
+}
+
+/// Fails if a module of the host crate imports a layer above it (docs/architecture.md).
+fn layers(root: &Path) -> Result<()> {
+    let violations = xtask::layers::check(&root.join("host/src"))?;
+    if violations.is_empty() {
+        eprintln!("  host/src: every `use crate::` goes down the layers");
+        return Ok(());
+    }
+    for v in &violations {
+        eprintln!("error: {v}");
+    }
+    bail!(
+        "{} import(s) break the host crate's layering (docs/architecture.md; the table is in xtask/src/layers.rs)",
+        violations.len()
+    )
+}
+
 /// Starts the loopback PostgreSQL the catalog's import test uses (`.ci/postgres.sh`,
 /// which installs Debian's package when missing) and returns its URL.
 fn postgres(root: &Path) -> Result<String> {
@@ -192,5 +291,24 @@ fn postgres(root: &Path) -> Result<String> {
 
 fn bench(root: &Path) -> Result<()> {
     plugins(root)?;
-    run(stratbox(root).args(["bench", "callback"]))
+    let bin = build_stratbox(root)?;
+    run(Command::new(bin)
+        .current_dir(root)
+        .args(["bench", "callback"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forbidden_core_dependencies;
+
+    #[test]
+    fn finds_forbidden_crates_in_a_tree() {
+        let tree = "stratbox-core v0.1.0 (/x/host/core)\nwasmtime v48.0.8\ntokio v1.47.0\n\
+                    nautilus-model v0.57.0\nclap_lex v0.7.0\nsqlx-core v0.9.0\nserde v1.0.0\ntokio v1.47.0\n";
+        assert_eq!(
+            forbidden_core_dependencies(tree),
+            ["nautilus-model", "sqlx-core", "tokio"]
+        );
+        assert!(forbidden_core_dependencies("wasmtime v48.0.8\ncap-std v4.0.3\n").is_empty());
+    }
 }
