@@ -27,7 +27,7 @@
 //! - [`bench`]: `stratbox bench ...`. [`cli`]: argument parsing and printing only.
 //!
 //! Dependency direction (arrows point to what may be used):
-//! `cli → service → {sweep, translate} → {backtest, nautilus, replay} → {catalog, signals}
+//! `cli → service → {sweep, translate} → {backtest ⇄ nautilus, replay → nautilus} → {catalog, signals}
 //! → core`. Nothing imports `cli`; the core imports nothing from this crate.
 
 pub mod backtest;

@@ -31,7 +31,7 @@ const BOTTOM: &[&str] = &[
 const ALLOWED: &[(&str, &[&str])] = &[
     ("catalog", &[]),
     ("signals", &[]),
-    ("replay", &["catalog", "signals"]),
+    ("replay", &["catalog", "signals", "nautilus"]),
     ("nautilus", &["catalog", "signals", "backtest"]),
     ("backtest", &["catalog", "signals", "nautilus"]),
     ("sweep", &["catalog", "signals", "backtest", "nautilus"]),
