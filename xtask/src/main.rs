@@ -31,6 +31,9 @@ enum Cmd {
     },
     /// Release-mode benchmarks (`stratbox bench callback`).
     Bench,
+    /// The architecture checks `test` runs first: the core's dependency tree and the host
+    /// crate's layering (docs/architecture.md).
+    Layers,
 }
 
 fn main() -> Result<()> {
@@ -42,6 +45,7 @@ fn main() -> Result<()> {
         Cmd::Demo => demo(&root),
         Cmd::Test { no_lint } => test(&root, no_lint),
         Cmd::Bench => bench(&root),
+        Cmd::Layers => core_dependencies(&root).and_then(|()| layers(&root)),
     }
 }
 
