@@ -1,4 +1,4 @@
-//! The one place guest bindings are generated from `wit/` (see ../shared/STYLE.md #2).
+//! The one place guest bindings are generated from `wit/` (the wasmtime-wasi pattern: one bindgen site).
 //!
 //! Strategy authors never need this module: the [`crate::Strategy`] trait and
 //! [`crate::export_strategy!`] wrap it. It is public only because the export macro that
