@@ -27,8 +27,9 @@ impl<T> Clone for NamedParser<T> {
 
 fn possible<T: Named>() -> impl Iterator<Item = PossibleValue> {
     T::VALUES.iter().map(|v| {
+        // As clap's `ValueEnum` derive does with doc comments: no trailing period.
         PossibleValue::new(v.name)
-            .help(v.help)
+            .help(v.help.strip_suffix('.').unwrap_or(v.help))
             .aliases(v.aliases.iter().copied())
     })
 }
