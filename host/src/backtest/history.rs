@@ -10,7 +10,7 @@
 //!
 //! So after each chunk of data the runner moves the states recorded since the last chunk
 //! into an [`AccountHistory`] and purges them from the cache. The report reads the history
-//! from here and is identical to an unpurged run (`host/tests/backtest_perf.rs` compares them
+//! from here and is identical to an unpurged run (`host/tests/all/backtest_perf.rs` compares them
 //! field by field).
 
 use std::collections::BTreeMap;

@@ -1,17 +1,7 @@
 //! `stratbox backtest` as a user runs it: the summary, the report files, and bad input.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
-use common::stratbox;
+use crate::fixtures::{DATA, gbpusd, stratbox};
 use stratbox_artifacts as artifacts;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
-fn gbpusd() -> String {
-    format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv")
-}
 
 #[test]
 fn ema_cross_backtest_prints_a_summary_and_writes_identical_reports() {

@@ -5,22 +5,15 @@
 //! then runs through `stratbox backtest` beside the hand-written plugin on the same real
 //! data and parameters, and the two reports must hold the same orders and fills.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::{
     path::{Path, PathBuf},
     sync::OnceLock,
 };
 
-use common::stratbox;
+use crate::fixtures::{DATA, ROOT, gbpusd, stratbox};
 use serde_json::Value as Json;
 use stratbox_artifacts as artifacts;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-const GBPUSD: &str = "fxcm/gbpusd-m1-bid-2012.csv";
 const BTC: &str = "btc-perp/btc-perp-20211231-20220201_1m.csv";
 const SIGNALS: &str = "signals/btc-perp-regimes-2022-01.jsonl";
 const GBPUSD_BARS: &str = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL";
@@ -106,7 +99,7 @@ fn translations() -> &'static Path {
     .path()
 }
 
-fn component(id: &str) -> String {
+fn translated_component(id: &str) -> String {
     translations()
         .join(format!("{id}-1.0.0.wasm"))
         .display()
@@ -162,7 +155,7 @@ fn same_trades(
     min_fills: usize,
 ) {
     let a = backtest(hand, data, params);
-    let b = backtest(&component(translated), data, params);
+    let b = backtest(&translated_component(translated), data, params);
     let (ao, af) = decisions(&a);
     let (bo, bf) = decisions(&b);
     assert!(ao.len() >= min, "{hand}: only {} orders", ao.len());
@@ -198,10 +191,6 @@ fn same_trades(
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
-}
-
-fn gbpusd() -> String {
-    format!("{DATA}/{GBPUSD}")
 }
 
 #[test]
@@ -306,7 +295,7 @@ fn signal_driven_matches_regime_signal_on_btc_with_regime_signals() {
 #[test]
 fn a_translated_plugin_is_refused_on_data_of_another_market() {
     let data = format!("{DATA}/{BTC}");
-    let plugin = component("breakout-donchian");
+    let plugin = translated_component("breakout-donchian");
     let (code, _, stderr) = stratbox(&[
         "backtest",
         "--plugin",

@@ -4,11 +4,7 @@
 //! automatically, halt, stop; the fills equal an unswapped run; the audit trail verifies
 //! and `stratbox audit verify` catches an edited record.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 #[allow(dead_code)] // only the PostgreSQL helper is used here
-mod common;
-
 use std::{
     path::PathBuf,
     time::{Duration, Instant},
@@ -110,7 +106,7 @@ impl Api {
 }
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
+    PathBuf::from(crate::fixtures::DATA)
 }
 
 fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
@@ -667,7 +663,7 @@ fn end_to_end_on_sqlite() {
 
 #[test]
 fn end_to_end_on_postgres() {
-    let Some(url) = common::postgres_url() else {
+    let Some(url) = crate::fixtures::postgres_url() else {
         return;
     };
     // A fresh database per run.

@@ -1,13 +1,9 @@
 //! Instance lifecycle: determinism, snapshot/restore state transfer, capability revocation,
 //! init errors, signal subscriptions.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::fixtures::*;
 use stratbox::{
     audit::{AuditAction, AuditLog},
     bindings::types::{AiSignal, SignalType, SignalValue},

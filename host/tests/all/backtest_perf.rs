@@ -2,23 +2,15 @@
 //! timing here): the light and heavy twins make identical decisions, and moving the
 //! account history out of Nautilus's cache changes nothing in a report.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 use std::{path::PathBuf, process::Command};
 
+use crate::fixtures::{GBPUSD_FILE, engine, gbpusd, loaded};
 use nautilus_model::instruments::Instrument;
 use stratbox::{
-    backtest::data::{self, DataFormat},
+    backtest::data::DataFormat,
     bench::backtest::{self as bt, Twins, Workload, decisions, run_once},
-    catalog::instrument_defs::Instruments,
-    sandbox::{EngineOptions, SandboxEngine},
 };
 use stratbox_artifacts as artifacts;
-
-const BID_FILE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../data/fxcm/gbpusd-m1-bid-2012.csv"
-);
 
 fn config(format: DataFormat) -> bt::Config {
     bt::Config {
@@ -27,7 +19,7 @@ fn config(format: DataFormat) -> bt::Config {
             .unwrap()
             .to_path_buf(),
         workloads: vec![Workload::Light, Workload::Heavy],
-        data: PathBuf::from(BID_FILE),
+        data: PathBuf::from(gbpusd()),
         format,
         reps: 5,
         trade_size: "100000".to_string(),
@@ -36,21 +28,10 @@ fn config(format: DataFormat) -> bt::Config {
     }
 }
 
-fn load(format: DataFormat) -> data::Loaded {
-    data::load(
-        &PathBuf::from(BID_FILE),
-        format,
-        None,
-        None,
-        &Instruments::bundled(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn light_twins_make_identical_decisions_and_trade_rarely() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let loaded = load(DataFormat::FxcmQuotesOhlc);
+    let engine = engine();
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
     assert_eq!(loaded.data.len(), 4 * 30_117);
     let cfg = config(DataFormat::FxcmQuotesOhlc);
     let twins = Twins::new(&engine, &cfg, Workload::Light, loaded.instrument.id()).unwrap();
@@ -92,8 +73,8 @@ fn light_twins_make_identical_decisions_and_trade_rarely() {
 
 #[test]
 fn heavy_twins_make_identical_decisions() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let loaded = load(DataFormat::FxcmQuotesOhlc);
+    let engine = engine();
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
     let cfg = config(DataFormat::FxcmQuotesOhlc);
     let twins = Twins::new(&engine, &cfg, Workload::Heavy, loaded.instrument.id()).unwrap();
     let (_, native) = run_once(&engine, &loaded, vec![twins.strategy(false)], false, true).unwrap();
@@ -105,8 +86,8 @@ fn heavy_twins_make_identical_decisions() {
 
 #[test]
 fn purging_account_events_changes_nothing_in_the_report() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let loaded = load(DataFormat::FxcmQuotes);
+    let engine = engine();
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotes);
     let cfg = config(DataFormat::FxcmQuotes);
     let twins = Twins::new(&engine, &cfg, Workload::Heavy, loaded.instrument.id()).unwrap();
     for sandboxed in [false, true] {
@@ -151,7 +132,7 @@ fn bench_backtest_json_prints_both_ratios() {
             "--reps",
             "5",
         ])
-        .args(["--data", BID_FILE, "--format", "fxcm-quotes"])
+        .args(["--data", &gbpusd(), "--format", "fxcm-quotes"])
         .arg("--plugin-dir")
         .arg(PathBuf::from(artifacts::EMA_CROSS).parent().unwrap())
         .output()
@@ -186,7 +167,7 @@ fn bench_refuses_a_missing_component_with_a_hint() {
     let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args(["bench", "backtest", "--workload", "light", "--plugin-dir"])
         .arg(dir.path())
-        .args(["--data", BID_FILE])
+        .args(["--data", &gbpusd()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -1,17 +1,11 @@
 //! The risk gate from the command line: `--risk` policies, `halt` / `resume` on a state
 //! folder that backtests follow, and bad input.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
-use common::stratbox;
+use crate::fixtures::{gbpusd, stratbox};
 use stratbox_artifacts as artifacts;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
 fn backtest(extra: &[&str]) -> (i32, String, String) {
-    let data = format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv");
+    let data = gbpusd();
     let mut args = vec![
         "backtest",
         "--plugin",

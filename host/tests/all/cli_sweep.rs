@@ -2,21 +2,11 @@
 //! JSON agreeing, a row equal to a plain `stratbox backtest`, refused and faulted runs as
 //! rows, and bad `--param`s refused with exit code 2 before anything is written.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::path::Path;
 
-use common::stratbox;
+use crate::fixtures::{gbpusd, stratbox};
 use serde_json::Value;
 use stratbox_artifacts as artifacts;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
-fn gbpusd() -> String {
-    format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv")
-}
 
 /// Runs the small ema-cross grid (3 x 3, two refused: fast >= slow) with `jobs` workers.
 fn sweep(out: &Path, jobs: &str) -> (String, String, String) {

@@ -1,13 +1,9 @@
 //! Malformed components never take the host down: random mutations of a real component
 //! are refused with an error or, when still valid, run (and at worst fault) in the sandbox.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::sync::{Arc, OnceLock};
 
-use common::*;
+use crate::fixtures::*;
 use proptest::prelude::*;
 use stratbox::{
     audit::AuditLog,

@@ -2,10 +2,6 @@
 //! (JSONL, CSV, Parquet), dead letters, idempotent re-ingest, replay, the regime-signal
 //! backtest, and `kill -9` in the middle of an ingest.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::{
     io::{BufRead, BufReader, Write},
     path::Path,
@@ -13,17 +9,11 @@ use std::{
     sync::Arc,
 };
 
-use common::stratbox;
+use crate::fixtures::{DATA, SIGNALS, stratbox};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 use stratbox::signals::store::{Durability, SignalStore};
 use stratbox_artifacts as artifacts;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-const SIGNALS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../data/signals/btc-perp-regimes-2022-01.jsonl"
-);
 
 fn json_lines(stdout: &str) -> Vec<Json> {
     stdout

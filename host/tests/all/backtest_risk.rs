@@ -1,10 +1,9 @@
 //! The risk gate inside a Nautilus backtest: the kill switch, automatic halts, flattening,
 //! position reconciliation and the reason codes hostile plugins get.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+use std::sync::Arc;
 
-use std::{path::Path, sync::Arc};
-
+use crate::fixtures::{GBPUSD_FILE, engine, load, loaded, params};
 use nautilus_model::{data::Data, instruments::Instrument};
 use stratbox::{
     audit::{AuditAction, AuditLog},
@@ -12,42 +11,18 @@ use stratbox::{
         self, BacktestReport, BacktestSpec, StrategySpec,
         data::{self, DataFormat},
     },
-    capabilities::{
-        self,
-        risk_gate::{RiskHub, RiskPolicy, Scope, TradingState},
-    },
+    capabilities::risk_gate::{RiskHub, RiskPolicy, Scope, TradingState},
     catalog::instrument_defs::Instruments,
     notify::{MemoryNotifier, Notifiers},
-    sandbox::{EngineOptions, LoadPolicy, PluginComponent, SandboxEngine},
+    sandbox::{PluginComponent, SandboxEngine},
 };
 use stratbox_artifacts as artifacts;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
-fn component(engine: &SandboxEngine, path: &str) -> PluginComponent {
-    let bytes = std::fs::read(path).unwrap();
-    capabilities::load(engine, &bytes, &LoadPolicy::default(), &AuditLog::memory()).unwrap()
-}
-
-fn load(format: DataFormat, first: usize) -> data::Loaded {
-    let mut loaded = data::load(
-        &Path::new(DATA).join("fxcm/gbpusd-m1-bid-2012.csv"),
-        format,
-        None,
-        None,
-        &Instruments::bundled(),
-    )
-    .unwrap();
+/// The first `first` items of the bundled GBP/USD minutes.
+fn first(format: DataFormat, first: usize) -> data::Loaded {
+    let mut loaded = loaded(GBPUSD_FILE, format);
     loaded.data.truncate(first);
     loaded
-}
-
-fn params(c: &PluginComponent, o: &[(&str, &str)]) -> Vec<(String, stratbox_manifest::ParamValue)> {
-    let o: Vec<(String, String)> = o
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-    c.manifest().resolve_params(&o).unwrap()
 }
 
 fn ema_params(c: &PluginComponent) -> Vec<(String, stratbox_manifest::ParamValue)> {
@@ -109,9 +84,9 @@ fn ts_of(d: &Data) -> u64 {
 
 #[test]
 fn kill_switch_stops_every_plugin_before_the_next_event() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let ema = component(&engine, artifacts::EMA_CROSS);
-    let loaded = load(DataFormat::FxcmQuotes, 12_000);
+    let engine = engine();
+    let ema = load(&engine, artifacts::EMA_CROSS);
+    let loaded = first(DataFormat::FxcmQuotes, 12_000);
     let (hub, alerts, audit) = hub("version = \"k\"\n");
     // Halt from outside the strategies after the first chunk, as an operator would.
     let halt_after = ts_of(&loaded.data[4_999]);
@@ -157,9 +132,9 @@ fn kill_switch_stops_every_plugin_before_the_next_event() {
 
 #[test]
 fn drawdown_halts_automatically_and_flattens() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let ema = component(&engine, artifacts::EMA_CROSS);
-    let loaded = load(DataFormat::FxcmQuotes, 30_117);
+    let engine = engine();
+    let ema = load(&engine, artifacts::EMA_CROSS);
+    let loaded = first(DataFormat::FxcmQuotes, 30_117);
     let policy = "version = \"dd\"\n[defaults]\nmax_drawdown = \"3000\"\n[halt]\nflatten = true\n";
     let (hub, alerts, audit) = hub(policy);
     let report = run(
@@ -203,10 +178,10 @@ fn drawdown_halts_automatically_and_flattens() {
 
 #[test]
 fn hostile_plugins_get_the_right_reason_codes() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let spam = component(&engine, artifacts::HOSTILE_ORDER_SPAM);
-    let bad = component(&engine, artifacts::HOSTILE_BAD_NUMBERS);
-    let loaded = load(DataFormat::FxcmBars, 40);
+    let engine = engine();
+    let spam = load(&engine, artifacts::HOSTILE_ORDER_SPAM);
+    let bad = load(&engine, artifacts::HOSTILE_BAD_NUMBERS);
+    let loaded = first(DataFormat::FxcmBars, 40);
     let bar_type = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL";
     let (hub, _, _) = hub("version = \"h\"\n");
     let report = run(

@@ -2,13 +2,9 @@
 //! refusal), the host still serving, and a well-behaved plugin beside it receiving exactly
 //! the callbacks and making exactly the decisions it makes alone.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::fixtures::*;
 use stratbox::{
     audit::{AuditAction, AuditLog},
     capabilities,
@@ -416,11 +412,7 @@ fn regime_signals() -> Vec<stratbox::signals::store::Stored> {
         SignalLimits::default(),
         TimeCheck::Backtest,
     );
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../data/signals/btc-perp-regimes-2022-01.jsonl"
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(SIGNALS).unwrap();
     text.lines()
         .zip(1..)
         .map(|(l, seq)| stratbox::signals::store::Stored {

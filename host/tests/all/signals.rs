@@ -2,8 +2,6 @@
 //! unchanged; replay repeats the live sequence exactly; no plugin outside its grant ever
 //! receives a signal; every malformed variant is refused with a reason naming the field.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 use std::{collections::BTreeMap, sync::Arc};
 
 use proptest::prelude::*;

@@ -2,46 +2,17 @@
 //! stats, verify, lineage; crash safety (a child import killed at random moments and at
 //! each named step); a real PostgreSQL table of real bars imported.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
 use std::{
     path::Path,
     process::{Command, Stdio},
     time::Instant,
 };
 
-use common::stratbox;
+use crate::fixtures::{DATA, gbpusd, import_fxcm, stratbox};
 use serde_json::Value as Json;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
 
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
-}
-
-fn import_fxcm(cat: &Path, extra: &[&str]) -> (i32, String, String) {
-    let bid = format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv");
-    let ask = format!("{DATA}/fxcm/gbpusd-m1-ask-2012.csv");
-    let mut args = vec![
-        "catalog",
-        "import",
-        &bid,
-        "--ask",
-        &ask,
-        "--catalog",
-        cat.to_str().unwrap(),
-        "--instrument",
-        "GBP/USD.FXCM",
-        "--kind",
-        "quotes",
-        // The real minutes include 347 crossed closes; keep them, as the CSV backtest does.
-        "--on-problem",
-        "keep-and-flag",
-    ];
-    args.extend_from_slice(extra);
-    stratbox(&args)
 }
 
 #[test]
@@ -153,10 +124,7 @@ fn backtest_reads_the_catalog() {
     };
     let c = s(&cat);
     let from_catalog = run("a", &["--catalog", &c, "--instrument", "GBP/USD.FXCM"]);
-    let from_csv = run(
-        "b",
-        &["--data", &format!("{DATA}/fxcm/gbpusd-m1-bid-2012.csv")],
-    );
+    let from_csv = run("b", &["--data", &gbpusd()]);
     assert_eq!(from_catalog["events"], 30_117);
     assert!(
         !from_catalog["strategies"][0]["orders"]

@@ -1,10 +1,6 @@
 //! `stratbox inspect` as a user runs it.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
-use common::stratbox;
+use crate::fixtures::stratbox;
 use sha2::{Digest, Sha256};
 use stratbox_artifacts as artifacts;
 

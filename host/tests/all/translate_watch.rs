@@ -2,8 +2,6 @@
 //! a changed definition is translated again, a broken one is reported and the last good
 //! translation stays, and with a host service the running deployment is hot-swapped.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},

@@ -2,10 +2,9 @@
 //! of Nautilus's native Rust EMA-cross example, inside the same `BacktestEngine`, and a
 //! hostile neighbour changes nothing for the others.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+use std::sync::Arc;
 
-use std::{path::Path, sync::Arc};
-
+use crate::fixtures::{GBPUSD, GBPUSD_BID_BARS, GBPUSD_FILE, engine, load, loaded, params};
 use nautilus_model::{data::Data, instruments::Instrument, types::Quantity};
 use stratbox::{
     audit::AuditLog,
@@ -14,29 +13,11 @@ use stratbox::{
         data::{self, DataFormat},
         report::StrategyReport,
     },
-    capabilities::{self, risk_gate::RiskHub},
+    capabilities::risk_gate::RiskHub,
     catalog::instrument_defs::Instruments,
-    sandbox::{EngineOptions, LoadPolicy, PluginComponent, SandboxEngine},
+    sandbox::SandboxEngine,
 };
 use stratbox_artifacts as artifacts;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
-
-fn component(engine: &SandboxEngine, path: &str) -> PluginComponent {
-    let bytes = std::fs::read(path).unwrap();
-    capabilities::load(engine, &bytes, &LoadPolicy::default(), &AuditLog::memory()).unwrap()
-}
-
-fn load(file: &str, format: DataFormat) -> data::Loaded {
-    data::load(
-        &Path::new(DATA).join(file),
-        format,
-        None,
-        None,
-        &Instruments::bundled(),
-    )
-    .unwrap()
-}
 
 fn run(
     engine: &SandboxEngine,
@@ -63,17 +44,6 @@ fn run(
     backtest::run(spec, engine, &AuditLog::memory(), &mut |_, _| {})
         .unwrap()
         .report
-}
-
-fn params(
-    c: &PluginComponent,
-    overrides: &[(&str, String)],
-) -> Vec<(String, stratbox_manifest::ParamValue)> {
-    let o: Vec<(String, String)> = overrides
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), v.clone()))
-        .collect();
-    c.manifest().resolve_params(&o).unwrap()
 }
 
 /// Orders as (ts, side, quantity, status), fills as (ts, side, qty, px, commission).
@@ -112,9 +82,9 @@ fn decisions(
 }
 
 fn parity(file: &str, format: DataFormat, trade_size: &str, min_orders: usize) {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let ema = component(&engine, artifacts::EMA_CROSS);
-    let loaded = load(file, format);
+    let engine = engine();
+    let ema = load(&engine, artifacts::EMA_CROSS);
+    let loaded = loaded(file, format);
     let id = loaded.instrument.id();
     let (fast, slow) = (10, 20);
     let native = run(
@@ -131,10 +101,10 @@ fn parity(file: &str, format: DataFormat, trade_size: &str, min_orders: usize) {
     let p = params(
         &ema,
         &[
-            ("instrument_id", id.to_string()),
-            ("trade_size", trade_size.to_string()),
-            ("fast_period", fast.to_string()),
-            ("slow_period", slow.to_string()),
+            ("instrument_id", &id.to_string()),
+            ("trade_size", trade_size),
+            ("fast_period", &fast.to_string()),
+            ("slow_period", &slow.to_string()),
         ],
     );
     let sandboxed = run(
@@ -196,14 +166,14 @@ fn without_ids(s: &StrategyReport) -> String {
 
 #[test]
 fn a_hostile_neighbour_is_quarantined_and_changes_nothing_for_the_others() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let ema = component(&engine, artifacts::EMA_CROSS);
-    let boll = component(&engine, artifacts::BOLLINGER_REVERSION);
-    let quotes = load("fxcm/gbpusd-m1-bid-2012.csv", DataFormat::FxcmQuotes);
-    let bars = load("fxcm/gbpusd-m1-bid-2012.csv", DataFormat::FxcmBars).data;
-    let bar_type = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL".to_string();
-    let ema_p = || params(&ema, &[("instrument_id", "GBP/USD.FXCM".to_string())]);
-    let boll_p = || params(&boll, &[("bar_type", bar_type.clone())]);
+    let engine = engine();
+    let ema = load(&engine, artifacts::EMA_CROSS);
+    let boll = load(&engine, artifacts::BOLLINGER_REVERSION);
+    let quotes = loaded(GBPUSD_FILE, DataFormat::FxcmQuotes);
+    let bars = loaded(GBPUSD_FILE, DataFormat::FxcmBars).data;
+    let bar_type = GBPUSD_BID_BARS;
+    let ema_p = || params(&ema, &[("instrument_id", GBPUSD)]);
+    let boll_p = || params(&boll, &[("bar_type", bar_type)]);
 
     let solo_ema = run(
         &engine,
@@ -229,7 +199,7 @@ fn a_hostile_neighbour_is_quarantined_and_changes_nothing_for_the_others() {
         artifacts::HOSTILE_PANIC,
         artifacts::HOSTILE_MEMORY_BOMB,
     ] {
-        let hostile = component(&engine, hostile_path);
+        let hostile = load(&engine, hostile_path);
         let hostile_p = params(&hostile, &[]);
         let mixed = run(
             &engine,
@@ -270,10 +240,10 @@ fn a_hostile_neighbour_is_quarantined_and_changes_nothing_for_the_others() {
 
 #[test]
 fn reports_are_identical_on_rerun_and_independent_of_chunking() {
-    let engine = SandboxEngine::new(EngineOptions::default()).unwrap();
-    let ema = component(&engine, artifacts::EMA_CROSS);
-    let loaded = load("fxcm/gbpusd-m1-bid-2012.csv", DataFormat::FxcmQuotes);
-    let p = || params(&ema, &[("instrument_id", "GBP/USD.FXCM".to_string())]);
+    let engine = engine();
+    let ema = load(&engine, artifacts::EMA_CROSS);
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotes);
+    let p = || params(&ema, &[("instrument_id", GBPUSD)]);
     let a = run(
         &engine,
         &loaded,

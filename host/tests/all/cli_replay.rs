@@ -1,13 +1,7 @@
 //! `stratbox replay` as a user runs it.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
-mod common;
-
-use common::stratbox;
+use crate::fixtures::{data, stratbox};
 use stratbox_artifacts as artifacts;
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm");
 
 #[test]
 fn ema_cross_and_a_panicking_neighbour() {
@@ -18,7 +12,7 @@ fn ema_cross_and_a_panicking_neighbour() {
         "--plugin",
         artifacts::HOSTILE_PANIC,
         "--data",
-        DATA,
+        &data("fxcm"),
         "--param",
         "instrument_id=GBP/USD.FXCM",
         "--json",
@@ -48,7 +42,7 @@ fn bad_input_is_refused_with_the_right_exit_code() {
         "--plugin",
         artifacts::EMA_CROSS,
         "--data",
-        DATA,
+        &data("fxcm"),
         "--param",
         "colour=red",
     ]);
@@ -58,7 +52,13 @@ fn bad_input_is_refused_with_the_right_exit_code() {
         "{stderr}"
     );
 
-    let (code, _, stderr) = stratbox(&["replay", "--plugin", artifacts::EMA_CROSS, "--data", DATA]);
+    let (code, _, stderr) = stratbox(&[
+        "replay",
+        "--plugin",
+        artifacts::EMA_CROSS,
+        "--data",
+        &data("fxcm"),
+    ]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("param `instrument_id`: required"),
@@ -70,7 +70,7 @@ fn bad_input_is_refused_with_the_right_exit_code() {
         "--plugin",
         artifacts::HOSTILE_WASI_FILESYSTEM,
         "--data",
-        DATA,
+        &data("fxcm"),
     ]);
     assert_eq!(code, 3);
     assert!(

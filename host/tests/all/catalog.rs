@@ -3,8 +3,6 @@
 //! policies, incremental writes, merges, no-op re-imports, and a round-trip property: random
 //! bars, quotes and trades written by stratbox and read back by Nautilus's own catalog.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, FixedSizeBinaryArray, UInt64Array};
@@ -26,11 +24,7 @@ use stratbox::catalog::{
     store::{Catalog, CatalogError, read, verify, write},
 };
 
-const SHARED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/nautilus-64bit"
-);
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data");
+use crate::fixtures::{DATA, GBPUSD_FILE, NAUTILUS_64BIT};
 
 /// Every raw fixed-point and u64 column of a Nautilus file, decoded with plain Arrow.
 fn independent_columns(path: &Path) -> Vec<(String, Vec<i128>)> {
@@ -109,8 +103,9 @@ fn columns_of(data: &[Data]) -> Vec<(String, Vec<i128>)> {
 
 #[test]
 fn reads_every_nautilus_64bit_file_exactly() {
-    let dir = cap_std::fs::Dir::open_ambient_dir(SHARED, cap_std::ambient_authority()).unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(SHARED)
+    let dir =
+        cap_std::fs::Dir::open_ambient_dir(NAUTILUS_64BIT, cap_std::ambient_authority()).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(NAUTILUS_64BIT)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".parquet"))
@@ -125,7 +120,7 @@ fn reads_every_nautilus_64bit_file_exactly() {
         let (_, id, data) = nautilus_parquet::read(&dir, name).unwrap();
         assert_eq!((data.len(), id.as_str()), (rows, instrument), "{name}");
         let mut ours = columns_of(&data);
-        let mut theirs = independent_columns(&Path::new(SHARED).join(name));
+        let mut theirs = independent_columns(&Path::new(NAUTILUS_64BIT).join(name));
         ours.sort();
         theirs.sort();
         assert_eq!(
@@ -254,7 +249,7 @@ fn imports_every_bundled_source_and_nautilus_reads_it_back() {
     let p = |rel: &str| format!("{DATA}/{rel}");
     // FXCM bid+ask → quotes.
     let mut fx = request(
-        &p("fxcm/gbpusd-m1-bid-2012.csv"),
+        &p(GBPUSD_FILE),
         Format::Auto,
         Kind::Quotes,
         instrument("GBP/USD.FXCM", 5, 0),
@@ -294,7 +289,7 @@ fn imports_every_bundled_source_and_nautilus_reads_it_back() {
     );
     // FXCM one side → bars.
     let fxb = request(
-        &p("fxcm/gbpusd-m1-bid-2012.csv"),
+        &p(GBPUSD_FILE),
         Format::Fxcm,
         Kind::Bars,
         instrument("GBP/USD.FXCM", 5, 0),
@@ -324,7 +319,8 @@ fn imports_every_bundled_source_and_nautilus_reads_it_back() {
     let Series::Bars(a) = nautilus_reads(&cat, Kind::Bars, "ADABTC.BINANCE") else {
         panic!()
     };
-    let dir = cap_std::fs::Dir::open_ambient_dir(SHARED, cap_std::ambient_authority()).unwrap();
+    let dir =
+        cap_std::fs::Dir::open_ambient_dir(NAUTILUS_64BIT, cap_std::ambient_authority()).unwrap();
     let (_, _, reference) = nautilus_parquet::read(&dir, "bars.parquet").unwrap();
     assert_eq!(a.len(), reference.len());
     for (ours, theirs) in a.iter().zip(&reference) {
@@ -399,7 +395,7 @@ fn imports_every_bundled_source_and_nautilus_reads_it_back() {
         import_into(
             &other,
             &request(
-                &format!("{SHARED}/{name}"),
+                &format!("{NAUTILUS_64BIT}/{name}"),
                 Format::Auto,
                 kind,
                 instrument(id, pp, sp),

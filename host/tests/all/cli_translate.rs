@@ -2,13 +2,8 @@
 //! generated crate, and refusals that write nothing. (Building, validation and trading
 //! parity are in translate_parity.rs; the watch in translate_watch.rs.)
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+use crate::fixtures::{ROOT, stratbox};
 
-mod common;
-
-use common::stratbox;
-
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// `EXIT_REFUSED` of the CLI.
 const REFUSED: i32 = 3;
 

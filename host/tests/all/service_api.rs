@@ -2,8 +2,6 @@
 //! token), and its handling of bad input: malformed JSON, unknown fields, oversized
 //! bodies, wrong content types and unknown routes all get a 4xx with a JSON error.
 
-#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
-
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -442,11 +440,7 @@ fn signals_are_validated_and_refusals_name_the_problem() {
         .find(|(r, _)| *r == Role::Operator)
         .unwrap()
         .1;
-    let line = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../data/signals/btc-perp-regimes-2022-01.jsonl"
-    ))
-    .unwrap();
+    let line = std::fs::read_to_string(crate::fixtures::SIGNALS).unwrap();
     let good: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     let mut bad = good.clone();
     bad["confidence"] = json!(1.5);
@@ -562,30 +556,8 @@ fn the_cli_mirrors_the_api() {
 fn a_deployment_replays_a_catalog() {
     // data_dir is the fixture's folder: import the FXCM pair into `cat/` under it.
     let f = start(|_| {});
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args([
-            "catalog",
-            "import",
-            &format!("{data}/gbpusd-m1-bid-2012.csv"),
-            "--ask",
-            &format!("{data}/gbpusd-m1-ask-2012.csv"),
-            "--catalog",
-            f.tmp.path().join("cat").to_str().unwrap(),
-            "--instrument",
-            "GBP/USD.FXCM",
-            "--kind",
-            "quotes",
-            "--on-problem",
-            "keep-and-flag",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, stderr) = crate::fixtures::import_fxcm(&f.tmp.path().join("cat"), &[]);
+    assert_eq!(code, 0, "{stderr}");
     let agent = agent();
     let token = |role| f.tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
     let (admin, operator) = (token(Role::Admin), token(Role::Operator));
