@@ -50,7 +50,12 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> Result<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `cargo run` (the `cargo xtask` alias) sets CARGO_MANIFEST_DIR for the process: the
+    // checkout being worked on. The compile-time value is only a fallback: with a target
+    // folder shared between checkouts, cargo reuses one xtask binary for identical sources,
+    // and its baked-in path would be another checkout's.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     let root = dir
         .parent()
         .context("xtask lives in a subfolder of the workspace")?;
