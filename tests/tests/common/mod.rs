@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use stratbox::{
     audit::AuditLog,
-    catalog::{InstrumentTable, MarketEvent, fxcm},
+    catalog::{InstrumentTable, MarketEvent},
     replay::{self, ReplayPlugin},
     sandbox::{EngineOptions, FaultRecord, LoadPolicy, PluginComponent, SandboxEngine},
 };
@@ -21,7 +21,7 @@ pub fn all_events() -> &'static [MarketEvent] {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fxcm").as_ref(),
         )
         .unwrap();
-        fxcm::read_pair(
+        replay::fxcm_events(
             &dir,
             "gbpusd-m1-bid-2012.csv",
             "gbpusd-m1-ask-2012.csv",
