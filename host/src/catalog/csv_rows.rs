@@ -11,6 +11,7 @@ use nautilus_model::types::Price;
 use super::{
     DataError,
     fields::{self, text},
+    series::{Parsed, Series, Unit},
 };
 
 /// What a reader checks besides syntax (field counts, numbers, timestamps, precision).
@@ -97,6 +98,30 @@ pub(super) struct Layout {
 pub(super) struct Rows<T> {
     pub values: Vec<T>,
     pub lines: Vec<u64>,
+}
+
+impl Rows<nautilus_model::data::Bar> {
+    /// The bars of `bar_type` with their lines.
+    pub fn into_bars(self, bar_type: nautilus_model::data::BarType) -> Parsed {
+        Parsed {
+            series: Series::Bars(self.values),
+            origin: self.lines,
+            unit: Unit::Line,
+            bar_type: Some(bar_type),
+        }
+    }
+}
+
+impl Rows<nautilus_model::data::QuoteTick> {
+    /// The quotes with their lines.
+    pub fn into_quotes(self) -> Parsed {
+        Parsed {
+            series: Series::Quotes(self.values),
+            origin: self.lines,
+            unit: Unit::Line,
+            bar_type: None,
+        }
+    }
 }
 
 /// Reads every row of `source` through `parse`, which returns the row's value and its

@@ -16,7 +16,7 @@ use super::{
     DataError, Instrument, bar,
     csv_rows::{self, Checks, Header, Layout, Rows, Source, TimeOrder, field},
     fields, quote, quote_size,
-    series::{Parsed, Series, Unit},
+    series::Parsed,
 };
 
 const LAYOUT: Layout = Layout {
@@ -63,17 +63,15 @@ pub fn bars(
 ) -> Result<Parsed, DataError> {
     let rows = rows(source, instrument.price_precision, checks)?;
     let zero = Quantity::from_raw(0, instrument.size_precision);
-    Ok(Parsed {
-        series: Series::Bars(
-            rows.values
-                .iter()
-                .map(|r| bar(bar_type, r.ohlc, zero, r.ts))
-                .collect(),
-        ),
-        origin: rows.lines,
-        unit: Unit::Line,
-        bar_type: Some(bar_type),
-    })
+    let bars = Rows {
+        values: rows
+            .values
+            .iter()
+            .map(|r| bar(bar_type, r.ohlc, zero, r.ts))
+            .collect(),
+        lines: rows.lines,
+    };
+    Ok(bars.into_bars(bar_type))
 }
 
 /// A bid file and an ask file read as minutes: per row, the bid bar and the quote of the
@@ -91,23 +89,21 @@ impl Minutes {
     /// The quotes, each with its bid file line.
     #[must_use]
     pub fn into_quotes(self) -> Parsed {
-        Parsed {
-            series: Series::Quotes(self.quotes),
-            origin: self.lines,
-            unit: Unit::Line,
-            bar_type: None,
+        Rows {
+            values: self.quotes,
+            lines: self.lines,
         }
+        .into_quotes()
     }
 
     /// The bid bars, each with its bid file line.
     #[must_use]
     pub fn into_bars(self) -> Parsed {
-        Parsed {
-            series: Series::Bars(self.bars),
-            origin: self.lines,
-            unit: Unit::Line,
-            bar_type: Some(self.bar_type),
+        Rows {
+            values: self.bars,
+            lines: self.lines,
         }
+        .into_bars(self.bar_type)
     }
 }
 
@@ -175,12 +171,11 @@ pub fn ohlc_quotes(
             origin.push(*line);
         }
     }
-    Ok(Parsed {
-        series: Series::Quotes(quotes),
-        origin,
-        unit: Unit::Line,
-        bar_type: None,
-    })
+    Ok(Rows {
+        values: quotes,
+        lines: origin,
+    }
+    .into_quotes())
 }
 
 /// Both files' rows, checked to align row by row.
@@ -225,6 +220,8 @@ fn matched(
 #[cfg(test)]
 mod tests {
     use cap_std::fs::Dir;
+
+    use super::super::series::Series;
 
     use super::*;
 

@@ -7,7 +7,7 @@ use super::{
     DataError, Instrument, bar,
     csv_rows::{self, Checks, Header, Layout, Source, TimeOrder, field},
     fields,
-    series::{Parsed, Series, Unit},
+    series::Parsed,
 };
 
 crate::named_enum! {
@@ -64,10 +64,5 @@ pub fn bars(
         };
         Ok((bar(bar_type, p, v, ts), ts))
     })?;
-    Ok(Parsed {
-        series: Series::Bars(rows.values),
-        origin: rows.lines,
-        unit: Unit::Line,
-        bar_type: Some(bar_type),
-    })
+    Ok(rows.into_bars(bar_type))
 }

@@ -13,7 +13,7 @@ use super::{
     DataError, Instrument, bar,
     csv_rows::{self, Checks, Header, Layout, Source, TimeOrder, field},
     fields,
-    series::{Parsed, Series, Unit},
+    series::Parsed,
 };
 
 /// Reads `source` into bars of `bar_type` for `instrument`.
@@ -39,10 +39,5 @@ pub fn bars(
         let volume = fields::quantity(field(r, 5), "volume", sp)?;
         Ok((bar(bar_type, p, volume, ts), ts))
     })?;
-    Ok(Parsed {
-        series: Series::Bars(rows.values),
-        origin: rows.lines,
-        unit: Unit::Line,
-        bar_type: Some(bar_type),
-    })
+    Ok(rows.into_bars(bar_type))
 }

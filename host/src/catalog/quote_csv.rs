@@ -7,7 +7,7 @@ use super::{
     DataError, Instrument,
     csv_rows::{self, Checks, Header, Layout, Source, TimeOrder, field},
     fields, quote, quote_size,
-    series::{Parsed, Series, Unit},
+    series::Parsed,
 };
 
 /// Reads `source` into quotes of `instrument`. Under [`Checks::Strict`] they are in time
@@ -38,10 +38,5 @@ pub fn quotes(
         }
         Ok((quote(instrument, bid, ask, size, size, ts), ts))
     })?;
-    Ok(Parsed {
-        series: Series::Quotes(rows.values),
-        origin: rows.lines,
-        unit: Unit::Line,
-        bar_type: None,
-    })
+    Ok(rows.into_quotes())
 }
