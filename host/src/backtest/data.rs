@@ -11,20 +11,20 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use nautilus_core::UnixNanos;
+use cap_std::fs::Dir;
 use nautilus_model::{
-    data::{BarType, Data, QuoteTick},
-    instruments::{Instrument, InstrumentAny},
-    types::{Price, Quantity},
+    data::{BarType, Data},
+    instruments::{Instrument as _, InstrumentAny},
 };
 
 use crate::{
-    bindings::types,
     catalog::{
-        MarketEvent, fxcm,
+        self, Checks, DataError, Instrument, Source, fxcm,
         instrument_defs::Instruments,
         nautilus_parquet::{self, ParquetKind},
         ohlcv, quote_csv,
+        series::{Kind, Series},
+        store::{Catalog, CatalogError, read, write},
     },
     storage,
 };
@@ -67,9 +67,6 @@ fn fail<T>(message: impl Into<String>) -> Result<T, LoadDataError> {
     Err(LoadDataError(message.into()))
 }
 
-/// Size of each side of quotes made from bars, in instrument units.
-pub const BAR_QUOTE_SIZE: u64 = 1_000_000;
-
 /// Instruments the bundled files are for, by file-name fragment.
 const KNOWN_FILES: &[(&str, &str)] = &[
     ("gbpusd", "GBP/USD.FXCM"),
@@ -78,45 +75,76 @@ const KNOWN_FILES: &[(&str, &str)] = &[
     ("ADABTC", "ADABTC.BINANCE"),
 ];
 
-fn split(path: &Path) -> Result<(PathBuf, String), LoadDataError> {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return fail(format!("--data `{}` does not name a file", path.display()));
-    };
-    let parent = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    Ok((parent, name.to_string()))
+/// What to load: `name` (a file, or a folder of FXCM files; `/`-separated parts allowed)
+/// in `dir`, shown as `shown` in messages, whose reader errors are prefixed with `folder`.
+struct Target<'a> {
+    dir: &'a Dir,
+    name: &'a str,
+    shown: &'a str,
+    folder: Option<&'a str>,
 }
 
-/// For FXCM: the bid file, found directly or as the only `*-bid-*.csv` in a folder.
-fn fxcm_files(path: &Path) -> Result<(PathBuf, String, String), LoadDataError> {
-    let (dir_path, bid) = if path.is_dir() {
-        let dir = storage::open_dir(path).map_err(|e| LoadDataError(e.to_string()))?;
-        let mut bids: Vec<String> = dir
+impl Target<'_> {
+    /// A reader's error with the folder it was read in.
+    fn data_err(&self, e: &DataError) -> LoadDataError {
+        match self.folder {
+            Some(folder) => LoadDataError(format!("{folder}: {e}")),
+            None => LoadDataError(e.to_string()),
+        }
+    }
+
+    fn is_dir(&self) -> bool {
+        self.dir.metadata(self.name).is_ok_and(|m| m.is_dir())
+    }
+
+    /// The file part of the name.
+    fn file_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(self.name)
+    }
+
+    fn source(&self) -> Source<'_> {
+        Source::file(self.dir, self.name)
+    }
+}
+
+/// `parent/file` (just `file` when `parent` is empty).
+fn join(parent: &str, file: &str) -> String {
+    if parent.is_empty() {
+        file.to_string()
+    } else {
+        format!("{parent}/{file}")
+    }
+}
+
+/// For FXCM: the bid file, named directly or the only `*-bid-*.csv` in a folder, and its
+/// `-ask-` twin next to it (both relative to the target's directory).
+fn fxcm_files(t: &Target<'_>) -> Result<(String, String), LoadDataError> {
+    let (parent, bid) = if t.is_dir() {
+        let sub = t
+            .dir
+            .open_dir(t.name)
+            .map_err(|e| LoadDataError(format!("cannot open `{}`: {e}", t.shown)))?;
+        let mut bids: Vec<String> = sub
             .entries()
-            .map_err(|e| LoadDataError(format!("cannot list `{}`: {e}", path.display())))?
+            .map_err(|e| LoadDataError(format!("cannot list `{}`: {e}", t.shown)))?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.contains("-bid-") && n.ends_with(".csv"))
             .collect();
         bids.sort();
         match bids.as_slice() {
-            [one] => (path.to_path_buf(), one.clone()),
-            [] => {
-                return fail(format!(
-                    "`{}` has no FXCM `*-bid-*.csv` file",
-                    path.display()
-                ));
-            }
+            [one] => (t.name.to_string(), one.clone()),
+            [] => return fail(format!("`{}` has no FXCM `*-bid-*.csv` file", t.shown)),
             _ => {
                 return fail(format!(
                     "`{}` has several FXCM bid files ({}); name one with --data",
-                    path.display(),
+                    t.shown,
                     bids.join(", ")
                 ));
             }
         }
     } else {
-        split(path)?
+        let parent = t.name.rsplit_once('/').map_or("", |(p, _)| p);
+        (parent.to_string(), t.file_name().to_string())
     };
     if !bid.contains("-bid-") {
         return fail(format!(
@@ -124,42 +152,69 @@ fn fxcm_files(path: &Path) -> Result<(PathBuf, String, String), LoadDataError> {
         ));
     }
     let ask = bid.replacen("-bid-", "-ask-", 1);
-    Ok((dir_path, bid, ask))
+    Ok((join(&parent, &bid), join(&parent, &ask)))
 }
 
-fn first_line(path: &Path) -> Result<String, LoadDataError> {
-    let (parent, name) = split(path)?;
-    let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
-    let file = dir
-        .open(&name)
-        .map_err(|e| LoadDataError(format!("cannot open `{}`: {e}", path.display())))?;
+fn first_line(t: &Target<'_>) -> Result<String, LoadDataError> {
+    let file = t
+        .dir
+        .open(t.name)
+        .map_err(|e| LoadDataError(format!("cannot open `{}`: {e}", t.shown)))?;
     let mut line = String::new();
     BufReader::new(file)
         .take(4096)
         .read_line(&mut line)
-        .map_err(|e| LoadDataError(format!("cannot read `{}`: {e}", path.display())))?;
+        .map_err(|e| LoadDataError(format!("cannot read `{}`: {e}", t.shown)))?;
     Ok(line)
 }
 
-/// Recognises the layout of `path`.
+/// Recognises the layout of `name` in `dir`.
+///
+/// # Errors
+/// A missing file, or a layout it does not know.
+pub fn detect_in(dir: &Dir, name: &str) -> Result<DataFormat, LoadDataError> {
+    detect_target(&Target {
+        dir,
+        name,
+        shown: name,
+        folder: None,
+    })
+}
+
+/// Recognises the layout of `path` (opens its folder: for the command line).
+///
+/// # Errors
+/// A missing file, or a layout it does not know.
 pub fn detect(path: &Path) -> Result<DataFormat, LoadDataError> {
-    if !path.exists() {
-        return fail(format!("--data `{}` does not exist", path.display()));
-    }
-    if path.is_dir() {
+    let (parent, name) = split(path)?;
+    let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
+    detect_target(&Target {
+        dir: &dir,
+        name: &name,
+        shown: &path.display().to_string(),
+        folder: None,
+    })
+}
+
+fn detect_target(t: &Target<'_>) -> Result<DataFormat, LoadDataError> {
+    let meta = match t.dir.metadata(t.name) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return fail(format!("--data `{}` does not exist", t.shown));
+        }
+        Err(e) => return fail(format!("--data `{}`: {e}", t.shown)),
+    };
+    if meta.is_dir() {
         return Ok(DataFormat::FxcmQuotes);
     }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = t.file_name();
     if name.ends_with(".parquet") {
         return Ok(DataFormat::Parquet);
     }
     if name.contains("-bid-") || name.contains("-ask-") {
         return Ok(DataFormat::FxcmQuotes);
     }
-    let line = first_line(path)?;
+    let line = first_line(t)?;
     let line = line.trim_end();
     if line == "timestamp,open,high,low,close,volume" {
         return Ok(DataFormat::OhlcvBars);
@@ -170,25 +225,24 @@ pub fn detect(path: &Path) -> Result<DataFormat, LoadDataError> {
     }
     fail(format!(
         "cannot tell the format of `{}` (first line `{}`); pass --format (see --help)",
-        path.display(),
+        t.shown,
         line.chars().take(80).collect::<String>()
     ))
 }
 
-/// The instrument for `path`: `--instrument`, or the one a bundled file is known to be for.
+/// The instrument for the data shown as `shown`: `--instrument`, or the one a bundled file
+/// is known to be for.
 fn instrument_for(
-    path: &Path,
+    shown: &str,
     requested: Option<&str>,
     defs: &Instruments,
 ) -> Result<InstrumentAny, LoadDataError> {
     let id = match requested {
         Some(id) => id.to_string(),
         None => {
-            let text = path.to_string_lossy();
-            let Some((_, id)) = KNOWN_FILES.iter().find(|(frag, _)| text.contains(frag)) else {
+            let Some((_, id)) = KNOWN_FILES.iter().find(|(frag, _)| shown.contains(frag)) else {
                 return fail(format!(
-                    "cannot tell which instrument `{}` is for; pass --instrument (defined: {})",
-                    path.display(),
+                    "cannot tell which instrument `{shown}` is for; pass --instrument (defined: {})",
                     defs.ids().collect::<Vec<_>>().join(", ")
                 ));
             };
@@ -203,103 +257,28 @@ fn instrument_for(
     })
 }
 
-fn rescale(p: types::Price, precision: u8) -> Result<Price, String> {
-    let unit = 10_i64.pow(u32::from(9 - precision.min(9)));
-    if p.raw % unit != 0 {
-        return Err(format!(
-            "price {} has more decimals than the instrument's precision {precision}",
-            p.raw
-        ));
-    }
-    Ok(Price::from_raw(p.raw, precision))
-}
-
-fn read_fxcm(
-    path: &Path,
-    instrument: &InstrumentAny,
-    bars: bool,
-) -> Result<Vec<Data>, LoadDataError> {
-    let (dir_path, bid, ask) = fxcm_files(path)?;
-    let dir = storage::open_dir(&dir_path).map_err(|e| LoadDataError(e.to_string()))?;
-    let id = instrument.id();
-    let events = fxcm::read_pair(&dir, &bid, &ask, &id.to_string())
-        .map_err(|e| LoadDataError(format!("{}: {e}", dir_path.display())))?;
-    let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
-    let bar_type = BarType::new(
-        id,
-        nautilus_model::data::BarSpecification::new(
-            1,
-            nautilus_model::enums::BarAggregation::Minute,
-            nautilus_model::enums::PriceType::Bid,
-        ),
-        nautilus_model::enums::AggregationSource::External,
-    );
-    let mut out = Vec::with_capacity(events.len() / 2);
-    for (i, e) in events.iter().enumerate() {
-        let line = i / 2 + 2;
-        let at = |m: String| LoadDataError(format!("{}/{bid}:{line}: {m}", dir_path.display()));
-        match e {
-            MarketEvent::Quote { quote, .. } if !bars => {
-                out.push(fxcm_quote(id, quote, pp, sp).map_err(at)?);
-            }
-            MarketEvent::Bar { bar, .. } if bars => {
-                let ts = UnixNanos::from(bar.ts_event);
-                out.push(Data::Bar(nautilus_model::data::Bar::new(
-                    bar_type,
-                    rescale(bar.open, pp).map_err(at)?,
-                    rescale(bar.high, pp).map_err(at)?,
-                    rescale(bar.low, pp).map_err(at)?,
-                    rescale(bar.close, pp).map_err(at)?,
-                    Quantity::from_raw(0, sp),
-                    ts,
-                    ts,
-                )));
-            }
-            _ => {}
+/// `path` as its folder and its last part (`.` for a folder without a name, e.g. `.`).
+fn split(path: &Path) -> Result<(PathBuf, String), LoadDataError> {
+    let Some(name) = path.file_name() else {
+        if path.is_dir() {
+            return Ok((path.to_path_buf(), ".".to_string()));
         }
-    }
-    Ok(out)
-}
-
-fn read_fxcm_ohlc(path: &Path, instrument: &InstrumentAny) -> Result<Vec<Data>, LoadDataError> {
-    let (dir_path, bid, ask) = fxcm_files(path)?;
-    let dir = storage::open_dir(&dir_path).map_err(|e| LoadDataError(e.to_string()))?;
-    let quotes = fxcm::read_pair_ohlc_quotes(&dir, &bid, &ask)
-        .map_err(|e| LoadDataError(format!("{}: {e}", dir_path.display())))?;
-    let id = instrument.id();
-    let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
-    quotes
-        .iter()
-        .enumerate()
-        .map(|(i, q)| {
-            fxcm_quote(id, q, pp, sp).map_err(|m| {
-                LoadDataError(format!("{}/{bid}:{}: {m}", dir_path.display(), i / 4 + 2))
-            })
-        })
-        .collect()
-}
-
-/// A quote made from FXCM rows, at the instrument's precisions, 1,000,000 each side.
-fn fxcm_quote(
-    id: nautilus_model::identifiers::InstrumentId,
-    q: &types::QuoteTick,
-    pp: u8,
-    sp: u8,
-) -> Result<Data, String> {
-    let ts = UnixNanos::from(q.ts_event);
-    let size = Quantity::from_raw(fxcm::QUOTE_SIZE.raw, sp);
-    Ok(Data::Quote(QuoteTick::new(
-        id,
-        rescale(q.bid, pp)?,
-        rescale(q.ask, pp)?,
-        size,
-        size,
-        ts,
-        ts,
-    )))
+        return fail(format!("--data `{}` does not name a file", path.display()));
+    };
+    let Some(name) = name.to_str() else {
+        return fail(format!("--data `{}` is not valid UTF-8", path.display()));
+    };
+    let parent = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    Ok((parent, name.to_string()))
 }
 
 /// Loads `path` as `format` for `instrument` (or the instrument a bundled file is for).
+/// The command line's entry: it opens the folder of `path`; see [`load_in`].
+///
+/// # Errors
+/// Missing or malformed data, an unknown instrument: what, where, what to do.
 pub fn load(
     path: &Path,
     format: DataFormat,
@@ -307,28 +286,70 @@ pub fn load(
     bar_type: Option<&str>,
     defs: &Instruments,
 ) -> Result<Loaded, LoadDataError> {
-    let format = if format == DataFormat::Auto {
-        detect(path)?
-    } else {
-        format
-    };
     if !path.exists() {
         return fail(format!("--data `{}` does not exist", path.display()));
     }
+    let (parent, name) = split(path)?;
+    let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
+    let folder = parent.display().to_string();
+    let target = Target {
+        dir: &dir,
+        name: &name,
+        shown: &path.display().to_string(),
+        folder: Some(&folder),
+    };
+    load_target(&target, format, instrument, bar_type, defs)
+}
+
+/// Loads `name` in `dir` (a file, or a folder of FXCM files; `/`-separated parts stay
+/// inside `dir`) as `format` for `instrument` (or the instrument a bundled file is for).
+///
+/// # Errors
+/// Missing or malformed data, an unknown instrument: what, where, what to do.
+pub fn load_in(
+    dir: &Dir,
+    name: &str,
+    format: DataFormat,
+    instrument: Option<&str>,
+    bar_type: Option<&str>,
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
+    let target = Target {
+        dir,
+        name,
+        shown: name,
+        folder: None,
+    };
+    load_target(&target, format, instrument, bar_type, defs)
+}
+
+fn load_target(
+    t: &Target<'_>,
+    format: DataFormat,
+    instrument: Option<&str>,
+    bar_type: Option<&str>,
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
+    let format = if format == DataFormat::Auto {
+        detect_target(t)?
+    } else {
+        format
+    };
+    if t.dir.metadata(t.name).is_err() {
+        return fail(format!("--data `{}` does not exist", t.shown));
+    }
     if format == DataFormat::Parquet {
-        let (parent, name) = split(path)?;
-        let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
-        let (kind, file_instrument, data) = nautilus_parquet::read(&dir, &name)
-            .map_err(|e| LoadDataError(format!("{}: {e}", parent.display())))?;
+        let (kind, file_instrument, data) =
+            nautilus_parquet::read(t.dir, t.name).map_err(|e| t.data_err(&e))?;
         if let Some(requested) = instrument
             && requested != file_instrument
         {
             return fail(format!(
                 "`{}` holds {file_instrument}, not {requested}",
-                path.display()
+                t.shown
             ));
         }
-        let instrument = instrument_for(path, Some(&file_instrument), defs)?;
+        let instrument = instrument_for(t.shown, Some(&file_instrument), defs)?;
         let kinds = vec![match kind {
             ParquetKind::Quotes => "quotes",
             ParquetKind::Trades => "trades",
@@ -341,13 +362,38 @@ pub fn load(
             kinds,
         });
     }
-    let instrument = instrument_for(path, instrument, defs)?;
-    let id = instrument.id();
-    let (pp, sp) = (instrument.price_precision(), instrument.size_precision());
-    let (data, kinds) = match format {
-        DataFormat::FxcmQuotes => (read_fxcm(path, &instrument, false)?, vec!["quotes"]),
-        DataFormat::FxcmQuotesOhlc => (read_fxcm_ohlc(path, &instrument)?, vec!["quotes"]),
-        DataFormat::FxcmBars => (read_fxcm(path, &instrument, true)?, vec!["bars"]),
+    let instrument = instrument_for(t.shown, instrument, defs)?;
+    let inst = Instrument::of(&instrument);
+    let id = inst.id;
+    let strict = Checks::Strict;
+    let (series, kinds) = match format {
+        DataFormat::FxcmQuotes | DataFormat::FxcmBars => {
+            let (bid, ask) = fxcm_files(t)?;
+            let minutes = fxcm::minutes(
+                &Source::file(t.dir, &bid),
+                &Source::file(t.dir, &ask),
+                &inst,
+                fxcm::bid_bar_type(id),
+                strict,
+            )
+            .map_err(|e| t.data_err(&e))?;
+            if format == DataFormat::FxcmBars {
+                (minutes.into_bars().series, vec!["bars"])
+            } else {
+                (minutes.into_quotes().series, vec!["quotes"])
+            }
+        }
+        DataFormat::FxcmQuotesOhlc => {
+            let (bid, ask) = fxcm_files(t)?;
+            let parsed = fxcm::ohlc_quotes(
+                &Source::file(t.dir, &bid),
+                &Source::file(t.dir, &ask),
+                &inst,
+                strict,
+            )
+            .map_err(|e| t.data_err(&e))?;
+            (parsed.series, vec!["quotes"])
+        }
         DataFormat::OhlcvBars | DataFormat::OhlcvQuotes => {
             let bt = match bar_type {
                 Some(s) => s.parse::<BarType>().map_err(|e| {
@@ -362,46 +408,37 @@ pub fn load(
             if bt.instrument_id() != id {
                 return fail(format!("--bar-type `{bt}` is not for {id}"));
             }
-            let (parent, name) = split(path)?;
-            let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
-            let bars = ohlcv::read(&dir, &name, bt, pp, sp)
-                .map_err(|e| LoadDataError(format!("{}: {e}", parent.display())))?;
-            if format == DataFormat::OhlcvBars {
-                (bars.into_iter().map(Data::Bar).collect(), vec!["bars"])
-            } else {
-                let size = Quantity::from_raw(BAR_QUOTE_SIZE * 1_000_000_000, sp);
-                let quotes = bars
-                    .into_iter()
-                    .map(|b| {
-                        Data::Quote(QuoteTick::new(
-                            id, b.close, b.close, size, size, b.ts_event, b.ts_init,
-                        ))
-                    })
-                    .collect();
-                (quotes, vec!["quotes"])
+            let parsed = ohlcv::bars(&t.source(), &inst, bt, strict).map_err(|e| t.data_err(&e))?;
+            match parsed.series {
+                Series::Bars(bars) if format == DataFormat::OhlcvQuotes => {
+                    let size = catalog::quote_size(inst.size_precision);
+                    let quotes = bars
+                        .iter()
+                        .map(|b| {
+                            catalog::quote(&inst, b.close, b.close, size, size, b.ts_init.as_u64())
+                        })
+                        .collect();
+                    (Series::Quotes(quotes), vec!["quotes"])
+                }
+                series => (series, vec!["bars"]),
             }
         }
         DataFormat::QuoteCsv => {
-            let (parent, name) = split(path)?;
-            let dir = storage::open_dir(&parent).map_err(|e| LoadDataError(e.to_string()))?;
-            let quotes = quote_csv::read(&dir, &name, id, pp, sp)
-                .map_err(|e| LoadDataError(format!("{}: {e}", parent.display())))?;
-            (
-                quotes.into_iter().map(Data::Quote).collect(),
-                vec!["quotes"],
-            )
+            let parsed =
+                quote_csv::quotes(&t.source(), &inst, strict).map_err(|e| t.data_err(&e))?;
+            (parsed.series, vec!["quotes"])
         }
         DataFormat::Auto | DataFormat::Parquet => {
             return fail("internal error: the data format was not resolved");
         }
     };
-    if data.is_empty() {
-        return fail(format!("`{}` holds no data", path.display()));
+    if series.is_empty() {
+        return fail(format!("`{}` holds no data", t.shown));
     }
     Ok(Loaded {
         format,
         instrument,
-        data,
+        data: series.into_data(),
         kinds,
     })
 }
@@ -409,25 +446,72 @@ pub fn load(
 /// Loads `instrument`'s data from the catalog at `root` (`--catalog`): the dataset of
 /// `kind` (default: quotes if the catalog has them, else bars, else trades), with
 /// `ts_init` in `[from, to]`, read through Nautilus's own catalog.
+///
+/// # Errors
+/// A missing catalog, no matching data, an unknown instrument.
 pub fn load_catalog(
     root: &Path,
     instrument: &str,
-    kind: Option<crate::catalog::series::Kind>,
+    kind: Option<Kind>,
     bar_type: Option<&str>,
     from: Option<u64>,
     to: Option<u64>,
     defs: &Instruments,
 ) -> Result<Loaded, LoadDataError> {
-    use crate::catalog::{
-        series::Kind,
-        store::{Catalog, read, write},
-    };
-    let err = |e: crate::catalog::store::CatalogError| LoadDataError(format!("--catalog: {e}"));
-    let catalog = Catalog::open(root, false).map_err(err)?;
+    let catalog = Catalog::open(root, false).map_err(catalog_err)?;
+    let shown = root.display().to_string();
+    query_catalog(
+        &catalog,
+        &shown,
+        instrument,
+        kind,
+        bar_type,
+        (from, to),
+        defs,
+    )
+}
+
+/// As [`load_catalog`] for a catalog already open (shown as `shown` in messages), over its
+/// whole time range.
+///
+/// # Errors
+/// No matching data, an unknown instrument.
+pub fn load_catalog_of(
+    catalog: &Catalog,
+    shown: &str,
+    instrument: &str,
+    kind: Option<Kind>,
+    bar_type: Option<&str>,
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
+    query_catalog(
+        catalog,
+        shown,
+        instrument,
+        kind,
+        bar_type,
+        (None, None),
+        defs,
+    )
+}
+
+fn catalog_err(e: CatalogError) -> LoadDataError {
+    LoadDataError(format!("--catalog: {e}"))
+}
+
+fn query_catalog(
+    catalog: &Catalog,
+    shown: &str,
+    instrument: &str,
+    kind: Option<Kind>,
+    bar_type: Option<&str>,
+    (from, to): (Option<u64>, Option<u64>),
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
     if catalog.has_pending_merge() {
-        write::recover(&catalog).map_err(err)?;
+        write::recover(catalog).map_err(catalog_err)?;
     }
-    let instrument = instrument_for(root, Some(instrument), defs)?;
+    let instrument = instrument_for(shown, Some(instrument), defs)?;
     let id = instrument.id().to_string();
     let kind = match kind {
         Some(k) => k,
@@ -440,17 +524,15 @@ pub fn load_catalog(
             })
             .ok_or_else(|| {
                 LoadDataError(format!(
-                    "--catalog {}: no data for {id}; import some with `stratbox catalog import`",
-                    root.display()
+                    "--catalog {shown}: no data for {id}; import some with `stratbox catalog import`"
                 ))
             })?,
     };
-    let ds = read::pick(&catalog, kind, &id, bar_type).map_err(err)?;
-    let series = read::query(&catalog, &ds, from, to).map_err(err)?;
+    let ds = read::pick(catalog, kind, &id, bar_type).map_err(catalog_err)?;
+    let series = read::query(catalog, &ds, from, to).map_err(catalog_err)?;
     if series.is_empty() {
         return fail(format!(
-            "--catalog {}: no {kind} of {id} between --from and --to",
-            root.display()
+            "--catalog {shown}: no {kind} of {id} between --from and --to"
         ));
     }
     Ok(Loaded {

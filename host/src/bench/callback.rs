@@ -13,7 +13,7 @@ use super::median;
 use crate::{
     audit::AuditLog,
     bindings::types::Bar,
-    catalog::{InstrumentTable, MarketEvent, fxcm},
+    catalog::{InstrumentTable, MarketEvent},
     replay::ReplayPlugin,
     sandbox::{EngineOptions, LoadPolicy, PluginComponent, SandboxEngine},
     storage,
@@ -149,7 +149,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     let bytes =
         storage::read_operator_file(&config.plugin, crate::sandbox::MAX_COMPONENT_BYTES as u64)?;
     let data = storage::open_dir(&config.data_dir)?;
-    let events = fxcm::read_pair(
+    let events = crate::replay::fxcm_events(
         &data,
         "gbpusd-m1-bid-2012.csv",
         "gbpusd-m1-ask-2012.csv",

@@ -45,7 +45,7 @@ fn big_csv(src: &[u8], rows: usize) -> Result<Vec<u8>, String> {
     let body: Vec<(u64, &str)> = lines
         .map(|l| {
             let (ts, rest) = l.split_once(',').ok_or("a row without fields")?;
-            Ok((import::fields::iso_ts(ts.as_bytes())?, rest))
+            Ok((crate::catalog::fields::iso_ts(ts.as_bytes())?, rest))
         })
         .collect::<Result<_, String>>()?;
     let (first, last) = (body[0].0, body[body.len() - 1].0);

@@ -1,58 +1,42 @@
 //! Headerless quote CSV as in the bundled EUR/USD file: `20200101 170000065,bid,ask,0`
 //! (date, time `HHMMSSmmm`, bid, ask, an unused column). Timestamps are taken as UTC.
-//! The file has no sizes: each side gets [`QUOTE_SIZE`]. Prices must be exact at the
-//! instrument's precision.
-
-use cap_std::fs::Dir;
-use nautilus_core::UnixNanos;
-use nautilus_model::{data::QuoteTick, identifiers::InstrumentId, types::Quantity};
+//! The file has no sizes: each side gets [`QUOTE_SIZE`](super::QUOTE_SIZE). Prices must be
+//! exact at the instrument's precision.
 
 use super::{
-    DataError,
-    csv_rows::{self, Layout, TimeOrder},
-    exact,
+    DataError, Instrument,
+    csv_rows::{self, Checks, Header, Layout, Source, TimeOrder, field},
+    fields, quote, quote_size,
+    series::Parsed,
 };
 
-/// Size given to each side (the file has none), in units of the instrument.
-pub const QUOTE_SIZE: u64 = 1_000_000;
-
-fn parse_timestamp(s: &str) -> Result<u64, String> {
-    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y%m%d %H%M%S%3f")
-        .map_err(|e| format!("timestamp `{s}` is not `YYYYMMDD HHMMSSmmm` ({e})"))?;
-    let ns = t
-        .and_utc()
-        .timestamp_nanos_opt()
-        .ok_or_else(|| format!("timestamp `{s}` is out of range"))?;
-    u64::try_from(ns).map_err(|_| format!("timestamp `{s}` is before 1970"))
-}
-
-/// Reads `name` in `dir` into quotes of `instrument_id`, checked and in time order
-/// (equal timestamps are allowed: ticks can share a millisecond).
-pub fn read(
-    dir: &Dir,
-    name: &str,
-    instrument_id: InstrumentId,
-    price_precision: u8,
-    size_precision: u8,
-) -> Result<Vec<QuoteTick>, DataError> {
+/// Reads `source` into quotes of `instrument`. Under [`Checks::Strict`] they are in time
+/// order (equal timestamps are allowed: ticks can share a millisecond) and the ask is not
+/// below the bid.
+///
+/// # Errors
+/// An unreadable or malformed file, named with its line.
+pub fn quotes(
+    source: &Source<'_>,
+    instrument: &Instrument,
+    checks: Checks,
+) -> Result<Parsed, DataError> {
     let layout = Layout {
-        header: None,
+        header: Header::Absent,
         fields: 3..=4,
-        row_hint: "YYYYMMDD HHMMSSmmm,bid,ask[,x]",
+        hint: "YYYYMMDD HHMMSSmmm,bid,ask[,x]",
         order: TimeOrder::NonDecreasing,
     };
-    let size = Quantity::from_raw(QUOTE_SIZE * 1_000_000_000, size_precision);
-    csv_rows::read(dir, name, &layout, |record| {
-        let ts = parse_timestamp(&record[0])?;
-        let bid = exact::price(&record[1], "bid", price_precision)?;
-        let ask = exact::price(&record[2], "ask", price_precision)?;
-        if ask < bid {
+    let pp = instrument.price_precision;
+    let size = quote_size(instrument.size_precision);
+    let rows = csv_rows::read(source, &layout, checks, |r| {
+        let ts = fields::compact_ts(field(r, 0))?;
+        let bid = csv_rows::price(r, 1, "bid", pp, checks)?;
+        let ask = csv_rows::price(r, 2, "ask", pp, checks)?;
+        if checks == Checks::Strict && ask < bid {
             return Err(format!("ask {ask} is below bid {bid}"));
         }
-        let ts_ns = UnixNanos::from(ts);
-        Ok((
-            QuoteTick::new(instrument_id, bid, ask, size, size, ts_ns, ts_ns),
-            ts,
-        ))
-    })
+        Ok((quote(instrument, bid, ask, size, size, ts), ts))
+    })?;
+    Ok(rows.into_quotes())
 }

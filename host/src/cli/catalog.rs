@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::{fail, instrument_defs, key_value, named::named};
 use crate::catalog::{
-    import::{self, BarStamp, Format, Instrument, Request, fields},
+    fields,
+    import::{self, BarStamp, Format, Instrument, Request},
     quality::{self, Calendar, Policy, QualityConfig, iso},
     series::{Kind, Series},
     store::{

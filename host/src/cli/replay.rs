@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{fail, key_value, plugins};
 use crate::{
     audit::AuditLog,
-    catalog::{InstrumentTable, fxcm},
+    catalog::InstrumentTable,
     replay::{self, ReplayPlugin},
     sandbox::{EngineOptions, FaultRecord, Profile, SandboxEngine},
     storage,
@@ -69,7 +69,7 @@ pub fn run(args: &Args) -> u8 {
     let events = match storage::open_dir(&args.data)
         .map_err(|e| e.to_string())
         .and_then(|dir| {
-            fxcm::read_pair(&dir, &args.bid_file, &args.ask_file, &args.instrument)
+            replay::fxcm_events(&dir, &args.bid_file, &args.ask_file, &args.instrument)
                 .map_err(|e| e.to_string())
         }) {
         Ok(e) => e,

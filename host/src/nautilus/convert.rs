@@ -5,7 +5,9 @@
 //! no float ever sits between a Nautilus price and what the plugin sees.
 
 use nautilus_model::{
-    data::{Bar as NBar, BarSpecification, BarType as NBarType, QuoteTick as NQuote, TradeTick},
+    data::{
+        Bar as NBar, BarSpecification, BarType as NBarType, Data, QuoteTick as NQuote, TradeTick,
+    },
     enums::{
         AggregationSource as NSource, AggressorSide, BarAggregation as NAgg, OrderSide as NSide,
         PriceType as NPriceType, TimeInForce as NTif,
@@ -18,6 +20,7 @@ use crate::bindings::types::{
     AggregationSource, AggressorSide as WAggressor, Bar, BarAggregation, BarSpec, BarType,
     OrderSide, Price, PriceType, Quantity, QuoteTick, TimeInForce, TradeTick as WTrade,
 };
+use crate::catalog::MarketEvent;
 
 /// A Nautilus price as the contract's fixed point.
 #[must_use]
@@ -94,6 +97,27 @@ pub fn trade(t: &TradeTick, stream: u32) -> WTrade {
         ts_event: t.ts_event.as_u64(),
         ts_init: t.ts_init.as_u64(),
     }
+}
+
+/// A Nautilus data value as a replay event (stream ids are placeholders: the driver sets
+/// each plugin's own); `None` for data the contract does not carry.
+#[must_use]
+pub fn market_event(d: &Data) -> Option<MarketEvent> {
+    Some(match d {
+        Data::Bar(b) => MarketEvent::Bar {
+            bar_type: bar_type(&b.bar_type)?,
+            bar: bar(b, 0),
+        },
+        Data::Quote(q) => MarketEvent::Quote {
+            instrument_id: q.instrument_id.to_string(),
+            quote: quote(q, 0),
+        },
+        Data::Trade(t) => MarketEvent::Trade {
+            instrument_id: t.instrument_id.to_string(),
+            trade: trade(t, 0),
+        },
+        _ => return None,
+    })
 }
 
 /// The contract's order side as Nautilus's.

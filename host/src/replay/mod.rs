@@ -19,7 +19,11 @@ use crate::{
     audit::AuditLog,
     bindings::types::{Bar, QuoteTick, TradeTick},
     capabilities::{self, Instance, PluginEnv, risk_gate::RiskHub},
-    catalog::{InstrumentTable, MarketEvent},
+    catalog::{
+        Checks, DataError, Instrument, InstrumentTable, MarketEvent, Source, fxcm,
+        instrument_defs::Instruments,
+    },
+    nautilus::convert,
     sandbox::{CallError, Callback, FaultRecord, InstantiateError, PluginComponent, SandboxEngine},
 };
 
@@ -153,4 +157,42 @@ pub fn run(
         faults.extend(fault_of(p.instance.on_stop()));
     }
     faults
+}
+
+/// The FXCM bid/ask minute files `bid` and `ask` in `dir` as replay events for
+/// `instrument_id`: per minute the bid bar (`<id>-1-MINUTE-BID-EXTERNAL`), then the quote of
+/// the two closes. Values are at the precisions of the bundled instrument definitions
+/// (replay's market is the bundled table).
+///
+/// # Errors
+/// An instrument without a bundled definition, or an unreadable or malformed file.
+pub fn fxcm_events(
+    dir: &cap_std::fs::Dir,
+    bid: &str,
+    ask: &str,
+    instrument_id: &str,
+) -> Result<Vec<MarketEvent>, DataError> {
+    let defs = Instruments::bundled();
+    let instrument = defs
+        .nautilus(instrument_id)
+        .map(Instrument::of)
+        .ok_or_else(|| DataError::UnknownInstrument {
+            id: instrument_id.to_string(),
+            defined: defs.ids().collect::<Vec<_>>().join(", "),
+        })?;
+    let minutes = fxcm::minutes(
+        &Source::file(dir, bid),
+        &Source::file(dir, ask),
+        &instrument,
+        fxcm::bid_bar_type(instrument.id),
+        Checks::Strict,
+    )?;
+    let mut events = Vec::with_capacity(minutes.bars.len() * 2);
+    for (bar, quote) in minutes.bars.into_iter().zip(minutes.quotes) {
+        events.extend(convert::market_event(&nautilus_model::data::Data::Bar(bar)));
+        events.extend(convert::market_event(&nautilus_model::data::Data::Quote(
+            quote,
+        )));
+    }
+    Ok(events)
 }

@@ -2,7 +2,7 @@
 //! Handlers in [`super::api`] only parse and answer; everything is decided (and audited)
 //! here.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use stratbox_manifest::ParamValue;
@@ -25,7 +25,7 @@ use crate::{
         self, Instance, PluginEnv,
         risk_gate::{RiskHub, RiskPolicy, Scope},
     },
-    catalog::instrument_defs::Instruments,
+    catalog::{instrument_defs::Instruments, store::Catalog},
     nautilus::{
         hotswap::{SwapReply, SwapRequest},
         paper::{self, SessionSpec},
@@ -118,10 +118,10 @@ fn resolve_params(
         })
 }
 
-/// A data path from a request, as a path under the data folder. The name is checked
-/// through the folder's `cap-std` handle: absolute paths, `..` and symlinks that leave
-/// the folder are refused.
-fn data_path(state: &AppState, name: &str, field: &str) -> Result<PathBuf, ApiError> {
+/// A data name from a request, checked to stay under the data folder: absolute paths,
+/// `..` and symlinks that leave the folder are refused (the name is looked up through the
+/// folder's `cap-std` handle, which every later read goes through too).
+fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str, ApiError> {
     let rel = std::path::Path::new(name);
     let bad = |why: &str| ApiError::bad_request(format!("session.{field} `{name}`: {why}"));
     if name.is_empty()
@@ -138,7 +138,7 @@ fn data_path(state: &AppState, name: &str, field: &str) -> Result<PathBuf, ApiEr
         .data_dir
         .metadata(rel)
         .map_err(|e| bad(&format!("not found under the data folder ({e})")))?;
-    Ok(state.config.data_dir.join(rel))
+    Ok(name)
 }
 
 fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded, ApiError> {
@@ -146,10 +146,11 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
     let bad = |e: backtest::data::LoadDataError| ApiError::unprocessable("invalid-data", e.0);
     match (&s.data, &s.catalog) {
         (Some(file), None) => {
-            let path = data_path(state, file, "data")?;
+            let name = data_name(state, file, "data")?;
             let format = s.format.unwrap_or(DataFormat::Auto);
-            backtest::data::load(
-                &path,
+            backtest::data::load_in(
+                &state.data_dir,
+                name,
                 format,
                 s.instrument.as_deref(),
                 s.bar_type.as_deref(),
@@ -158,17 +159,18 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
             .map_err(bad)
         }
         (None, Some(catalog)) => {
-            let root = data_path(state, catalog, "catalog")?;
+            let name = data_name(state, catalog, "catalog")?;
             let instrument = s.instrument.as_deref().ok_or_else(|| {
                 ApiError::bad_request("session.instrument is required with session.catalog")
             })?;
-            backtest::data::load_catalog(
-                &root,
+            let opened = Catalog::open_in(&state.data_dir, &state.config.data_dir, name)
+                .map_err(|e| ApiError::unprocessable("invalid-data", format!("--catalog: {e}")))?;
+            backtest::data::load_catalog_of(
+                &opened,
+                name,
                 instrument,
                 s.kind,
                 s.bar_type.as_deref(),
-                None,
-                None,
                 &defs,
             )
             .map_err(bad)

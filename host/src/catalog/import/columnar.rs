@@ -14,8 +14,9 @@ use nautilus_model::{
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{ImportError, Instrument, fields, text::quote};
+use super::{ImportError, Instrument};
 use crate::catalog::series::{Kind, Parsed, Series, Unit};
+use crate::catalog::{fields, quote};
 
 /// One column, whatever its Arrow type, read as text or a number per row.
 struct Column<'a> {

@@ -2,11 +2,13 @@
 //! series of Nautilus values with the line or row each came from, plus the sources' bytes,
 //! sha256 and a description for lineage. A malformed source is refused with its name, the
 //! line or row, and the reason; nothing is written.
+//!
+//! Text files go through the same readers as backtests (`catalog::{fxcm, ohlcv, klines,
+//! quote_csv}`) with [`Checks::Syntax`]: order, duplicates and price sanity are the
+//! quality checks' job, so a policy can decide.
 
 pub mod columnar;
-pub mod fields;
 pub mod postgres;
-pub mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -14,9 +16,11 @@ use nautilus_model::{data::BarType, enums::PriceType, identifiers::InstrumentId}
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use text::BarStamp;
-
-use super::series::{Kind, Parsed};
+use super::{
+    Checks, DataError, Source, fields, fxcm, klines, ohlcv, quote_csv,
+    series::{Kind, Parsed},
+};
+pub use super::{Instrument, klines::BarStamp};
 use crate::storage;
 
 /// Largest source file read (bytes).
@@ -35,14 +39,6 @@ crate::named_enum! {
         Nautilus = "nautilus": "Nautilus 64-bit catalog Parquet.",
         Postgres = "postgres": "A PostgreSQL table (`--source postgres://... --table ...`).",
     }
-}
-
-/// The instrument an import is for, with the precisions values are read at.
-#[derive(Debug, Clone, Copy)]
-pub struct Instrument {
-    pub id: InstrumentId,
-    pub price_precision: u8,
-    pub size_precision: u8,
 }
 
 /// What to import and how.
@@ -91,6 +87,24 @@ pub enum ImportError {
     },
     #[error("{0}")]
     Other(String),
+}
+
+/// A reader's error: a row error keeps its source and line (`name:line 7: ...`).
+impl From<DataError> for ImportError {
+    fn from(e: DataError) -> Self {
+        match e {
+            DataError::Row {
+                file,
+                line,
+                message,
+            } => Self::At {
+                source_name: file,
+                at: format!("line {line}"),
+                message,
+            },
+            other => Self::Other(other.to_string()),
+        }
+    }
 }
 
 impl ImportError {
@@ -252,34 +266,65 @@ pub fn read(request: &Request) -> Result<Read, ImportError> {
                 sha256: hex::encode(Sha256::digest(&ask_bytes)),
                 bytes: ask_bytes.len() as u64,
             };
+            let ask_source = Source::bytes(&ask_name, &ask_bytes);
             let (p, info) = with_file(path, |b, n| {
-                text::fxcm_quotes((b, n), (&ask_bytes, &ask_name), inst)
+                let bar_type = fxcm::bid_bar_type(inst.id);
+                let minutes = fxcm::minutes(
+                    &Source::bytes(n, b),
+                    &ask_source,
+                    inst,
+                    bar_type,
+                    Checks::Syntax,
+                )?;
+                Ok(minutes.into_quotes())
             })?;
             (p, vec![info, ask_info])
         }
         Format::Fxcm => {
             need(kind, &[Kind::Bars, Kind::Quotes], format)?;
             let bt = bar_type(PriceType::Bid)?;
-            let (p, info) = with_file(path, |b, n| text::fxcm_bars(b, n, inst, bt))?;
+            let (p, info) = with_file(path, |b, n| {
+                Ok(fxcm::bars(&Source::bytes(n, b), inst, bt, Checks::Syntax)?)
+            })?;
             (p, vec![info])
         }
         Format::Ohlcv => {
             need(kind, &[Kind::Bars], format)?;
             let bt = bar_type(PriceType::Last)?;
-            let (p, info) = with_file(path, |b, n| text::ohlcv(b, n, inst, bt))?;
+            let (p, info) = with_file(path, |b, n| {
+                Ok(ohlcv::bars(&Source::bytes(n, b), inst, bt, Checks::Syntax)?)
+            })?;
             (p, vec![info])
         }
         Format::BinanceKlines => {
             need(kind, &[Kind::Bars], format)?;
             let bt = bar_type(PriceType::Last)?;
+            if super::quality::bar_interval_ns(&bt).is_none() {
+                return Err(ImportError::Other(format!(
+                    "bar type {bt} is not time-aggregated; klines need one"
+                )));
+            }
             let (p, info) = with_file(path, |b, n| {
-                text::binance_klines(b, n, inst, bt, request.bar_stamp)
+                let source = Source::bytes(n, b);
+                Ok(klines::bars(
+                    &source,
+                    inst,
+                    bt,
+                    request.bar_stamp,
+                    Checks::Syntax,
+                )?)
             })?;
             (p, vec![info])
         }
         Format::QuoteCsv => {
             need(kind, &[Kind::Quotes], format)?;
-            let (p, info) = with_file(path, |b, n| text::quote_csv(b, n, inst))?;
+            let (p, info) = with_file(path, |b, n| {
+                Ok(quote_csv::quotes(
+                    &Source::bytes(n, b),
+                    inst,
+                    Checks::Syntax,
+                )?)
+            })?;
             (p, vec![info])
         }
         Format::Pandas => {

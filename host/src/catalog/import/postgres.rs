@@ -15,8 +15,9 @@ use nautilus_model::{
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
 
-use super::{ImportError, Instrument, SourceInfo, fields, text::quote};
+use super::{ImportError, Instrument, SourceInfo};
 use crate::catalog::series::{Kind, Parsed, Series, Unit};
+use crate::catalog::{fields, quote};
 
 fn defaults(kind: Kind) -> &'static [&'static str] {
     match kind {

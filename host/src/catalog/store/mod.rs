@@ -111,6 +111,20 @@ impl Catalog {
         Ok(Self { root, dir })
     }
 
+    /// Opens the catalog folder `name` inside `parent` through `parent`'s handle (a name
+    /// that leaves `parent` is refused). `parent_path` is where `parent` was opened: the
+    /// catalog's path is needed only by Nautilus's query engine, which takes a URI.
+    ///
+    /// # Errors
+    /// A missing folder or an I/O error.
+    pub fn open_in(parent: &Dir, parent_path: &Path, name: &str) -> Result<Self, CatalogError> {
+        let dir = parent
+            .open_dir(name)
+            .map_err(|e| io(format!("catalog `{name}`"), e))?;
+        let root = std::path::absolute(parent_path.join(name)).map_err(|e| io(name, e))?;
+        Ok(Self { root, dir })
+    }
+
     /// The catalog's folder handle.
     #[must_use]
     pub fn dir(&self) -> &Dir {

@@ -1,4 +1,4 @@
-//! Field parsers for the importers: exact decimals to Nautilus fixed point (scale 10^9),
+//! Field parsers for every reader: exact decimals to Nautilus fixed point (scale 10^9),
 //! timestamps to nanoseconds. Byte-level and allocation-free on the common path, because
 //! an import reads millions of fields.
 
@@ -40,7 +40,8 @@ fn fixed(s: &[u8]) -> Option<(i64, u8)> {
     Some((if neg { -raw } else { raw }, frac.len() as u8))
 }
 
-fn text(s: &[u8]) -> String {
+/// Field bytes as text, for messages.
+pub(crate) fn text(s: &[u8]) -> String {
     String::from_utf8_lossy(s).into_owned()
 }
 
