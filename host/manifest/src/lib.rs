@@ -14,8 +14,9 @@ mod component;
 mod decimal;
 mod limits;
 mod params;
+mod problems;
 
-use std::{collections::BTreeMap, fmt};
+use std::collections::BTreeMap;
 
 pub use capabilities::{Capability, CapabilityRequest, SIGNAL_TYPES};
 #[cfg(feature = "component")]
@@ -23,6 +24,7 @@ pub use component::componentize;
 pub use decimal::{Decimal, DecimalError, FIXED_PRECISION};
 pub use limits::LimitRequest;
 pub use params::{ParamSpec, ParamType, ParamValue, parse_value, resolve};
+pub use problems::{Problem, Problems, join_path};
 use serde::{Deserialize, Serialize};
 
 /// Name of the component custom section that holds the manifest text (UTF-8 TOML).
@@ -30,43 +32,6 @@ pub const SECTION: &str = "stratbox:manifest";
 
 /// Largest manifest accepted, in bytes.
 pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
-
-/// One problem found in a manifest or in parameters: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub at: String,
-    pub message: String,
-}
-
-/// Every problem found; empty means valid.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
-pub struct Problems(pub Vec<Problem>);
-
-impl Problems {
-    pub fn push(&mut self, at: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
-            at: at.into(),
-            message: message.into(),
-        });
-    }
-
-    /// `Ok` when there is no problem.
-    pub fn into_result(self) -> Result<(), Self> {
-        if self.0.is_empty() { Ok(()) } else { Err(self) }
-    }
-}
-
-impl fmt::Display for Problems {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{}: {}", p.at, p.message)?;
-        }
-        Ok(())
-    }
-}
 
 /// A validated manifest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,14 +113,7 @@ impl Manifest {
         let raw: RawManifest = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
-                let at = match e.span() {
-                    Some(span) => {
-                        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                        format!("line {line}")
-                    }
-                    None => "manifest".to_string(),
-                };
-                problems.push(at, e.message().to_string());
+                problems.push_toml_error(&e, text);
                 return Err(problems);
             }
         };

@@ -148,7 +148,7 @@ fn unknown_fields_are_refused_with_a_line() {
     let err = Manifest::parse("[plugin]\nname = \"a\"\nversion = \"1.0.0\"\ncolour = \"red\"\n")
         .unwrap_err();
     assert_eq!(err.0.len(), 1);
-    assert_eq!(err.0[0].at, "line 4");
+    assert_eq!(err.0[0].at, "line 4, column 1");
     assert!(err.0[0].message.contains("unknown field `colour`"), "{err}");
 }
 

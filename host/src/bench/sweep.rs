@@ -88,14 +88,14 @@ pub fn run(config: &Config) -> Result<Report, String> {
         capabilities::load(&engine, &bytes, &LoadPolicy::default(), &AuditLog::memory())
             .map_err(|e| e.to_string())?;
     let manifest = component.manifest();
-    let grid = Grid::parse(&config.grid, manifest).map_err(|p| p.join("\n"))?;
+    let grid = Grid::parse(&config.grid, manifest).map_err(|p| p.to_string())?;
     let id = loaded.instrument.id().to_string();
     let fixed = if manifest.params.contains_key("instrument_id") {
         vec![("instrument_id".to_string(), id.clone())]
     } else {
         Vec::new()
     };
-    let points = grid.resolve(manifest, &fixed).map_err(|p| p.join("\n"))?;
+    let points = grid.resolve(manifest, &fixed).map_err(|p| p.to_string())?;
     let settlement = crate::backtest::settlement_currency(&loaded.instrument);
     let balance = crate::backtest::parse_balance(None, &settlement)?;
     let sweep = Sweep {

@@ -11,7 +11,7 @@ use nautilus_model::{
 };
 use rust_decimal::Decimal as RustDecimal;
 use serde::Deserialize;
-use stratbox_manifest::Decimal;
+use stratbox_manifest::{Decimal, Problems};
 
 use super::InstrumentTable;
 use crate::bindings::types::{self, InstrumentInfo, InstrumentKind};
@@ -58,13 +58,11 @@ struct File {
     instrument: Vec<InstrumentDef>,
 }
 
-/// A definitions file could not be used.
+/// A definitions file could not be used: every problem, one per line, each as
+/// `file: instrument[i].key: message`.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct DefError {
-    pub file: String,
-    pub message: String,
-}
+#[error("{0}")]
+pub struct DefError(pub Problems);
 
 /// A parsed, checked set of instrument definitions.
 #[derive(Debug, Clone)]
@@ -72,51 +70,63 @@ pub struct Instruments {
     defs: Vec<(InstrumentDef, InstrumentAny, InstrumentInfo)>,
 }
 
-fn decimal(field: &str, s: &str) -> Result<Decimal, String> {
-    s.parse::<Decimal>()
-        .map_err(|e| format!("{field} `{s}`: {e}"))
+fn decimal(s: &str) -> Result<Decimal, String> {
+    s.parse::<Decimal>().map_err(|e| format!("`{s}`: {e}"))
 }
 
-fn currency(field: &str, code: &str) -> Result<Currency, String> {
-    Currency::from_str(code).map_err(|_| format!("{field}: unknown currency `{code}`"))
+fn currency(code: &str) -> Result<Currency, String> {
+    Currency::from_str(code).map_err(|_| format!("unknown currency `{code}`"))
 }
 
-fn price(field: &str, s: &str, precision: u8) -> Result<Price, String> {
-    let d = decimal(field, s)?;
+/// A price of `precision` (at most 9) decimals.
+fn price(s: &str, precision: u8) -> Result<Price, String> {
+    let d = decimal(s)?;
     if d.precision > precision {
         return Err(format!(
-            "{field} `{s}` has more decimals than price_precision {precision}"
+            "`{s}` has more decimals than price_precision {precision}"
         ));
     }
     if d.raw <= 0 {
-        return Err(format!("{field} must be positive"));
+        return Err("must be positive".to_string());
     }
     Ok(Price::from_raw(d.raw, precision))
 }
 
-fn quantity(field: &str, s: &str, precision: u8) -> Result<Quantity, String> {
-    let d = decimal(field, s)?;
+/// A quantity of `precision` (at most 9) decimals.
+fn quantity(s: &str, precision: u8) -> Result<Quantity, String> {
+    let d = decimal(s)?;
     if d.precision > precision {
         return Err(format!(
-            "{field} `{s}` has more decimals than size_precision {precision}"
+            "`{s}` has more decimals than size_precision {precision}"
         ));
     }
-    let raw = u64::try_from(d.raw).map_err(|_| format!("{field} `{s}` is negative"))?;
+    let raw = u64::try_from(d.raw).map_err(|_| format!("`{s}` is negative"))?;
     if raw == 0 {
-        return Err(format!("{field} must be positive"));
+        return Err("must be positive".to_string());
     }
     Ok(Quantity::from_raw(raw, precision))
 }
 
-fn opt<T>(
-    v: Option<&String>,
-    f: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    v.map(|s| f(s)).transpose()
+fn rate(s: &str) -> Result<RustDecimal, String> {
+    RustDecimal::from_str(s).map_err(|e| format!("`{s}`: {e}"))
 }
 
-fn rate(field: &str, s: &str) -> Result<RustDecimal, String> {
-    RustDecimal::from_str(s).map_err(|e| format!("{field} `{s}`: {e}"))
+/// The checked value, or `None` with a problem at `at`.
+fn check<T>(problems: &mut Problems, at: &str, checked: Result<T, String>) -> Option<T> {
+    checked.map_err(|e| problems.push(at, e)).ok()
+}
+
+/// An optional value: `Some(None)` when absent, `None` when present and wrong.
+fn check_opt<T>(
+    problems: &mut Problems,
+    at: &str,
+    v: Option<&String>,
+    f: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<Option<T>> {
+    match v {
+        None => Some(None),
+        Some(s) => check(problems, at, f(s)).map(Some),
+    }
 }
 
 fn wit_price(p: Price) -> types::Price {
@@ -134,32 +144,73 @@ fn wit_qty(q: Quantity) -> types::Quantity {
 }
 
 impl InstrumentDef {
-    fn build(&self) -> Result<(InstrumentAny, InstrumentInfo), String> {
-        let id = InstrumentId::from_str(&self.id)
-            .map_err(|e| format!("id `{}` is not SYMBOL.VENUE: {e}", self.id))?;
+    /// The instrument, or `None` with every problem of the definition (paths relative to
+    /// it: `price_precision`, `base`).
+    fn build(&self, p: &mut Problems) -> Option<(InstrumentAny, InstrumentInfo)> {
+        let id = check(
+            p,
+            "id",
+            InstrumentId::from_str(&self.id)
+                .map_err(|e| format!("`{}` is not SYMBOL.VENUE: {e}", self.id)),
+        );
         let (pp, sp) = (self.price_precision, self.size_precision);
-        if pp > 9 || sp > 9 {
-            return Err("price_precision and size_precision must be at most 9".to_string());
+        for (key, v) in [("price_precision", pp), ("size_precision", sp)] {
+            if v > 9 {
+                p.push(key, format!("{v}: must be at most 9"));
+            }
         }
-        let base = currency("base", &self.base)?;
-        let quote = currency("quote", &self.quote)?;
-        let settlement = currency(
-            "settlement",
-            self.settlement.as_deref().unwrap_or(&self.quote),
-        )?;
-        let price_increment = price("price_increment", &self.price_increment, pp)?;
-        let size_increment = quantity("size_increment", &self.size_increment, sp)?;
-        let lot_size = opt(self.lot_size.as_ref(), |s| quantity("lot_size", s, sp))?;
-        let min_quantity = opt(self.min_quantity.as_ref(), |s| {
-            quantity("min_quantity", s, sp)
-        })?;
-        let max_quantity = opt(self.max_quantity.as_ref(), |s| {
-            quantity("max_quantity", s, sp)
-        })?;
-        let margin_init = opt(self.margin_init.as_ref(), |s| rate("margin_init", s))?;
-        let margin_maint = opt(self.margin_maint.as_ref(), |s| rate("margin_maint", s))?;
-        let maker_fee = opt(self.maker_fee.as_ref(), |s| rate("maker_fee", s))?;
-        let taker_fee = opt(self.taker_fee.as_ref(), |s| rate("taker_fee", s))?;
+        let base = check(p, "base", currency(&self.base));
+        let quote = check(p, "quote", currency(&self.quote));
+        let settlement = match &self.settlement {
+            Some(code) => check(p, "settlement", currency(code)),
+            None => quote,
+        };
+        let margin_init = check_opt(p, "margin_init", self.margin_init.as_ref(), rate);
+        let margin_maint = check_opt(p, "margin_maint", self.margin_maint.as_ref(), rate);
+        let maker_fee = check_opt(p, "maker_fee", self.maker_fee.as_ref(), rate);
+        let taker_fee = check_opt(p, "taker_fee", self.taker_fee.as_ref(), rate);
+        // Prices and sizes are read at their precision, which must be valid first.
+        if pp > 9 || sp > 9 {
+            return None;
+        }
+        let price_increment = check(p, "price_increment", price(&self.price_increment, pp));
+        let size_increment = check(p, "size_increment", quantity(&self.size_increment, sp));
+        let qty = |s: &str| quantity(s, sp);
+        let lot_size = check_opt(p, "lot_size", self.lot_size.as_ref(), qty);
+        let min_quantity = check_opt(p, "min_quantity", self.min_quantity.as_ref(), qty);
+        let max_quantity = check_opt(p, "max_quantity", self.max_quantity.as_ref(), qty);
+        let (
+            Some(id),
+            Some(base),
+            Some(quote),
+            Some(settlement),
+            Some(price_increment),
+            Some(size_increment),
+            Some(lot_size),
+            Some(min_quantity),
+            Some(max_quantity),
+            Some(margin_init),
+            Some(margin_maint),
+            Some(maker_fee),
+            Some(taker_fee),
+        ) = (
+            id,
+            base,
+            quote,
+            settlement,
+            price_increment,
+            size_increment,
+            lot_size,
+            min_quantity,
+            max_quantity,
+            margin_init,
+            margin_maint,
+            maker_fee,
+            taker_fee,
+        )
+        else {
+            return None;
+        };
         let ts = UnixNanos::default();
         let (any, kind) = match self.kind {
             Kind::CurrencyPair => (
@@ -189,7 +240,8 @@ impl InstrumentDef {
                         ts,
                         ts,
                     )
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| p.push("", e.to_string()))
+                    .ok()?,
                 ),
                 InstrumentKind::CurrencyPair,
             ),
@@ -222,7 +274,8 @@ impl InstrumentDef {
                         ts,
                         ts,
                     )
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| p.push("", e.to_string()))
+                    .ok()?,
                 ),
                 InstrumentKind::CryptoPerpetual,
             ),
@@ -246,31 +299,47 @@ impl InstrumentDef {
             min_price: None,
             max_price: None,
         };
-        Ok((any, info))
+        Some((any, info))
     }
 }
 
 impl Instruments {
-    /// Parses and checks definitions; `file` names the source in errors.
+    /// Parses and checks definitions; every problem is reported, each as
+    /// `file: instrument[i].key: message`.
     pub fn parse(text: &str, file: &str) -> Result<Self, DefError> {
-        let err = |message: String| DefError {
-            file: file.to_string(),
-            message,
-        };
-        let parsed: File = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-        let mut defs = Vec::new();
-        for def in parsed.instrument {
-            if defs
-                .iter()
-                .any(|(d, ..): &(InstrumentDef, _, _)| d.id == def.id)
-            {
-                return Err(err(format!("instrument `{}` is defined twice", def.id)));
+        let mut problems = Problems::new();
+        let parsed: File = match toml::from_str(text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                problems.push_toml_error(&e, text);
+                return Err(DefError(problems.in_file(file)));
             }
-            let (any, info) = def
-                .build()
-                .map_err(|m| err(format!("instrument `{}`: {m}", def.id)))?;
-            defs.push((def, any, info));
+        };
+        let mut defs = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, def) in parsed.instrument.iter().enumerate() {
+            let at = format!("instrument[{i}]");
+            let mut own = Problems::new();
+            if let Some(first) = seen.iter().position(|id| *id == def.id) {
+                own.push(
+                    "id",
+                    format!(
+                        "instrument `{}` is defined twice (first as instrument[{first}])",
+                        def.id
+                    ),
+                );
+            }
+            seen.push(&def.id);
+            let built = def.build(&mut own);
+            let ok = own.is_empty();
+            problems.push_all(&at, own);
+            if let (true, Some((any, info))) = (ok, built) {
+                defs.push((def.clone(), any, info));
+            }
         }
+        problems
+            .into_result()
+            .map_err(|p| DefError(p.in_file(file)))?;
         Ok(Self { defs })
     }
 
@@ -368,11 +437,39 @@ mod tests {
             assert!(e.to_string().starts_with("x.toml: "), "{e}");
         }
         let twice = format!("[[instrument]]{base}[[instrument]]{base}");
+        let e = Instruments::parse(&twice, "x").unwrap_err().to_string();
+        assert!(e.starts_with("x: instrument[1].id: "), "{e}");
         assert!(
             Instruments::parse(&twice, "x")
                 .unwrap_err()
                 .to_string()
                 .contains("twice")
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_definition_is_reported_with_its_path() {
+        let base = BUNDLED.split("[[instrument]]").nth(1).expect("one entry");
+        let bad = base
+            .replace("price_precision = 5", "price_precision = 12")
+            .replace("base = \"GBP\"", "base = \"XXQ\"");
+        let worse = base
+            .replace("GBP/USD.FXCM", "EUR/USD.X")
+            .replace("\"0.00001\"", "\"0.000001\"")
+            .replace("lot_size = \"1000\"", "lot_size = \"-3\"");
+        let text = format!("[[instrument]]{base}[[instrument]]{bad}[[instrument]]{worse}");
+        let e = Instruments::parse(&text, "x.toml").unwrap_err();
+        let lines = e.0.lines();
+        assert_eq!(
+            lines,
+            [
+                "x.toml: instrument[1].id: instrument `GBP/USD.FXCM` is defined twice (first as instrument[0])",
+                "x.toml: instrument[1].price_precision: 12: must be at most 9",
+                "x.toml: instrument[1].base: unknown currency `XXQ`",
+                "x.toml: instrument[2].price_increment: `0.000001` has more decimals than price_precision 5",
+                "x.toml: instrument[2].lot_size: `-3` is negative",
+            ],
+            "{e}"
         );
     }
 }

@@ -237,7 +237,7 @@ pub fn run(args: &Args) -> u8 {
     let manifest = component.manifest();
     let grid = match Grid::parse(&args.params, manifest) {
         Ok(g) => g,
-        Err(problems) => return fail_all(&problems),
+        Err(problems) => return fail_all(&problems.lines()),
     };
     let loaded = match data::load(
         &args.data,
@@ -275,7 +275,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(p) => p,
         Err(problems) => {
             let problems: Vec<String> = problems
-                .into_iter()
+                .iter()
                 .map(|p| format!("invalid parameters: {p} (check --set)"))
                 .collect();
             return fail_all(&problems);

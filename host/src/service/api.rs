@@ -22,7 +22,7 @@ use super::{
     AppState,
     auth::{self, Principal, Role},
     deployments::{DeployRequest, DeploymentView, StreamEvent},
-    error::{ApiBytes, ApiError, ApiJson},
+    error::{ApiBytes, ApiError, ApiJson, ErrorCode},
     grants::{self, GrantRecord, GrantSpec},
     ops::{self, ReasonBody, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
@@ -123,8 +123,7 @@ async fn intake(
         && req.method() != axum::http::Method::GET
     {
         return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
+            ErrorCode::ShuttingDown,
             "the service is shutting down; retry against the next instance",
         )
         .into_response();
@@ -138,8 +137,7 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not take that method (see /openapi.json)",
     )
 }
@@ -152,22 +150,12 @@ async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Database reachable and accepting work"), (status = 503, body = ApiError)))]
 async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
     if !state.accepting.load(std::sync::atomic::Ordering::SeqCst) {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
-            "shutting down",
-        ));
+        return Err(ApiError::new(ErrorCode::ShuttingDown, "shutting down"));
     }
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database-unavailable",
-                e.to_string(),
-            )
-        })?;
+        .map_err(|e| ApiError::new(ErrorCode::DatabaseUnavailable, e.to_string()))?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
@@ -231,8 +219,8 @@ async fn upload_plugin(
     }
     let m = component.manifest();
     if let Some(other) = registry::by_name_version(&state.pool, &m.name, &m.version).await? {
-        return Err(ApiError::conflict(
-            "version-exists",
+        return Err(ApiError::new(
+            ErrorCode::VersionExists,
             format!(
                 "{} {} is already registered with digest {}; registry entries are immutable: bump the version",
                 m.name, m.version, other.digest
@@ -364,8 +352,8 @@ async fn decide(
         .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
     let status = if approve { "approved" } else { "rejected" };
     if !grants::decide(&state.pool, id, status, &p.actor(), note).await? {
-        return Err(ApiError::conflict(
-            "already-decided",
+        return Err(ApiError::new(
+            ErrorCode::AlreadyDecided,
             format!("grant {id} is already {}", g.status),
         ));
     }
@@ -629,7 +617,7 @@ async fn audit_list(
 async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
     let records = super::db::audit_records(&state.pool).await?;
     crate::audit::verify(&records)
-        .map_err(|e| ApiError::conflict("audit-chain-broken", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::AuditChainBroken, e.to_string()))?;
     Ok(Json(
         serde_json::json!({ "ok": true, "records": records.len(), "last_hash": records.last().map(|r| r.hash.clone()) }),
     ))
@@ -703,13 +691,37 @@ async fn revoke_token(
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
         deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token),
-    components(schemas(ApiError, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
+    components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
-    modifiers(&Security)
+    modifiers(&Security, &ErrorCodes)
 )]
 struct ApiDoc;
 
 struct Security;
+
+/// The `ErrorCode` schema describes each code with its HTTP status and meaning.
+struct ErrorCodes;
+
+impl utoipa::Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, schema::Schema};
+
+        use crate::names::Named;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("ErrorCode") {
+            let lines: Vec<String> = ErrorCode::VALUES
+                .iter()
+                .map(|v| format!("- `{}` ({}): {}", v.name, v.value.status().as_u16(), v.help))
+                .collect();
+            o.description = Some(format!(
+                "The machine-readable code of an error (`error`); it decides the HTTP status.\n\n{}",
+                lines.join("\n")
+            ));
+        }
+    }
+}
 
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -718,6 +730,35 @@ impl utoipa::Modify for Security {
         components.add_security_scheme(
             "token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Named;
+
+    #[test]
+    fn the_openapi_document_lists_every_error_code() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schema = &doc["components"]["schemas"]["ErrorCode"];
+        let listed: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(listed, all);
+        let description = schema["description"].as_str().unwrap();
+        assert!(
+            description.contains("- `grant-required` (409): "),
+            "{description}"
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["ApiError"]["properties"]["error"]["$ref"],
+            "#/components/schemas/ErrorCode"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{Method, StatusCode, header},
+    http::{Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
-use super::{AppState, error::ApiError};
+use super::{
+    AppState,
+    error::{ApiError, ErrorCode},
+};
 use crate::audit::AuditAction;
 
 /// A principal's role.
@@ -224,15 +227,13 @@ pub async fn authorize(
     let Some(rule) = access(&method, &path) else {
         if ROUTES.iter().any(|(_, p, _)| *p == path) {
             return ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
+                ErrorCode::MethodNotAllowed,
                 format!("{path} does not take {method} (see /openapi.json)"),
             )
             .into_response();
         }
         return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("{method} {path} is not in the access matrix"),
         )
         .into_response();
@@ -254,7 +255,7 @@ pub async fn authorize(
             Err(e) => return ApiError::internal(e).into_response(),
         },
     };
-    let denied = |status: StatusCode, code: &str, message: String, who: &str| {
+    let denied = |code: ErrorCode, message: String, who: &str| {
         let details =
             serde_json::json!({ "method": method.as_str(), "route": path, "reason": code });
         if let Err(e) = state.audit.append(
@@ -265,12 +266,11 @@ pub async fn authorize(
         ) {
             return ApiError::internal(e).into_response();
         }
-        ApiError::new(status, code, message).into_response()
+        ApiError::new(code, message).into_response()
     };
     let Some(principal) = principal else {
         return denied(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a valid API token is required: send `Authorization: Bearer <token>` (an admin issues tokens with `stratbox tokens create` or POST /v1/tokens)".into(),
             "anonymous",
         );
@@ -286,12 +286,7 @@ pub async fn authorize(
             principal.name,
             principal.role.name()
         );
-        return denied(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            message,
-            &principal.actor(),
-        );
+        return denied(ErrorCode::Forbidden, message, &principal.actor());
     }
     req.extensions_mut().insert(principal);
     next.run(req).await

@@ -25,7 +25,7 @@ use std::{
 use axum::{
     body::{Body, Bytes},
     extract::{MatchedPath, Request, State},
-    http::{StatusCode, header},
+    http::header,
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -70,9 +70,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         } else {
             "max_json_bytes"
         };
-        return super::error::ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
+        return super::error::ApiError::new(super::error::ErrorCode::BodyTooLarge,
             format!(
                 "{} {}: the body is {declared} bytes; the limit is {limit} bytes ({what} in the service config)",
                 parts.method,

@@ -7,6 +7,7 @@ use std::{
 };
 
 use serde::Deserialize;
+use stratbox_manifest::Problems;
 
 /// Everything `stratbox serve` needs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -54,43 +55,51 @@ impl Default for ServiceConfig {
 pub enum ConfigError {
     #[error("{0}")]
     Read(#[from] crate::storage::StorageError),
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
+    /// Every problem of the file or the settings, one per line, each with its key.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Problems),
 }
 
 impl ServiceConfig {
     /// Defaults overlaid with the TOML file at `path` (unknown keys are refused).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let bytes = crate::storage::read_operator_file(path, 1 << 20)?;
-        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: "not UTF-8".into(),
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        let file = path.display().to_string();
+        let mut problems = Problems::new();
+        let Ok(text) = String::from_utf8(bytes) else {
+            problems.push("", "not UTF-8");
+            return Err(ConfigError::Invalid(problems.in_file(&file)));
+        };
+        toml::from_str(&text).map_err(|e| {
+            problems.push_toml_error(&e, &text);
+            ConfigError::Invalid(problems.in_file(&file))
         })
     }
 
-    /// Refuses settings that cannot work.
+    /// Refuses settings that cannot work; reports every one, each at its key.
     pub fn check(&self) -> Result<(), ConfigError> {
+        let mut problems = Problems::new();
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
         {
-            return Err(ConfigError::Invalid(format!(
-                "database_url `{}` is neither sqlite://<file> nor postgres://...",
-                super::db::redact(&self.database_url)
-            )));
+            problems.push(
+                "database_url",
+                format!(
+                    "`{}` is neither sqlite://<file> nor postgres://...",
+                    super::db::redact(&self.database_url)
+                ),
+            );
         }
-        if self.max_upload_bytes == 0 || self.max_json_bytes == 0 {
-            return Err(ConfigError::Invalid(
-                "max_upload_bytes and max_json_bytes must be positive".into(),
-            ));
+        for (key, value) in [
+            ("max_upload_bytes", self.max_upload_bytes),
+            ("max_json_bytes", self.max_json_bytes),
+        ] {
+            if value == 0 {
+                problems.push(key, "must be positive");
+            }
         }
-        Ok(())
+        problems.into_result().map_err(ConfigError::Invalid)
     }
 }
 
@@ -119,6 +128,38 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("neither sqlite")
+        );
+    }
+
+    #[test]
+    fn every_bad_setting_is_reported_with_its_key() {
+        let c = ServiceConfig {
+            database_url: "mysql://x".into(),
+            max_upload_bytes: 0,
+            max_json_bytes: 0,
+            ..ServiceConfig::default()
+        };
+        let e = c.check().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "database_url: `mysql://x` is neither sqlite://<file> nor postgres://...\n\
+             max_upload_bytes: must be positive\n\
+             max_json_bytes: must be positive"
+        );
+    }
+
+    #[test]
+    fn file_errors_name_the_file_and_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("service.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlistn = 1\n").unwrap();
+        let e = ServiceConfig::from_file(&path).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{}: line 2, column 1: unknown field `listn`",
+                path.display()
+            )),
+            "{e}"
         );
     }
 

@@ -11,7 +11,7 @@ use stratbox_manifest::{Capability, CapabilityRequest};
 
 use super::{
     db::{self, DbError},
-    error::ApiError,
+    error::{ApiError, ErrorCode},
 };
 use crate::{
     capabilities,
@@ -311,14 +311,14 @@ pub async fn decide(
 /// Checks a grant for use by a deployment of `plugin`.
 pub fn usable(g: &GrantRecord, plugin: &str) -> Result<(), ApiError> {
     if g.plugin != plugin {
-        return Err(ApiError::conflict(
-            "grant-mismatch",
+        return Err(ApiError::new(
+            ErrorCode::GrantMismatch,
             format!("grant {} is for `{}`, not `{plugin}`", g.id, g.plugin),
         ));
     }
     if g.status != "approved" {
-        return Err(ApiError::conflict(
-            "grant-not-approved",
+        return Err(ApiError::new(
+            ErrorCode::GrantNotApproved,
             format!(
                 "grant {} is {}; an admin must approve it first (POST /v1/grants/{}/approve)",
                 g.id, g.status, g.id

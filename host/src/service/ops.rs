@@ -11,7 +11,7 @@ use super::{
     AppState,
     auth::Principal,
     deployments::{self, Current, DeployRequest, Deployment, DeploymentView},
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     grants::{self, GrantRecord},
     registry,
 };
@@ -93,8 +93,8 @@ fn resolve_params(
 ) -> Result<Vec<(String, ParamValue)>, ApiError> {
     let declared = &component.manifest().params;
     if let Some(k) = given.keys().find(|k| !declared.contains_key(*k)) {
-        return Err(ApiError::unprocessable(
-            "invalid-params",
+        return Err(ApiError::new(
+            ErrorCode::InvalidParams,
             format!(
                 "params.{k}: {} {} declares no parameter `{k}`",
                 component.manifest().name,
@@ -114,7 +114,10 @@ fn resolve_params(
         .manifest()
         .resolve_params(&pairs)
         .map_err(|problems| {
-            ApiError::unprocessable("invalid-params", format!("invalid parameters:\n{problems}"))
+            ApiError::new(
+                ErrorCode::InvalidParams,
+                format!("invalid parameters:\n{problems}"),
+            )
         })
 }
 
@@ -143,7 +146,7 @@ fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str
 
 fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded, ApiError> {
     let defs = Instruments::bundled();
-    let bad = |e: backtest::data::LoadDataError| ApiError::unprocessable("invalid-data", e.0);
+    let bad = |e: backtest::data::LoadDataError| ApiError::new(ErrorCode::InvalidData, e.0);
     match (&s.data, &s.catalog) {
         (Some(file), None) => {
             let name = data_name(state, file, "data")?;
@@ -202,7 +205,7 @@ fn instantiate(
         params,
         &state.audit,
     )
-    .map_err(|e| ApiError::unprocessable("instantiate-failed", e.to_string()))
+    .map_err(|e| ApiError::new(ErrorCode::InstantiateFailed, e.to_string()))
 }
 
 /// Creates a deployment and starts its paper session.
@@ -227,7 +230,7 @@ async fn deploy_inner(
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", req.plugin)))?;
     let grant = approved_grant(state, &req.grant, &record.name).await?;
     let policy = RiskPolicy::from_toml(&req.risk_policy)
-        .map_err(|e| ApiError::unprocessable("invalid-risk-policy", format!("risk_policy: {e}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRiskPolicy, format!("risk_policy: {e}")))?;
     let speed = req.session.speed.speed()?;
     let id = deployments::new_id("dep")?;
     let st = Arc::clone(state);
@@ -238,7 +241,7 @@ async fn deploy_inner(
     let prepared = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let component = st.registry.component(&req2.plugin)?;
         let component = grants::apply(&component, &grant2.spec)
-            .map_err(|e| ApiError::conflict("grant-insufficient", e))?;
+            .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
         let loaded = load_data(&st, &req2.session)?;
         let instrument_id =
             nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
@@ -347,8 +350,8 @@ pub async fn swap(
     let subject = format!("deployment {}", dep.id);
     let current = dep.current();
     if current.status != "running" {
-        return Err(ApiError::conflict(
-            "not-running",
+        return Err(ApiError::new(
+            ErrorCode::NotRunning,
             format!(
                 "deployment {} is {}; only a running deployment can be swapped",
                 dep.id, current.status
@@ -359,8 +362,8 @@ pub async fn swap(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", body.plugin)))?;
     if record.name != dep.plugin_name {
-        return Err(ApiError::conflict(
-            "plugin-mismatch",
+        return Err(ApiError::new(
+            ErrorCode::PluginMismatch,
             format!(
                 "deployment {} runs `{}`; `{}` is a different plugin (deploy it separately)",
                 dep.id, dep.plugin_name, record.name
@@ -395,8 +398,7 @@ pub async fn swap(
         let component = st.registry.component(&digest)?;
         let component = grants::apply(&component, &spec).map_err(|e| {
             let needed = grants::diff(Some(&current_grant), &requested_grant(&component));
-            ApiError::conflict(
-                "grant-required",
+            ApiError::new(ErrorCode::GrantRequired,
                 format!("{e}. A swap that widens the grant needs an approved grant first: POST /v1/grants, then swap with \"grant\": <id>"),
             )
             .with_details(serde_json::json!({ "needed": needed }))
@@ -427,8 +429,8 @@ pub async fn swap(
         reply: tx,
     };
     if dep.slot.post(request).is_err() {
-        return Err(ApiError::conflict(
-            "swap-in-progress",
+        return Err(ApiError::new(
+            ErrorCode::SwapInProgress,
             "another swap of this deployment is waiting to be applied",
         ));
     }
@@ -458,13 +460,12 @@ pub async fn swap(
                 probation_events,
             })
         }
-        Ok(SwapReply::Refused { reason }) => Err(ApiError::conflict("swap-refused", reason)),
+        Ok(SwapReply::Refused { reason }) => Err(ApiError::new(ErrorCode::SwapRefused, reason)),
         Err(_) => {
             // Not taken in time: withdraw it so it cannot apply later unseen.
             dep.slot.cancel();
             Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "swap-timeout",
+                ErrorCode::SwapTimeout,
                 "the session did not reach an event boundary in time (is its data exhausted?)",
             ))
         }
@@ -510,8 +511,7 @@ pub async fn stop(dep: &Deployment, wait: Duration) -> Result<serde_json::Value,
     match waited {
         Ok(Ok(v)) => Ok(v.clone().unwrap_or_default()),
         _ => Err(ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "stop-timeout",
+            ErrorCode::StopTimeout,
             format!(
                 "deployment {} did not stop within {} s",
                 dep.id,

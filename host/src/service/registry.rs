@@ -13,7 +13,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{
     db::{self, DbError},
-    error::ApiError,
+    error::{ApiError, ErrorCode},
 };
 use crate::sandbox::{LoadPolicy, PluginComponent, SandboxEngine};
 
@@ -78,8 +78,8 @@ impl Registry {
     /// Checks and compiles `bytes` (CPU work: call from a blocking thread).
     pub fn check(&self, bytes: &[u8]) -> Result<PluginComponent, ApiError> {
         PluginComponent::load(&self.engine, bytes, &LoadPolicy::default()).map_err(|refused| {
-            ApiError::unprocessable(
-                "component-refused",
+            ApiError::new(
+                ErrorCode::ComponentRefused,
                 format!("the component was refused:\n{}", refused.0.refusal_text()),
             )
             .with_details(serde_json::to_value(&*refused.0).unwrap_or_default())

@@ -199,8 +199,8 @@ fn read_jsonl(
 
 fn problem(field: &str, reason: impl Into<String>) -> Problem {
     Problem {
-        field: field.into(),
-        reason: reason.into(),
+        at: field.into(),
+        message: reason.into(),
     }
 }
 

@@ -12,6 +12,7 @@ use std::{collections::BTreeMap, collections::BTreeSet, fmt};
 
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
+use stratbox_manifest::Problems;
 
 use super::schema::{Scalar, Signal, SignalKind, Value};
 
@@ -64,23 +65,31 @@ pub enum TimeCheck {
 /// 1990-01-01T00:00:00Z: anything earlier is a unit mistake (seconds or ms for ns).
 pub const MIN_TIMESTAMP_NS: u64 = 631_152_000_000_000_000;
 
-/// One thing wrong with an input signal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// `confidence`, `metadata.source`, `value.trend`, or `signal` for the whole object.
-    pub field: String,
-    pub reason: String,
-}
+/// One thing wrong with an input signal: `at` is `confidence`, `metadata.source`,
+/// `value.trend`, or `signal` for the whole object.
+pub use stratbox_manifest::Problem;
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
+/// Every problem of a refused signal, in field order; `Display` joins them with `; ` (a
+/// dead letter's reason is one line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal(pub Vec<Problem>);
+
+impl Refusal {
+    /// A refusal for one problem.
+    #[must_use]
+    pub fn one(at: &str, message: impl Into<String>) -> Self {
+        Self(vec![Problem {
+            at: at.to_string(),
+            message: message.into(),
+        }])
     }
 }
 
-/// Every problem of a refused signal, in field order; `Display` joins them with `; `.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Refusal(pub Vec<Problem>);
+impl From<Problems> for Refusal {
+    fn from(p: Problems) -> Self {
+        Self(p.0)
+    }
+}
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -118,17 +127,6 @@ pub struct Validator {
     time: TimeCheck,
 }
 
-struct Problems(Vec<Problem>);
-
-impl Problems {
-    fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
-        self.0.push(Problem {
-            field: field.into(),
-            reason: reason.into(),
-        });
-    }
-}
-
 impl Validator {
     /// A validator accepting signals for `instruments`.
     #[must_use]
@@ -159,22 +157,19 @@ impl Validator {
     /// Parses and validates one JSON text (a JSONL line).
     pub fn parse_json(&self, text: &str) -> Result<Signal, Refusal> {
         if text.len() > self.limits.max_signal_bytes {
-            return Err(Refusal(vec![Problem {
-                field: "signal".into(),
-                reason: format!(
+            return Err(Refusal::one(
+                "signal",
+                format!(
                     "{} bytes, over the {}-byte limit",
                     text.len(),
                     self.limits.max_signal_bytes
                 ),
-            }]));
+            ));
         }
         match super::strict_json::parse(text) {
             // The text is within the limit, so the object is too.
             Ok(json) => self.check(&json, false),
-            Err(e) => Err(Refusal(vec![Problem {
-                field: "signal".into(),
-                reason: format!("not valid JSON: {e}"),
-            }])),
+            Err(e) => Err(Refusal::one("signal", format!("not valid JSON: {e}"))),
         }
     }
 
@@ -193,28 +188,28 @@ impl Validator {
     }
 
     fn check(&self, json: &Json, measure: bool) -> Result<Signal, Refusal> {
-        let mut p = Problems(Vec::new());
+        let mut p = Problems::new();
         let Some(obj) = json.as_object() else {
-            p.add(
+            p.push(
                 "signal",
                 format!("expected a JSON object, found {}", kind(json)),
             );
-            return Err(Refusal(p.0));
+            return Err(p.into());
         };
         let size = if measure { json.to_string().len() } else { 0 };
         if size > self.limits.max_signal_bytes {
-            p.add(
+            p.push(
                 "signal",
                 format!(
                     "{size} bytes, over the {}-byte limit",
                     self.limits.max_signal_bytes
                 ),
             );
-            return Err(Refusal(p.0));
+            return Err(p.into());
         }
         for key in obj.keys() {
             if !REQUIRED_FIELDS.contains(&key.as_str()) && key != OPTIONAL_FIELD {
-                p.add(
+                p.push(
                     short(key, 64),
                     format!(
                         "unknown field (the schema has {} and {OPTIONAL_FIELD})",
@@ -227,11 +222,11 @@ impl Validator {
         let signal_id = self.text(obj, "signal_id", l.max_id_bytes, &mut p);
         let signal_type = match obj.get("signal_type") {
             None | Some(Json::Null) => {
-                p.add("signal_type", "required");
+                p.push("signal_type", "required");
                 None
             }
             Some(Json::String(s)) => SignalKind::parse(s).or_else(|| {
-                p.add(
+                p.push(
                     "signal_type",
                     format!(
                         "unknown type `{}` (expected REGIME_PREDICTION, CORRELATION_SHIFT, SENTIMENT or VOLATILITY_FORECAST)",
@@ -241,7 +236,7 @@ impl Validator {
                 None
             }),
             Some(other) => {
-                p.add("signal_type", format!("expected a string, found {}", kind(other)));
+                p.push("signal_type", format!("expected a string, found {}", kind(other)));
                 None
             }
         };
@@ -250,7 +245,7 @@ impl Validator {
             .filter(|id| {
                 let known = self.instruments.contains(id);
                 if !known {
-                    p.add(
+                    p.push(
                         "instrument_id",
                         format!("unknown instrument `{id}` (not in the instrument definitions)"),
                     );
@@ -260,7 +255,7 @@ impl Validator {
         let timestamp = self.timestamp(obj.get("timestamp"), &mut p);
         let confidence = match number(obj.get("confidence"), "confidence", &mut p) {
             Some(c) if !(0.0..=1.0).contains(&c) => {
-                p.add("confidence", format!("{c} is outside [0, 1]"));
+                p.push("confidence", format!("{c} is outside [0, 1]"));
                 None
             }
             c => c,
@@ -279,7 +274,7 @@ impl Validator {
             source_model,
         ) {
             (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h))
-                if p.0.is_empty() =>
+                if p.is_empty() =>
             {
                 Ok(Signal {
                     signal_id: a,
@@ -292,7 +287,7 @@ impl Validator {
                     source_model: h,
                 })
             }
-            _ => Err(Refusal(p.0)),
+            _ => Err(p.into()),
         }
     }
 
@@ -305,12 +300,12 @@ impl Validator {
     ) -> Option<String> {
         match obj.get(field) {
             None | Some(Json::Null) => {
-                p.add(field, "required");
+                p.push(field, "required");
                 None
             }
-            Some(Json::String(s)) => check_text(s, max, false).map_err(|r| p.add(field, r)).ok(),
+            Some(Json::String(s)) => check_text(s, max, false).map_err(|r| p.push(field, r)).ok(),
             Some(other) => {
-                p.add(field, format!("expected a string, found {}", kind(other)));
+                p.push(field, format!("expected a string, found {}", kind(other)));
                 None
             }
         }
@@ -319,13 +314,13 @@ impl Validator {
     fn timestamp(&self, v: Option<&Json>, p: &mut Problems) -> Option<u64> {
         let ts = match v {
             None | Some(Json::Null) => {
-                p.add("timestamp", "required");
+                p.push("timestamp", "required");
                 return None;
             }
             Some(Json::Number(n)) => match n.as_u64() {
                 Some(ts) => ts,
                 None => {
-                    p.add(
+                    p.push(
                         "timestamp",
                         format!("`{n}` is not a whole number of UNIX nanoseconds"),
                     );
@@ -333,7 +328,7 @@ impl Validator {
                 }
             },
             Some(other) => {
-                p.add(
+                p.push(
                     "timestamp",
                     format!(
                         "expected UNIX nanoseconds (an integer), found {}",
@@ -344,7 +339,7 @@ impl Validator {
             }
         };
         if ts < MIN_TIMESTAMP_NS {
-            p.add(
+            p.push(
                 "timestamp",
                 format!(
                     "{ts} is before 1990: is it in seconds or milliseconds instead of nanoseconds?"
@@ -359,7 +354,7 @@ impl Validator {
         } = self.time
         {
             if ts > now_ns.saturating_add(max_ahead_ns) {
-                p.add(
+                p.push(
                     "timestamp",
                     format!(
                         "{ts} is {} ms ahead of the host clock (at most {} ms allowed)",
@@ -370,7 +365,7 @@ impl Validator {
                 return None;
             }
             if ts < now_ns.saturating_sub(max_age_ns) {
-                p.add(
+                p.push(
                     "timestamp",
                     format!(
                         "{ts} is {} s old (at most {} s allowed)",
@@ -388,30 +383,30 @@ impl Validator {
         let l = &self.limits;
         match v {
             None | Some(Json::Null) => {
-                p.add("value", "required");
+                p.push("value", "required");
                 None
             }
             Some(Json::Number(_)) => number(v, "value", p).map(Value::Float),
             Some(Json::String(s)) => check_text(s, l.max_text_bytes, true)
                 .map(Value::Text)
-                .map_err(|r| p.add("value", r))
+                .map_err(|r| p.push("value", r))
                 .ok(),
             Some(Json::Object(m)) => {
                 if m.is_empty() {
-                    p.add("value", "an empty map");
+                    p.push("value", "an empty map");
                     return None;
                 }
-                let before = p.0.len();
+                let before = p.len();
                 let mut out = BTreeMap::new();
                 for (k, v, field) in entries(m, "value", l.max_map_entries, l.max_key_bytes, p)? {
                     let scalar = match v {
                         Json::Number(_) => number(Some(v), &field, p).map(Scalar::Float),
                         Json::String(s) => check_text(s, l.max_text_bytes, true)
                             .map(Scalar::Text)
-                            .map_err(|r| p.add(&field, r))
+                            .map_err(|r| p.push(&field, r))
                             .ok(),
                         other => {
-                            p.add(
+                            p.push(
                                 &field,
                                 format!("expected a number or string, found {}", kind(other)),
                             );
@@ -422,10 +417,10 @@ impl Validator {
                         out.insert(k.clone(), s);
                     }
                 }
-                (p.0.len() == before).then_some(Value::Map(out))
+                (p.len() == before).then_some(Value::Map(out))
             }
             Some(other) => {
-                p.add(
+                p.push(
                     "value",
                     format!(
                         "expected a number, string or flat map, found {}",
@@ -443,14 +438,14 @@ impl Validator {
             None | Some(Json::Null) => return Some(BTreeMap::new()),
             Some(Json::Object(m)) => m,
             Some(other) => {
-                p.add(
+                p.push(
                     "metadata",
                     format!("expected a map of strings, found {}", kind(other)),
                 );
                 return None;
             }
         };
-        let before = p.0.len();
+        let before = p.len();
         let mut out = BTreeMap::new();
         for (k, v, field) in entries(m, "metadata", l.max_metadata_entries, l.max_key_bytes, p)? {
             match v {
@@ -458,9 +453,9 @@ impl Validator {
                     Ok(s) => {
                         out.insert(k.clone(), s);
                     }
-                    Err(r) => p.add(&field, r),
+                    Err(r) => p.push(&field, r),
                 },
-                other => p.add(
+                other => p.push(
                     &field,
                     format!(
                         "expected a string, found {} (metadata is kept verbatim: send numbers as text)",
@@ -469,7 +464,7 @@ impl Validator {
                 ),
             }
         }
-        (p.0.len() == before).then_some(out)
+        (p.len() == before).then_some(out)
     }
 }
 
@@ -483,7 +478,7 @@ fn entries<'a>(
     p: &mut Problems,
 ) -> Option<Vec<(&'a String, &'a Json, String)>> {
     if m.len() > max_entries {
-        p.add(
+        p.push(
             name,
             format!("{} entries, over the limit of {max_entries}", m.len()),
         );
@@ -494,7 +489,7 @@ fn entries<'a>(
         let field = format!("{name}.{}", short(k, 64));
         match check_text(k, max_key_bytes, false) {
             Ok(_) => out.push((k, v, field)),
-            Err(r) => p.add(&field, format!("key {r}")),
+            Err(r) => p.push(&field, format!("key {r}")),
         }
     }
     Some(out)
@@ -503,18 +498,18 @@ fn entries<'a>(
 fn number(v: Option<&Json>, field: &str, p: &mut Problems) -> Option<f64> {
     match v {
         None | Some(Json::Null) => {
-            p.add(field, "required");
+            p.push(field, "required");
             None
         }
         Some(Json::Number(n)) => match n.as_f64() {
             Some(x) if x.is_finite() => Some(x),
             _ => {
-                p.add(field, format!("`{n}` is not a finite number"));
+                p.push(field, format!("`{n}` is not a finite number"));
                 None
             }
         },
         Some(other) => {
-            p.add(field, format!("expected a number, found {}", kind(other)));
+            p.push(field, format!("expected a number, found {}", kind(other)));
             None
         }
     }

@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use stratbox_manifest::{Decimal, Manifest, ParamSpec, ParamType, ParamValue, parse_value};
+use stratbox_manifest::{
+    Decimal, Manifest, ParamSpec, ParamType, ParamValue, Problems, parse_value,
+};
 
 /// The largest grid a sweep runs.
 pub const MAX_RUNS: usize = 10_000;
@@ -32,24 +34,29 @@ pub struct Grid {
 
 impl Grid {
     /// Parses `--param` arguments (`name=lo..hi:step`, `name=a,b,c`) against `manifest`.
-    /// Every problem is returned, each naming its `--param` and what to do.
-    pub fn parse(args: &[String], manifest: &Manifest) -> Result<Self, Vec<String>> {
-        let mut problems = Vec::new();
+    /// Every problem is returned, each at its `--param` argument and saying what to do;
+    /// problems of the whole grid have no path.
+    pub fn parse(args: &[String], manifest: &Manifest) -> Result<Self, Problems> {
+        let mut problems = Problems::new();
         let mut axes: Vec<Axis> = Vec::new();
         if args.is_empty() {
             problems.push(
-                "no --param to sweep: give at least one, e.g. --param fast_period=5..30:5 (for a single run use `stratbox backtest`)"
-                    .to_string(),
+                "",
+                "no --param to sweep: give at least one, e.g. --param fast_period=5..30:5 (for a single run use `stratbox backtest`)",
             );
         }
         for arg in args {
+            let at = format!("--param {arg}");
             match parse_axis(arg, manifest) {
-                Ok(axis) if axes.iter().any(|a| a.name == axis.name) => problems.push(format!(
-                    "--param {arg}: `{}` is swept twice; give each parameter once (a list a,b,c takes any values)",
-                    axis.name
-                )),
+                Ok(axis) if axes.iter().any(|a| a.name == axis.name) => problems.push(
+                    at,
+                    format!(
+                        "`{}` is swept twice; give each parameter once (a list a,b,c takes any values)",
+                        axis.name
+                    ),
+                ),
                 Ok(axis) => axes.push(axis),
-                Err(e) => problems.push(format!("--param {arg}: {e}")),
+                Err(e) => problems.push(at, e),
             }
         }
         if problems.is_empty() {
@@ -59,22 +66,21 @@ impl Grid {
                 .try_fold(1_usize, |n, a| n.checked_mul(a.values.len()))
                 .unwrap_or(usize::MAX);
             if runs > MAX_RUNS {
-                problems.push(format!(
-                    "the grid has {} runs ({}); a sweep runs at most {MAX_RUNS}: use larger steps or fewer values",
-                    if runs == usize::MAX {
-                        "too many".to_string()
-                    } else {
-                        runs.to_string()
-                    },
-                    sizes.join(" x ")
-                ));
+                problems.push(
+                    "",
+                    format!(
+                        "the grid has {} runs ({}); a sweep runs at most {MAX_RUNS}: use larger steps or fewer values",
+                        if runs == usize::MAX {
+                            "too many".to_string()
+                        } else {
+                            runs.to_string()
+                        },
+                        sizes.join(" x ")
+                    ),
+                );
             }
         }
-        if problems.is_empty() {
-            Ok(Self { axes })
-        } else {
-            Err(problems)
-        }
+        problems.into_result().map(|()| Self { axes })
     }
 
     /// Number of runs.
@@ -111,16 +117,17 @@ impl Grid {
         &self,
         manifest: &Manifest,
         fixed: &[(String, String)],
-    ) -> Result<Vec<Vec<(String, ParamValue)>>, Vec<String>> {
-        let swept: Vec<&str> = self.axes.iter().map(|a| a.name.as_str()).collect();
-        let clashes: Vec<String> = fixed
-            .iter()
-            .filter(|(k, _)| swept.contains(&k.as_str()))
-            .map(|(k, _)| format!("--set {k}: `{k}` is also swept by --param; drop one of them"))
-            .collect();
-        if !clashes.is_empty() {
-            return Err(clashes);
+    ) -> Result<Vec<Vec<(String, ParamValue)>>, Problems> {
+        let mut clashes = Problems::new();
+        for (k, _) in fixed {
+            if self.axes.iter().any(|a| &a.name == k) {
+                clashes.push(
+                    format!("--set {k}"),
+                    format!("`{k}` is also swept by --param; drop one of them"),
+                );
+            }
         }
+        clashes.into_result()?;
         (0..self.len())
             .map(|index| {
                 let mut overrides = fixed.to_vec();
@@ -129,13 +136,7 @@ impl Grid {
                         .into_iter()
                         .map(|(k, v)| (k, crate::backtest::param_text(&v))),
                 );
-                manifest.resolve_params(&overrides).map_err(|problems| {
-                    problems
-                        .0
-                        .iter()
-                        .map(|p| format!("{}: {}", p.at, p.message))
-                        .collect()
-                })
+                manifest.resolve_params(&overrides)
             })
             .collect()
     }
@@ -358,7 +359,7 @@ default = false
 
     fn grid(args: &[&str]) -> Result<Grid, Vec<String>> {
         let args: Vec<String> = args.iter().map(ToString::to_string).collect();
-        Grid::parse(&args, &manifest())
+        Grid::parse(&args, &manifest()).map_err(|p| p.lines())
     }
 
     #[test]
@@ -445,9 +446,15 @@ default = false
         assert_eq!(points.len(), 2);
         assert!(points[1].contains(&("fast".into(), ParamValue::Int(6))));
         assert!(points[1].contains(&("slow".into(), ParamValue::Int(20))));
-        let e = g.resolve(&m, &[("fast".into(), "20".into())]).unwrap_err();
+        let e = g
+            .resolve(&m, &[("fast".into(), "20".into())])
+            .unwrap_err()
+            .lines();
         assert!(e[0].contains("also swept"), "{e:?}");
-        let e = g.resolve(&m, &[("slow".into(), "x".into())]).unwrap_err();
+        let e = g
+            .resolve(&m, &[("slow".into(), "x".into())])
+            .unwrap_err()
+            .lines();
         assert!(e[0].contains("param `slow`"), "{e:?}");
     }
 }

@@ -243,7 +243,7 @@ proptest! {
         break_it(&mut o);
         let refusal = validator().validate(&o).unwrap_err();
         prop_assert!(
-            refusal.0.iter().any(|p| p.field == field && !p.reason.is_empty()),
+            refusal.0.iter().any(|p| p.at == field && !p.message.is_empty()),
             "expected a problem with `{field}`, got: {refusal}"
         );
     }
@@ -261,8 +261,8 @@ proptest! {
 fn not_json_and_non_finite_are_refused() {
     let v = validator();
     let e = v.parse_json("{\"signal_id\": ").unwrap_err();
-    assert_eq!(e.0[0].field, "signal");
-    assert!(e.0[0].reason.contains("not valid JSON"), "{e}");
+    assert_eq!(e.0[0].at, "signal");
+    assert!(e.0[0].message.contains("not valid JSON"), "{e}");
     let e = v.parse_json(r#"{"confidence": 1e999}"#).unwrap_err();
     assert!(e.to_string().contains("signal"), "{e}");
     // A repeated key would silently keep one of two values: refused, naming the key.

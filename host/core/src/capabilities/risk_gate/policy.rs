@@ -31,6 +31,7 @@ use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use stratbox_manifest::{Problems, join_path};
 
 use crate::bindings::types::OrderKind;
 
@@ -139,46 +140,212 @@ impl OrderType {
     }
 }
 
-/// Limits of one plugin. `None` = no limit of that kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PluginLimits {
-    /// Largest quantity of one order (instrument units).
-    pub max_order_quantity: Option<Amount>,
-    /// Largest notional of one order (policy currency).
-    pub max_order_notional: Option<Amount>,
-    /// Largest net position per instrument, either side (instrument units), counting the
-    /// plugin's open orders that would add to it.
-    pub max_position: Option<Amount>,
-    /// Largest sum over instruments of |position| × mark (policy currency).
-    pub max_gross_exposure: Option<Amount>,
-    pub max_open_orders: Option<u32>,
-    /// Accepted orders per second of event time (sliding window).
-    pub max_orders_per_second: Option<u32>,
-    /// Order intents per callback (the manifest's own limit applies too; the lower wins).
-    pub max_orders_per_callback: Option<u32>,
-    /// Limit and stop prices must be within this many basis points of the last quote's
-    /// mid (or last bar close).
-    pub price_collar_bps: Option<u32>,
-    /// Loss since the start of the UTC day (event time), realized + unrealized, that halts
-    /// the plugin.
-    pub max_daily_loss: Option<Amount>,
-    /// Fall of PnL (realized + unrealized) from its peak that halts the plugin.
-    pub max_drawdown: Option<Amount>,
-    /// Instruments the plugin may trade (on top of its capability grant).
-    pub allowed_instruments: Option<Vec<String>>,
-    pub allowed_order_types: Option<Vec<OrderType>>,
+/// How one kind of limit is read from TOML and checked.
+trait Limit {
+    /// What the TOML file holds.
+    type Raw: serde::de::DeserializeOwned + fmt::Debug + Clone;
+    /// The checked value.
+    type Value;
+    /// Whether the limit is an amount of money (needs a rate for other currencies).
+    const MONEY: bool = false;
+    /// The checked value, or `None` with a problem at `at`.
+    fn check(raw: &Self::Raw, at: &str, problems: &mut Problems) -> Option<Self::Value>;
 }
 
-/// Limits on the aggregate of every plugin of the host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct GlobalLimits {
-    pub max_gross_exposure: Option<Amount>,
-    pub max_open_orders: Option<u32>,
-    pub max_orders_per_second: Option<u32>,
-    /// Aggregate daily loss that halts every plugin.
-    pub max_daily_loss: Option<Amount>,
-    /// Aggregate drawdown that halts every plugin.
-    pub max_drawdown: Option<Amount>,
+/// An amount of money or of instrument units, greater than 0.
+enum Positive {}
+
+/// A positive amount of the policy currency.
+enum Money {}
+
+/// A whole number in `1..=MAX`.
+enum Count<const MAX: i64> {}
+
+/// Instrument ids like `GBP/USD.FXCM`.
+enum InstrumentIds {}
+
+/// A non-empty list of order types.
+enum OrderTypes {}
+
+impl Limit for Positive {
+    type Raw = AmountText;
+    type Value = Amount;
+
+    fn check(raw: &AmountText, at: &str, problems: &mut Problems) -> Option<Amount> {
+        match Amount::parse(&raw.text()) {
+            Ok(a) if a.0 > 0 => Some(a),
+            Ok(_) => {
+                problems.push(at, "must be greater than 0");
+                None
+            }
+            Err(e) => {
+                problems.push(at, e);
+                None
+            }
+        }
+    }
+}
+
+impl Limit for Money {
+    type Raw = AmountText;
+    type Value = Amount;
+    const MONEY: bool = true;
+
+    fn check(raw: &AmountText, at: &str, problems: &mut Problems) -> Option<Amount> {
+        Positive::check(raw, at, problems)
+    }
+}
+
+impl<const MAX: i64> Limit for Count<MAX> {
+    type Raw = i64;
+    type Value = u32;
+
+    fn check(raw: &i64, at: &str, problems: &mut Problems) -> Option<u32> {
+        let v = *raw;
+        if (1..=MAX).contains(&v) {
+            u32::try_from(v).ok()
+        } else {
+            problems.push(at, format!("{v} is outside 1..={MAX}"));
+            None
+        }
+    }
+}
+
+impl Limit for InstrumentIds {
+    type Raw = Vec<String>;
+    type Value = Vec<String>;
+
+    fn check(raw: &Vec<String>, at: &str, problems: &mut Problems) -> Option<Vec<String>> {
+        let before = problems.len();
+        for id in raw {
+            if id.is_empty() || !id.contains('.') {
+                problems.push(
+                    at,
+                    format!("`{id}` is not an instrument id like `GBP/USD.FXCM`"),
+                );
+            }
+        }
+        (problems.len() == before).then(|| raw.clone())
+    }
+}
+
+impl Limit for OrderTypes {
+    type Raw = Vec<OrderType>;
+    type Value = Vec<OrderType>;
+
+    fn check(raw: &Vec<OrderType>, at: &str, problems: &mut Problems) -> Option<Vec<OrderType>> {
+        if raw.is_empty() {
+            problems.push(
+                at,
+                "empty (no order could ever pass); remove the key to allow every type",
+            );
+            return None;
+        }
+        Some(raw.clone())
+    }
+}
+
+/// Declares a set of limits once: each limit's TOML key (the field name), its checked type,
+/// its kind (what the file holds, its bounds, whether it is money) and its documentation.
+/// Generates the public struct (every limit optional: `None` = no limit of that kind, the
+/// default), the raw TOML struct (unknown keys refused), the checks (every problem with its
+/// path), the per-plugin override and the list of keys.
+macro_rules! limits {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident from $raw:ident {
+            $( $(#[doc = $doc:literal])* $field:ident: $value:ty as $kind:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: Option<$value>, )*
+        }
+
+        #[derive(Debug, Default, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $raw {
+            $( $field: Option<<$kind as Limit>::Raw>, )*
+        }
+
+        impl $name {
+            /// The TOML key of every limit, in declaration order.
+            pub const KEYS: &[&str] = &[$(stringify!($field)),*];
+
+            /// Checks `raw`; problems are recorded under `section`.
+            fn check(raw: &$raw, section: &str, problems: &mut Problems) -> Self {
+                Self {
+                    $( $field: raw.$field.as_ref().and_then(|v| {
+                        <$kind as Limit>::check(v, &join_path(section, stringify!($field)), problems)
+                    }), )*
+                }
+            }
+
+            /// `self` where it sets a limit, else `base`.
+            #[must_use]
+            pub fn or(&self, base: &Self) -> Self {
+                Self {
+                    $( $field: self.$field.clone().or_else(|| base.$field.clone()), )*
+                }
+            }
+
+            /// Whether any money limit is set.
+            #[must_use]
+            pub fn uses_money(&self) -> bool {
+                false $( || (<$kind as Limit>::MONEY && self.$field.is_some()) )*
+            }
+        }
+    };
+}
+
+limits! {
+    /// Limits of one plugin. `None` = no limit of that kind.
+    pub struct PluginLimits from RawLimits {
+        /// Largest quantity of one order (instrument units).
+        max_order_quantity: Amount as Positive,
+        /// Largest notional of one order (policy currency).
+        max_order_notional: Amount as Money,
+        /// Largest net position per instrument, either side (instrument units), counting the
+        /// plugin's open orders that would add to it.
+        max_position: Amount as Positive,
+        /// Largest sum over instruments of |position| × mark (policy currency).
+        max_gross_exposure: Amount as Money,
+        /// Open orders at once.
+        max_open_orders: u32 as Count<1_000_000>,
+        /// Accepted orders per second of event time (sliding window).
+        max_orders_per_second: u32 as Count<1_000_000>,
+        /// Order intents per callback (the manifest's own limit applies too; the lower wins).
+        max_orders_per_callback: u32 as Count<1_000_000>,
+        /// Limit and stop prices must be within this many basis points of the last quote's
+        /// mid (or last bar close).
+        price_collar_bps: u32 as Count<10_000>,
+        /// Loss since the start of the UTC day (event time), realized + unrealized, that halts
+        /// the plugin.
+        max_daily_loss: Amount as Money,
+        /// Fall of PnL (realized + unrealized) from its peak that halts the plugin.
+        max_drawdown: Amount as Money,
+        /// Instruments the plugin may trade (on top of its capability grant).
+        allowed_instruments: Vec<String> as InstrumentIds,
+        /// Order types the plugin may send.
+        allowed_order_types: Vec<OrderType> as OrderTypes,
+    }
+}
+
+limits! {
+    /// Limits on the aggregate of every plugin of the host.
+    pub struct GlobalLimits from RawGlobal {
+        /// Largest sum over plugins and instruments of |position| × mark (policy currency).
+        max_gross_exposure: Amount as Money,
+        /// Open orders of every plugin together.
+        max_open_orders: u32 as Count<10_000_000>,
+        /// Accepted orders per second of every plugin together.
+        max_orders_per_second: u32 as Count<10_000_000>,
+        /// Aggregate daily loss that halts every plugin.
+        max_daily_loss: Amount as Money,
+        /// Aggregate drawdown that halts every plugin.
+        max_drawdown: Amount as Money,
+    }
 }
 
 /// What a halt does besides refusing new orders (open orders are always cancelled).
@@ -222,11 +389,6 @@ impl Default for RiskPolicy {
     }
 }
 
-/// Every problem of a policy file, one per line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.join("\n"))]
-pub struct PolicyErrors(pub Vec<String>);
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
@@ -244,141 +406,6 @@ struct RawPolicy {
     halt: HaltConfig,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGlobal {
-    max_gross_exposure: Option<AmountText>,
-    max_open_orders: Option<i64>,
-    max_orders_per_second: Option<i64>,
-    max_daily_loss: Option<AmountText>,
-    max_drawdown: Option<AmountText>,
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    max_order_quantity: Option<AmountText>,
-    max_order_notional: Option<AmountText>,
-    max_position: Option<AmountText>,
-    max_gross_exposure: Option<AmountText>,
-    max_open_orders: Option<i64>,
-    max_orders_per_second: Option<i64>,
-    max_orders_per_callback: Option<i64>,
-    price_collar_bps: Option<i64>,
-    max_daily_loss: Option<AmountText>,
-    max_drawdown: Option<AmountText>,
-    allowed_instruments: Option<Vec<String>>,
-    allowed_order_types: Option<Vec<OrderType>>,
-}
-
-/// Collects problems while converting raw values.
-struct Check<'a> {
-    errors: &'a mut Vec<String>,
-    section: String,
-}
-
-impl Check<'_> {
-    fn amount(&mut self, field: &str, v: Option<&AmountText>) -> Option<Amount> {
-        let v = v?;
-        match Amount::parse(&v.text()) {
-            Ok(a) if a.0 > 0 => Some(a),
-            Ok(_) => {
-                self.errors
-                    .push(format!("{}.{field}: must be greater than 0", self.section));
-                None
-            }
-            Err(e) => {
-                self.errors.push(format!("{}.{field}: {e}", self.section));
-                None
-            }
-        }
-    }
-
-    fn count(&mut self, field: &str, v: Option<i64>, max: i64) -> Option<u32> {
-        let v = v?;
-        if (1..=max).contains(&v) {
-            u32::try_from(v).ok()
-        } else {
-            self.errors.push(format!(
-                "{}.{field}: {v} is outside 1..={max}",
-                self.section
-            ));
-            None
-        }
-    }
-
-    fn limits(&mut self, raw: &RawLimits) -> PluginLimits {
-        if let Some(list) = &raw.allowed_instruments {
-            for id in list {
-                if id.is_empty() || !id.contains('.') {
-                    self.errors.push(format!(
-                        "{}.allowed_instruments: `{id}` is not an instrument id like `GBP/USD.FXCM`",
-                        self.section
-                    ));
-                }
-            }
-        }
-        if raw
-            .allowed_order_types
-            .as_ref()
-            .is_some_and(std::vec::Vec::is_empty)
-        {
-            self.errors.push(format!(
-                "{}.allowed_order_types: empty (no order could ever pass); remove the key to allow every type",
-                self.section
-            ));
-        }
-        PluginLimits {
-            max_order_quantity: self.amount("max_order_quantity", raw.max_order_quantity.as_ref()),
-            max_order_notional: self.amount("max_order_notional", raw.max_order_notional.as_ref()),
-            max_position: self.amount("max_position", raw.max_position.as_ref()),
-            max_gross_exposure: self.amount("max_gross_exposure", raw.max_gross_exposure.as_ref()),
-            max_open_orders: self.count("max_open_orders", raw.max_open_orders, 1_000_000),
-            max_orders_per_second: self.count(
-                "max_orders_per_second",
-                raw.max_orders_per_second,
-                1_000_000,
-            ),
-            max_orders_per_callback: self.count(
-                "max_orders_per_callback",
-                raw.max_orders_per_callback,
-                1_000_000,
-            ),
-            price_collar_bps: self.count("price_collar_bps", raw.price_collar_bps, 10_000),
-            max_daily_loss: self.amount("max_daily_loss", raw.max_daily_loss.as_ref()),
-            max_drawdown: self.amount("max_drawdown", raw.max_drawdown.as_ref()),
-            allowed_instruments: raw.allowed_instruments.clone(),
-            allowed_order_types: raw.allowed_order_types.clone(),
-        }
-    }
-}
-
-/// `over` where it sets a field, else `base`.
-fn merge(base: &PluginLimits, over: &PluginLimits) -> PluginLimits {
-    PluginLimits {
-        max_order_quantity: over.max_order_quantity.or(base.max_order_quantity),
-        max_order_notional: over.max_order_notional.or(base.max_order_notional),
-        max_position: over.max_position.or(base.max_position),
-        max_gross_exposure: over.max_gross_exposure.or(base.max_gross_exposure),
-        max_open_orders: over.max_open_orders.or(base.max_open_orders),
-        max_orders_per_second: over.max_orders_per_second.or(base.max_orders_per_second),
-        max_orders_per_callback: over
-            .max_orders_per_callback
-            .or(base.max_orders_per_callback),
-        price_collar_bps: over.price_collar_bps.or(base.price_collar_bps),
-        max_daily_loss: over.max_daily_loss.or(base.max_daily_loss),
-        max_drawdown: over.max_drawdown.or(base.max_drawdown),
-        allowed_instruments: over
-            .allowed_instruments
-            .clone()
-            .or_else(|| base.allowed_instruments.clone()),
-        allowed_order_types: over
-            .allowed_order_types
-            .clone()
-            .or_else(|| base.allowed_order_types.clone()),
-    }
-}
-
 fn is_currency(code: &str) -> bool {
     (3..=8).contains(&code.len())
         && code
@@ -387,67 +414,47 @@ fn is_currency(code: &str) -> bool {
 }
 
 impl RiskPolicy {
-    /// Parses and validates a policy file; reports every problem at once.
-    pub fn from_toml(text: &str) -> Result<Self, PolicyErrors> {
-        let raw: RawPolicy = toml::from_str(text)
-            .map_err(|e| PolicyErrors(vec![e.to_string().trim_end().replace('\n', "\n  ")]))?;
-        let mut errors = Vec::new();
-        let currency = raw.currency.unwrap_or_else(|| "USD".to_string());
-        if !is_currency(&currency) {
-            errors.push(format!(
-                "currency: `{currency}` is not a currency code like `USD`"
-            ));
-        }
-        let mut fx = BTreeMap::new();
-        {
-            let mut check = Check {
-                errors: &mut errors,
-                section: "fx".to_string(),
-            };
-            for (code, rate) in &raw.fx {
-                if !is_currency(code) {
-                    check.errors.push(format!("fx.{code}: not a currency code"));
-                } else if let Some(r) = check.amount(code, Some(rate)) {
-                    fx.insert(code.clone(), r);
-                }
-            }
-        }
-        let global = {
-            let mut check = Check {
-                errors: &mut errors,
-                section: "global".to_string(),
-            };
-            let g = &raw.global;
-            GlobalLimits {
-                max_gross_exposure: check
-                    .amount("max_gross_exposure", g.max_gross_exposure.as_ref()),
-                max_open_orders: check.count("max_open_orders", g.max_open_orders, 10_000_000),
-                max_orders_per_second: check.count(
-                    "max_orders_per_second",
-                    g.max_orders_per_second,
-                    10_000_000,
-                ),
-                max_daily_loss: check.amount("max_daily_loss", g.max_daily_loss.as_ref()),
-                max_drawdown: check.amount("max_drawdown", g.max_drawdown.as_ref()),
+    /// Parses and validates a policy file; reports every problem at once, each with its
+    /// section and key (`defaults.price_collar_bps: ...`).
+    pub fn from_toml(text: &str) -> Result<Self, Problems> {
+        let mut problems = Problems::new();
+        let raw: RawPolicy = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                problems.push_toml_error(&e, text);
+                return Err(problems);
             }
         };
-        let defaults = Check {
-            errors: &mut errors,
-            section: "defaults".to_string(),
+        let currency = raw.currency.unwrap_or_else(|| "USD".to_string());
+        if !is_currency(&currency) {
+            problems.push(
+                "currency",
+                format!("`{currency}` is not a currency code like `USD`"),
+            );
         }
-        .limits(&raw.defaults);
-        let mut plugins = BTreeMap::new();
-        for (name, limits) in &raw.plugins {
-            let parsed = Check {
-                errors: &mut errors,
-                section: format!("plugins.{name}"),
+        let mut fx = BTreeMap::new();
+        for (code, rate) in &raw.fx {
+            let at = format!("fx.{code}");
+            if !is_currency(code) {
+                problems.push(at, "not a currency code");
+            } else if let Some(r) = Positive::check(rate, &at, &mut problems) {
+                fx.insert(code.clone(), r);
             }
-            .limits(limits);
-            plugins.insert(name.clone(), parsed);
         }
-        if !errors.is_empty() {
-            return Err(PolicyErrors(errors));
-        }
+        let global = GlobalLimits::check(&raw.global, "global", &mut problems);
+        let defaults = PluginLimits::check(&raw.defaults, "defaults", &mut problems);
+        let plugins = raw
+            .plugins
+            .iter()
+            .map(|(name, limits)| {
+                let section = format!("plugins.{name}");
+                (
+                    name.clone(),
+                    PluginLimits::check(limits, &section, &mut problems),
+                )
+            })
+            .collect();
+        problems.into_result()?;
         Ok(Self {
             version: raw.version.unwrap_or_else(|| "unversioned".to_string()),
             sha256: hex::encode(Sha256::digest(text.as_bytes())),
@@ -465,7 +472,7 @@ impl RiskPolicy {
     pub fn limits_for(&self, name: &str) -> PluginLimits {
         self.plugins
             .get(name)
-            .map_or_else(|| self.defaults.clone(), |o| merge(&self.defaults, o))
+            .map_or_else(|| self.defaults.clone(), |o| o.or(&self.defaults))
     }
 
     /// Units of the policy currency per unit of `currency`, if known.
@@ -481,13 +488,7 @@ impl RiskPolicy {
     /// Whether any money limit needs a conversion (if none, unknown rates do not matter).
     #[must_use]
     pub fn uses_money(&self, limits: &PluginLimits) -> bool {
-        limits.max_order_notional.is_some()
-            || limits.max_gross_exposure.is_some()
-            || limits.max_daily_loss.is_some()
-            || limits.max_drawdown.is_some()
-            || self.global.max_gross_exposure.is_some()
-            || self.global.max_daily_loss.is_some()
-            || self.global.max_drawdown.is_some()
+        limits.uses_money() || self.global.uses_money()
     }
 }
 
@@ -560,7 +561,7 @@ mod tests {
             allowed_instruments = ["GBPUSD"]
         "#;
         let err = RiskPolicy::from_toml(text).unwrap_err();
-        let lines = err.0;
+        let lines = err.lines();
         assert_eq!(lines.len(), 7, "{lines:#?}");
         for expected in [
             "currency:",
@@ -582,9 +583,35 @@ mod tests {
     fn unknown_keys_and_types_are_parse_errors_with_a_location() {
         let err = RiskPolicy::from_toml("[defaults]\nmax_order_qty = 5\n").unwrap_err();
         assert!(err.to_string().contains("max_order_qty"), "{err}");
-        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("line 2, column 1: unknown field"),
+            "{err}"
+        );
         let err =
             RiskPolicy::from_toml("[defaults]\nallowed_order_types = [\"iceberg\"]\n").unwrap_err();
         assert!(err.to_string().contains("iceberg"), "{err}");
+    }
+
+    #[test]
+    fn every_limit_is_in_the_reference() {
+        let doc = include_str!("../../../../../docs/risk.md");
+        for key in PluginLimits::KEYS.iter().chain(GlobalLimits::KEYS) {
+            assert!(
+                doc.contains(&format!("\n{key} = ")),
+                "docs/risk.md lacks {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn plugin_overrides_only_what_they_set() {
+        let text = "[global]\nmax_drawdown = 9\n[defaults]\nmax_position = 3\nprice_collar_bps = 5\n[plugins.a]\nprice_collar_bps = 7\n";
+        let p = RiskPolicy::from_toml(text).unwrap();
+        let a = p.limits_for("a");
+        assert_eq!(a.price_collar_bps, Some(7));
+        assert_eq!(a.max_position, Some(Amount(3 * SCALE)));
+        assert!(!a.uses_money());
+        assert!(p.uses_money(&a), "the global drawdown is money");
     }
 }
