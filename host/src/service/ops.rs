@@ -167,7 +167,7 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
                 ApiError::bad_request("session.instrument is required with session.catalog")
             })?;
             let opened = Catalog::open_in(&state.data_dir, &state.config.data_dir, name)
-                .map_err(|e| ApiError::unprocessable("invalid-data", format!("--catalog: {e}")))?;
+                .map_err(|e| ApiError::new(ErrorCode::InvalidData, format!("--catalog: {e}")))?;
             backtest::data::load_catalog_of(
                 &opened,
                 name,

@@ -13,7 +13,7 @@ use std::{
 use stratbox::{
     audit::AuditLog,
     backtest::data::{self, DataFormat},
-    catalog::{InstrumentTable, MarketEvent, fxcm, instrument_defs::Instruments},
+    catalog::{InstrumentTable, MarketEvent, instrument_defs::Instruments},
     replay::{self, ReplayPlugin},
     sandbox::{EngineOptions, FaultRecord, LoadPolicy, PluginComponent, SandboxEngine},
 };
@@ -165,7 +165,7 @@ pub fn all_events() -> &'static [MarketEvent] {
     static EVENTS: OnceLock<Vec<MarketEvent>> = OnceLock::new();
     EVENTS.get_or_init(|| {
         let dir = stratbox::storage::open_dir(Path::new(&data("fxcm"))).unwrap();
-        fxcm::read_pair(
+        replay::fxcm_events(
             &dir,
             "gbpusd-m1-bid-2012.csv",
             "gbpusd-m1-ask-2012.csv",
