@@ -3,92 +3,56 @@
 use serde::Serialize;
 use stratbox_manifest::{LimitRequest, Problems};
 
-/// Effective limits of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Limits {
-    /// Fuel per callback (refilled before each callback). Fuel is deterministic: the same
-    /// callback on the same input always uses the same amount.
-    pub fuel_per_callback: u64,
-    /// Wall-clock backstop per callback, in ms (epoch interruption).
-    pub epoch_deadline_ms: u64,
-    /// Linear memory cap in bytes.
-    pub max_memory_bytes: u64,
-    /// Table elements cap.
-    pub max_table_elements: u64,
-    /// Order intents decided per callback; later ones are refused as rate-limited.
-    pub max_orders_per_callback: u64,
-    /// Open market-data + signal subscriptions.
-    pub max_subscriptions: u64,
-    /// Diagnostics lines kept per callback.
-    pub max_log_lines_per_callback: u64,
+/// Builds [`Limits`] from the one table of sandbox limits ([`stratbox_manifest::sandbox_limits!`]).
+macro_rules! effective_limits {
+    ($( $(#[doc = $doc:expr])* $key:ident: $default:expr, $ceiling:expr; )*) => {
+        /// Effective limits of an instance.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        pub struct Limits {
+            $(
+                $(#[doc = $doc])*
+                pub $key: u64,
+            )*
+        }
+
+        impl Limits {
+            /// What a plugin gets when its manifest asks for nothing.
+            pub const DEFAULT: Self = Self { $($key: $default),* };
+
+            /// The most any plugin may ask for.
+            pub const CEILING: Self = Self { $($key: $ceiling),* };
+
+            /// `defaults` overridden by `request`; every request of 0 or above `ceiling` is
+            /// a problem, and all of them are reported.
+            pub fn resolve(
+                request: &LimitRequest,
+                defaults: &Self,
+                ceiling: &Self,
+            ) -> Result<Self, Problems> {
+                let mut problems = Problems::default();
+                let mut out = *defaults;
+                $(
+                    if let Some(v) = request.$key {
+                        check(&mut problems, stringify!($key), v, ceiling.$key);
+                        out.$key = v;
+                    }
+                )*
+                problems.into_result().map(|()| out)
+            }
+        }
+    };
 }
 
-impl Limits {
-    /// What a plugin gets when its manifest asks for nothing.
-    pub const DEFAULT: Self = Self {
-        fuel_per_callback: 10_000_000,
-        epoch_deadline_ms: 250,
-        max_memory_bytes: 16 * 1024 * 1024,
-        max_table_elements: 10_000,
-        max_orders_per_callback: 64,
-        max_subscriptions: 64,
-        max_log_lines_per_callback: 64,
-    };
+stratbox_manifest::sandbox_limits!(effective_limits);
 
-    /// The most any plugin may ask for.
-    pub const CEILING: Self = Self {
-        fuel_per_callback: 2_000_000_000,
-        epoch_deadline_ms: 10_000,
-        max_memory_bytes: 256 * 1024 * 1024,
-        max_table_elements: 100_000,
-        max_orders_per_callback: 10_000,
-        max_subscriptions: 1_024,
-        max_log_lines_per_callback: 1_024,
-    };
-
-    /// Every limit with its manifest key, in declaration order (the order of
-    /// [`LimitRequest::entries`]).
-    fn fields_mut(&mut self) -> [(&'static str, &mut u64); 7] {
-        [
-            ("fuel_per_callback", &mut self.fuel_per_callback),
-            ("epoch_deadline_ms", &mut self.epoch_deadline_ms),
-            ("max_memory_bytes", &mut self.max_memory_bytes),
-            ("max_table_elements", &mut self.max_table_elements),
-            ("max_orders_per_callback", &mut self.max_orders_per_callback),
-            ("max_subscriptions", &mut self.max_subscriptions),
-            (
-                "max_log_lines_per_callback",
-                &mut self.max_log_lines_per_callback,
-            ),
-        ]
-    }
-
-    /// `defaults` overridden by `request`; every request above `ceiling` is a problem.
-    pub fn resolve(
-        request: &LimitRequest,
-        defaults: &Self,
-        ceiling: &Self,
-    ) -> Result<Self, Problems> {
-        let mut problems = Problems::default();
-        let mut out = *defaults;
-        let mut ceiling = *ceiling;
-        let fields = out.fields_mut().into_iter().zip(ceiling.fields_mut());
-        for ((requested_key, requested), ((key, slot), (_, max))) in
-            request.entries().into_iter().zip(fields)
-        {
-            debug_assert_eq!(requested_key, key);
-            let Some(v) = requested else { continue };
-            if v == 0 {
-                problems.push(format!("limits.{key}"), "must be greater than 0");
-            } else if v > *max {
-                problems.push(
-                    format!("limits.{key}"),
-                    format!("{v} is above the host ceiling {max}"),
-                );
-            }
-            *slot = v;
-        }
-        problems.into_result().map(|()| out)
+fn check(problems: &mut Problems, key: &str, value: u64, max: u64) {
+    if value == 0 {
+        problems.push(format!("limits.{key}"), "must be greater than 0");
+    } else if value > max {
+        problems.push(
+            format!("limits.{key}"),
+            format!("{value} is above the host ceiling {max}"),
+        );
     }
 }
 
