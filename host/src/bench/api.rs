@@ -109,8 +109,13 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", tmp.join("bench.db").display()));
-    let token =
-        crate::service::create_token(&url, "bench", Role::Operator).map_err(|e| e.to_string())?;
+    let token = crate::service::create_token(
+        &url,
+        &tmp.join("state/audit-signing.key"),
+        "bench",
+        Role::Operator,
+    )
+    .map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

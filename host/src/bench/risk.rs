@@ -3,8 +3,9 @@
 //! Two gates in one process, fed the same intents in alternating samples: the baseline has
 //! no policy (the contract's checks only), the other a policy with every limit set. Each
 //! decision is followed by the venue's cancel of the order, so the book stays the same size
-//! across the run; both gates pay that, and the audit record every decision writes (to a
-//! store that discards it, so memory stays flat).
+//! across the run; both gates pay that, and the audit record every decision writes (built,
+//! encoded and chained with its SHA-256; only the chain's head is kept, so memory stays
+//! flat).
 
 use std::{sync::Arc, time::Instant};
 
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use super::median;
 use crate::{
-    audit::{AuditLog, AuditRecord, AuditStore},
+    audit::AuditLog,
     bindings::{
         risk_gate::Host,
         types::{
@@ -67,14 +68,6 @@ pub struct Report {
     pub ratio: f64,
 }
 
-struct Discard;
-
-impl AuditStore for Discard {
-    fn append(&mut self, _record: &AuditRecord) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 struct Sink(u64);
 
 impl OrderRouter for Sink {
@@ -89,7 +82,8 @@ impl OrderRouter for Sink {
 }
 
 fn gate(policy: RiskPolicy, market: &Arc<InstrumentTable>) -> RiskGateState {
-    let audit = AuditLog::continuing(Box::new(Discard), None);
+    // Every record is built, encoded and chained (SHA-256), then only the head is kept.
+    let audit = AuditLog::windowed(0);
     RiskGateState::new(
         true,
         None,

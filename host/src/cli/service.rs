@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Log JSON lines instead of text.
     #[arg(long, env = "STRATBOX_JSON_LOGS")]
     pub json_logs: bool,
+    /// The Ed25519 key that signs the audit trail's checkpoints (default:
+    /// `<state dir>/audit-signing.key`, generated on first start).
+    #[arg(long, env = "STRATBOX_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -57,6 +61,9 @@ impl ServeArgs {
             c.probation_events = v;
         }
         c.json_logs |= self.json_logs;
+        if let Some(v) = &self.audit_key {
+            c.audit_key = Some(v.clone());
+        }
         c.check().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -85,8 +92,14 @@ pub enum Tokens {
         role: String,
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://stratbox.db")]
         database_url: String,
+        /// The service's audit signing key (the record is signed into the same chain).
+        #[arg(long, env = "STRATBOX_AUDIT_KEY", default_value = DEFAULT_AUDIT_KEY)]
+        audit_key: PathBuf,
     },
 }
+
+/// The service's default key: `audit-signing.key` in its default state folder.
+const DEFAULT_AUDIT_KEY: &str = "stratbox-state/audit-signing.key";
 
 pub fn tokens(which: Tokens) -> u8 {
     match which {
@@ -94,13 +107,14 @@ pub fn tokens(which: Tokens) -> u8 {
             name,
             role,
             database_url,
+            audit_key,
         } => {
             let Some(role) = Role::parse(&role) else {
                 return fail(format!(
                     "--role `{role}` is not one of author, operator, auditor, admin"
                 ));
             };
-            match service::create_token(&database_url, &name, role) {
+            match service::create_token(&database_url, &audit_key, &name, role) {
                 Ok(token) => {
                     println!("{token}");
                     0
@@ -113,34 +127,99 @@ pub fn tokens(which: Tokens) -> u8 {
 
 #[derive(Debug, Subcommand)]
 pub enum Audit {
-    /// Checks the whole hash chain of the service's audit trail: exit 0 if it verifies,
-    /// 1 naming the first record that was edited, inserted or deleted.
+    /// Checks the service's audit trail: the hash chain from genesis, every signed
+    /// checkpoint (a trail cut short or re-chained without the key fails), and the head
+    /// you kept (`--expect-head`). Exit 0 if it verifies, 1 naming what is wrong.
     Verify {
         #[arg(long, env = "DATABASE_URL", default_value = "sqlite://stratbox.db")]
         database_url: String,
+        /// The host's public key: hex, or a file holding it (the `.pub` beside the key).
+        #[arg(long, env = "STRATBOX_AUDIT_PUBLIC_KEY", default_value = DEFAULT_PUBLIC_KEY)]
+        public_key: String,
+        /// A head printed earlier by `stratbox audit head` (`<seq>:<hash>`) and kept
+        /// elsewhere: the trail must still hold it.
+        #[arg(long)]
+        expect_head: Option<crate::audit::Anchor>,
+    },
+    /// Prints the verified head as `<seq>:<hash>`: keep it outside the database (a
+    /// ticket, a notebook) and pass it to `audit verify --expect-head` later.
+    Head {
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://stratbox.db")]
+        database_url: String,
+        #[arg(long, env = "STRATBOX_AUDIT_PUBLIC_KEY", default_value = DEFAULT_PUBLIC_KEY)]
+        public_key: String,
     },
 }
 
+const DEFAULT_PUBLIC_KEY: &str = "stratbox-state/audit-signing.key.pub";
+
+/// `--public-key` as hex: the value itself, or the contents of the file it names.
+fn public_key(arg: &str) -> Result<String, String> {
+    let is_hex = arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex {
+        return Ok(arg.to_ascii_lowercase());
+    }
+    let path = std::path::Path::new(arg);
+    let bytes = crate::storage::read_operator_file(path, 4096).map_err(|e| {
+        format!("--public-key: {e} (give the 64 hex digits, or the `.pub` file beside the service's audit_key)")
+    })?;
+    let text = String::from_utf8_lossy(&bytes).trim().to_ascii_lowercase();
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text)
+    } else {
+        Err(format!(
+            "--public-key: `{arg}` does not hold an Ed25519 public key (64 hex digits)"
+        ))
+    }
+}
+
 pub fn audit(which: Audit) -> u8 {
-    match which {
-        Audit::Verify { database_url } => match service::verify_audit(&database_url) {
-            Ok(Ok(n)) => {
-                println!("audit trail OK: {n} records, every hash links to the previous one");
+    let (database_url, key, anchor, head_only) = match which {
+        Audit::Verify {
+            database_url,
+            public_key,
+            expect_head,
+        } => (database_url, public_key, expect_head, false),
+        Audit::Head {
+            database_url,
+            public_key,
+        } => (database_url, public_key, None, true),
+    };
+    let key = match public_key(&key) {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    match service::verify_audit(&database_url, &key, anchor.as_ref()) {
+        Ok(Ok(v)) if head_only => match v.head {
+            Some(head) => {
+                println!("{head}");
                 0
             }
-            Ok(Err(e)) => {
-                println!("audit trail BROKEN: {e}");
-                1
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                // A row that is not a record (edited action, bad JSON) is a broken trail.
-                if e.to_string().contains("audit record seq") {
-                    1
-                } else {
-                    EXIT_USAGE
-                }
-            }
+            None => fail("the audit trail is empty: there is no head to keep yet"),
         },
+        Ok(Ok(v)) => {
+            println!(
+                "audit trail OK: {} records, every hash links to the previous one; newest signed checkpoint: {}; head {}",
+                v.records,
+                v.newest_checkpoint
+                    .map_or_else(|| "none".to_string(), |s| format!("seq {s}")),
+                v.head
+                    .map_or_else(|| "(empty)".to_string(), |h| h.to_string()),
+            );
+            0
+        }
+        Ok(Err(e)) => {
+            println!("audit trail BROKEN: {e}");
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            // A row that is not a record (edited action, bad JSON) is a broken trail.
+            if e.to_string().contains("audit record seq") {
+                1
+            } else {
+                EXIT_USAGE
+            }
+        }
     }
 }

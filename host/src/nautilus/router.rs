@@ -41,6 +41,16 @@ impl PendingQueue {
             .is_empty()
     }
 
+    /// Removes the queued submission of `client_order_id`; true if it was queued.
+    fn withdraw(&self, client_order_id: &str) -> bool {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = queue.len();
+        queue.retain(
+            |p| !matches!(p, Pending::Submit { client_order_id: id, .. } if id == client_order_id),
+        );
+        queue.len() < before
+    }
+
     fn push(&self, p: Pending) {
         self.0
             .lock()
@@ -89,5 +99,9 @@ impl OrderRouter for NautilusRouter {
             client_order_id: order_id.to_string(),
         });
         Ok(())
+    }
+
+    fn withdraw(&mut self, order_id: &str) -> bool {
+        self.queue.withdraw(order_id)
     }
 }

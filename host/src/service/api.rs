@@ -601,7 +601,7 @@ async fn audit_list(
     State(state): State<Arc<AppState>>,
     Query(page): Query<Page>,
 ) -> ApiResult<Json<Vec<crate::audit::AuditRecord>>> {
-    let records = super::db::audit_records(&state.pool).await?;
+    let records = super::audit_store::records(&state.pool).await?;
     let limit = page.limit.unwrap_or(1000).min(10_000);
     let after = page.after;
     Ok(Json(
@@ -615,12 +615,23 @@ async fn audit_list(
 
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "The whole chain verifies"), (status = 409, body = ApiError, description = "Where the chain breaks")), security(("token" = [])))]
 async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
-    let records = super::db::audit_records(&state.pool).await?;
-    crate::audit::verify(&records)
-        .map_err(|e| ApiError::new(ErrorCode::AuditChainBroken, e.to_string()))?;
-    Ok(Json(
-        serde_json::json!({ "ok": true, "records": records.len(), "last_hash": records.last().map(|r| r.hash.clone()) }),
-    ))
+    let records = super::audit_store::records(&state.pool).await?;
+    let checkpoints = super::audit_store::checkpoints(&state.pool).await?;
+    let verified = crate::audit::verify_trail(
+        &records,
+        &checkpoints,
+        state.audit_signer.public_key(),
+        None,
+    )
+    .map_err(|e| ApiError::new(ErrorCode::AuditChainBroken, e.to_string()))?;
+    Ok(Json(serde_json::json!({
+        "ok": true,
+        "records": verified.records,
+        "last_hash": records.last().map(|r| r.hash.clone()),
+        "head": verified.head.map(|h| h.to_string()),
+        "newest_checkpoint": verified.newest_checkpoint,
+        "public_key": state.audit_signer.public_key(),
+    })))
 }
 
 /// `POST /v1/tokens`.

@@ -32,6 +32,10 @@ pub struct ServiceConfig {
     pub swap_timeout_ms: u64,
     /// Log as JSON lines instead of text.
     pub json_logs: bool,
+    /// The Ed25519 key that signs the audit trail's checkpoints (PKCS#8, generated on
+    /// first start; its public key is written beside it as `<file>.pub`). Default:
+    /// `<state_dir>/audit-signing.key`.
+    pub audit_key: Option<PathBuf>,
 }
 
 impl Default for ServiceConfig {
@@ -46,6 +50,7 @@ impl Default for ServiceConfig {
             probation_events: 500,
             swap_timeout_ms: 30_000,
             json_logs: false,
+            audit_key: None,
         }
     }
 }
@@ -60,7 +65,18 @@ pub enum ConfigError {
     Invalid(Problems),
 }
 
+/// The audit key's file name inside the state folder, unless `audit_key` says otherwise.
+pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
+
 impl ServiceConfig {
+    /// Where the audit signing key is.
+    #[must_use]
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join(AUDIT_KEY_FILE))
+    }
+
     /// Defaults overlaid with the TOML file at `path` (unknown keys are refused).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let bytes = crate::storage::read_operator_file(path, 1 << 20)?;

@@ -45,6 +45,9 @@ pub struct AppState {
     pub config: ServiceConfig,
     pub pool: AnyPool,
     pub audit: AuditLog,
+    /// Signs the audit trail's checkpoints (also for appends made in a request's own
+    /// transaction: [`audit_store::append_in`]).
+    pub audit_signer: Arc<crate::audit::Signer>,
     pub registry: Registry,
     pub snapshots: Dir,
     pub data_dir: Dir,
@@ -126,9 +129,14 @@ impl Server {
         config.check()?;
         let pool = db::open(&config.database_url, 8).await?;
         let url = config.database_url.clone();
-        let (audit, records) = tokio::task::spawn_blocking(move || audit_store::open(&url))
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))??;
+        let key = config.audit_key_path();
+        let trail = tokio::task::spawn_blocking(move || {
+            let (signer, new_key) = audit_store::load_key(&key)?;
+            audit_store::open(&url, signer, new_key).map_err(StartError::from)
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))??;
+        let (audit, audit_signer, records) = (trail.log, trail.signer, trail.records);
         let state_dir = crate::storage::create_dir(&config.state_dir)?;
         for sub in ["plugins", "snapshots"] {
             state_dir.create_dir_all(sub).map_err(|source| {
@@ -167,6 +175,7 @@ impl Server {
             config,
             pool,
             audit,
+            audit_signer,
             registry: Registry::new(blobs, engine),
             snapshots,
             data_dir,
@@ -231,6 +240,12 @@ impl Server {
             "service",
             serde_json::json!({ "event": "stopped" }),
         );
+        let audit = self.state.audit.clone();
+        match tokio::task::spawn_blocking(move || audit.checkpoint()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("the audit head was not signed at shutdown: {e}"),
+            Err(e) => tracing::error!("the audit head was not signed at shutdown: {e}"),
+        }
         self.state.pool.close().await;
     }
 }
@@ -307,6 +322,7 @@ async fn shutdown_signal() {
 /// Creates a token directly in the database (the first admin, or from an operator shell).
 pub fn create_token(
     database_url: &str,
+    audit_key: &std::path::Path,
     name: &str,
     role: auth::Role,
 ) -> Result<String, StartError> {
@@ -315,7 +331,8 @@ pub fn create_token(
         .build()
         .map_err(|e| StartError::Other(e.to_string()))?;
     let url = database_url.to_string();
-    let (audit, _) = audit_store::open(&url)?;
+    let (signer, new_key) = audit_store::load_key(audit_key)?;
+    let audit = audit_store::open(&url, signer, new_key)?.log;
     runtime.block_on(async {
         let pool = db::open(&url, 1).await?;
         let token = auth::new_token().map_err(|e| StartError::Other(e.message))?;
@@ -333,19 +350,27 @@ pub fn create_token(
     })
 }
 
-/// Reads and verifies the audit trail in the database: the number of records, or where
-/// the chain breaks.
+/// Reads and verifies the audit trail in the database: the chain, every signed
+/// checkpoint against `public_key` (hex), and the operator's `anchor` if given.
 pub fn verify_audit(
     database_url: &str,
-) -> Result<Result<usize, crate::audit::ChainError>, StartError> {
+    public_key: &str,
+    anchor: Option<&crate::audit::Anchor>,
+) -> Result<Result<crate::audit::Verified, crate::audit::TrailError>, StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| StartError::Other(e.to_string()))?;
     runtime.block_on(async {
         let pool = db::open(database_url, 1).await?;
-        let records = db::audit_records(&pool).await?;
+        let records = audit_store::records(&pool).await?;
+        let checkpoints = audit_store::checkpoints(&pool).await?;
         pool.close().await;
-        Ok(crate::audit::verify(&records).map(|()| records.len()))
+        Ok(crate::audit::verify_trail(
+            &records,
+            &checkpoints,
+            public_key,
+            anchor,
+        ))
     })
 }

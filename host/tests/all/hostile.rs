@@ -399,8 +399,8 @@ fn every_hostile_fault_is_audited() {
         records[0].subject,
         format!("hostile-panic@{}", component.sha256())
     );
-    assert_eq!(records[0].details["fault"]["kind"], "panic");
-    assert_eq!(records[0].details["callback"], "on-bar");
+    assert_eq!(records[0].details()["fault"]["kind"], "panic");
+    assert_eq!(records[0].details()["callback"], "on-bar");
     assert_eq!(stratbox::audit::verify(&records), Ok(()));
 }
 

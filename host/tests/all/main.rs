@@ -10,6 +10,7 @@
 
 mod fixtures;
 
+mod audit_trail;
 mod backtest_parity;
 mod backtest_perf;
 mod backtest_risk;

@@ -440,7 +440,7 @@ fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
         .records()
         .iter()
         .filter(|r| r.action == AuditAction::OrderDecision)
-        .map(|r| r.details["count"].as_u64().unwrap_or(1))
+        .map(|r| r.details()["count"].as_u64().unwrap_or(1))
         .sum();
     let audited = usize::try_from(audited).expect("count");
     prop_assert_eq!(audited, decisions, "every decision audited");
@@ -560,7 +560,7 @@ fn a_position_mismatch_halts_the_plugin_audits_and_alerts() {
     assert!(
         records
             .iter()
-            .any(|r| r.action == AuditAction::TradingStateChanged && r.details["to"] == "HALTED")
+            .any(|r| r.action == AuditAction::TradingStateChanged && r.details()["to"] == "HALTED")
     );
     let kinds: Vec<String> = alerts.alerts().into_iter().map(|a| a.kind).collect();
     assert_eq!(kinds, ["position-mismatch", "halted"]);
@@ -607,8 +607,8 @@ fn reducing_accepts_only_reductions_and_decisions_name_the_policy() {
         .rev()
         .find(|r| r.action == AuditAction::OrderDecision)
         .expect("a decision");
-    assert_eq!(last.details["decision"], "accepted");
-    assert_eq!(last.details["policy_version"], "r7");
-    assert_eq!(last.details["state"], "REDUCING");
+    assert_eq!(last.details()["decision"], "accepted");
+    assert_eq!(last.details()["policy_version"], "r7");
+    assert_eq!(last.details()["state"], "REDUCING");
     assert_eq!(last.subject, format!("{PLUGIN}@{}", "0".repeat(64)));
 }

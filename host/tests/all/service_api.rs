@@ -81,7 +81,13 @@ fn start(config: impl FnOnce(&mut ServiceConfig)) -> Fixture {
         .map(|r| {
             (
                 r,
-                stratbox::service::create_token(&url, r.name(), r).unwrap(),
+                stratbox::service::create_token(
+                    &url,
+                    &tmp.path().join("state/audit-signing.key"),
+                    r.name(),
+                    r,
+                )
+                .unwrap(),
             )
         })
         .collect();

@@ -221,7 +221,13 @@ fn end_to_end(database_url: String) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let admin = stratbox::service::create_token(&database_url, "root", Role::Admin).unwrap();
+    let admin = stratbox::service::create_token(
+        &database_url,
+        &tmp.path().join("state/audit-signing.key"),
+        "root",
+        Role::Admin,
+    )
+    .unwrap();
     let server = rt
         .block_on(Server::start(config(tmp.path(), database_url.clone())))
         .unwrap();
@@ -626,9 +632,11 @@ fn end_to_end(database_url: String) {
         snapshot.display()
     );
 
+    let public_key = tmp.path().join("state/audit-signing.key.pub");
     let verify = |url: &str| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-            .args(["audit", "verify", "--database-url", url])
+            .args(["audit", "verify", "--database-url", url, "--public-key"])
+            .arg(&public_key)
             .output()
             .unwrap();
         (

@@ -343,7 +343,13 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
         .build()
         .unwrap();
     let db = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
-    let admin = stratbox::service::create_token(&db, "root", Role::Admin).unwrap();
+    let admin = stratbox::service::create_token(
+        &db,
+        &tmp.path().join("state/audit-signing.key"),
+        "root",
+        Role::Admin,
+    )
+    .unwrap();
     let server = rt
         .block_on(Server::start(ServiceConfig {
             listen: "127.0.0.1:0".parse().unwrap(),

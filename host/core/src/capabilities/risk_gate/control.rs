@@ -361,7 +361,7 @@ mod tests {
                 .all(|r| r.action == AuditAction::TradingStateChanged)
         );
         assert_eq!(records[1].actor, "bob");
-        assert_eq!(records[1].details["to"], "HALTED");
+        assert_eq!(records[1].details()["to"], "HALTED");
         crate::audit::verify(&records).unwrap();
         let kinds: Vec<String> = alerts.alerts().into_iter().map(|a| a.kind).collect();
         assert_eq!(kinds, ["reducing", "halted", "resumed"]);

@@ -103,6 +103,12 @@ pub trait OrderRouter: Send {
     fn submit(&mut self, order: &ValidatedOrder) -> Result<String, String>;
     /// Requests cancellation of one of this plugin's open orders.
     fn cancel(&mut self, order_id: &str) -> Result<(), String>;
+    /// Takes back an order submitted in this callback that has not left yet (its decision
+    /// could not be audited). True if it will not reach the venue; routers that send at
+    /// once cannot, and keep the default.
+    fn withdraw(&mut self, _order_id: &str) -> bool {
+        false
+    }
 }
 
 /// The router of a gate whose environment's router was already taken: refuses every order
@@ -163,6 +169,9 @@ impl CapabilityUnit for RiskGateState {
         self.granted = false;
     }
 }
+
+#[cfg(test)]
+mod audit_tests;
 
 #[cfg(test)]
 mod tests {

@@ -79,8 +79,10 @@ pub struct RiskGateState {
     pub(super) marks: PnlMarks,
     /// Whether any money limit applies (marks are computed only then).
     pub(super) uses_money: bool,
-    /// Refusals over the per-callback limit not yet in the audit trail.
-    pub(super) suppressed: u64,
+    /// Refusals of this callback.
+    pub(super) refused_this_callback: u64,
+    /// Refusals without a record of their own, by reason code, not yet summarised.
+    pub(super) suppressed: std::collections::BTreeMap<&'static str, u64>,
     /// Open (buy, sell) raw quantity per instrument, kept with `open`.
     pub(super) pending: std::collections::BTreeMap<String, (u64, u64)>,
 }
@@ -144,7 +146,8 @@ impl RiskGateState {
             recent: VecDeque::new(),
             marks: PnlMarks::default(),
             uses_money,
-            suppressed: 0,
+            refused_this_callback: 0,
+            suppressed: std::collections::BTreeMap::new(),
             pending: std::collections::BTreeMap::new(),
         }
     }
@@ -224,6 +227,7 @@ impl RiskGateState {
     pub fn begin_callback(&mut self, event_ts: Option<u64>) {
         self.flush_suppressed();
         self.orders_this_callback = 0;
+        self.refused_this_callback = 0;
         if event_ts.is_some() {
             self.event_ts = event_ts;
         }
