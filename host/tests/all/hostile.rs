@@ -11,8 +11,8 @@ use stratbox::{
     catalog::InstrumentTable,
     replay::{Delivery, RecordedOrder, ReplayPlugin},
     sandbox::{
-        EngineOptions, ImportStatus, Limits, LoadPolicy, PluginComponent, PluginFault, RefusalCode,
-        SandboxEngine,
+        EngineOptions, ImportStatus, InstantiateError, Limits, LoadPolicy, PluginComponent,
+        PluginFault, RefusalCode, SandboxEngine,
     },
 };
 use stratbox_artifacts as artifacts;
@@ -692,4 +692,48 @@ fn audit_flood_adds_a_bounded_audit_trail_per_event() {
         per_event <= AUDIT_BYTES_PER_EVENT,
         "{per_event} bytes of audit per flooding event, over {AUDIT_BYTES_PER_EVENT}"
     );
+}
+
+#[test]
+fn two_memories() {
+    // Two linear memories of 10 MiB each under a 16 MiB cap: either fits, both do not.
+    const MIB: u64 = 1024 * 1024;
+    let engine = engine();
+    let market = market();
+    let audit = AuditLog::memory();
+    let component = load(&engine, artifacts::HOSTILE_TWO_MEMORIES);
+    let cap = component.limits().max_memory_bytes;
+    assert_eq!(
+        cap,
+        16 * MIB,
+        "the fixture's manifest asks for a 16 MiB cap"
+    );
+    let Err(err) = ReplayPlugin::new(
+        &engine,
+        &component,
+        Arc::clone(&market),
+        &params(&component, &[]),
+        &audit,
+    ) else {
+        panic!("two memories of 10 MiB were instantiated under a 16 MiB cap");
+    };
+    let InstantiateError::Faulted(record) = err else {
+        panic!("expected a fault, got {err}")
+    };
+    assert_eq!(
+        record.fault,
+        PluginFault::MemoryLimit {
+            limit_bytes: cap,
+            requested_bytes: 20 * MIB,
+        }
+    );
+    assert_eq!(record.callback, "instantiate");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].action, AuditAction::PluginQuarantined);
+
+    let mut plugins = vec![ema_cross(&engine, &market)];
+    assert!(run(&mut plugins, &market, events(EVENTS)).is_empty());
+    behaviour(&plugins[0]).assert_same(&solo(&engine), "a refused two-memory component");
+    assert_host_alive(&engine, &market);
 }
