@@ -30,7 +30,15 @@ pub struct PluginSource {
     pub manifest_text: String,
     /// Lives under `plugins/hostile/`: an adversarial test fixture, not a strategy.
     pub hostile: bool,
+    /// A hand-written core module (`module.wat`, no crate) instead of a Rust crate: for a
+    /// hostile fixture Rust cannot express (e.g. a second linear memory). Every other
+    /// `*.wat` beside it is a further core module the component instantiates, with no
+    /// imports, beside the main one.
+    pub wat: Option<PathBuf>,
 }
+
+/// The file a hand-written fixture keeps its main core module in (WebAssembly text).
+pub const WAT_MODULE: &str = "module.wat";
 
 /// A component written by [`build`].
 #[derive(Debug, Clone)]
@@ -87,12 +95,19 @@ pub fn discover(workspace_root: &Path) -> Result<Vec<PluginSource>> {
             let manifest = Manifest::parse(&manifest_text).map_err(|problems| {
                 anyhow::anyhow!("{} is invalid:\n{problems}", manifest_path.display())
             })?;
+            let wat = path.join(WAT_MODULE);
+            let (package, wat) = if hostile && wat.is_file() && !path.join("Cargo.toml").exists() {
+                (manifest.name.clone(), Some(wat))
+            } else {
+                (package_name(&path.join("Cargo.toml"))?, None)
+            };
             found.push(PluginSource {
-                package: package_name(&path.join("Cargo.toml"))?,
+                package,
                 dir: path,
                 manifest,
                 manifest_text,
                 hostile,
+                wat,
             });
         }
     }
@@ -123,9 +138,136 @@ pub fn build(
     target_dir: &Path,
     plugins: &[PluginSource],
 ) -> Result<Vec<Built>> {
-    if plugins.is_empty() {
-        return Ok(Vec::new());
+    let crates: Vec<&PluginSource> = plugins.iter().filter(|p| p.wat.is_none()).collect();
+    let wasm_by_manifest = if crates.is_empty() {
+        BTreeMap::new()
+    } else {
+        build_crates(workspace_root, target_dir, &crates)?
+    };
+    let out_dir = target_dir.join("plugins");
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let mut built = Vec::new();
+    for p in plugins {
+        let core = match &p.wat {
+            Some(wat) => wat_module(workspace_root, wat)?,
+            None => {
+                let core_path = wasm_by_manifest
+                    .get(
+                        &p.dir
+                            .join("Cargo.toml")
+                            .canonicalize()
+                            .unwrap_or_else(|_| p.dir.join("Cargo.toml")),
+                    )
+                    .with_context(|| {
+                        format!(
+                            "cargo produced no .wasm for package `{}` (is it a cdylib?)",
+                            p.package
+                        )
+                    })?;
+                fs::read(core_path).with_context(|| format!("reading {}", core_path.display()))?
+            }
+        };
+        let mut component = componentize(&core, &p.manifest_text)
+            .with_context(|| format!("turning `{}` into a component", p.package))?;
+        if let Some(wat) = &p.wat {
+            component = add_core_instances(component, &extra_modules(wat)?)
+                .with_context(|| format!("adding the extra core modules of `{}`", p.package))?;
+        }
+        let path = out_dir.join(format!("{}.wasm", p.package));
+        write_if_changed(&path, &component)?;
+        built.push(Built {
+            name: p.package.clone(),
+            manifest_name: p.manifest.name.clone(),
+            hostile: p.hostile,
+            path,
+        });
     }
+    Ok(built)
+}
+
+/// A hand-written core module with the world's metadata embedded, ready to componentize.
+fn wat_module(workspace_root: &Path, wat: &Path) -> Result<Vec<u8>> {
+    let mut core = wat::parse_file(wat).with_context(|| format!("parsing {}", wat.display()))?;
+    let mut resolve = wit_parser::Resolve::default();
+    let wit = workspace_root.join("wit");
+    let (package, _) = resolve
+        .push_dir(&wit)
+        .with_context(|| format!("reading the world from {}", wit.display()))?;
+    let world = resolve.select_world(&[package], Some("strategy-plugin"))?;
+    wit_component::embed_component_metadata(
+        &mut core,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .with_context(|| format!("embedding the world into {}", wat.display()))?;
+    Ok(core)
+}
+
+/// The core modules beside a fixture's `module.wat` (every other `*.wat`), by file name.
+fn extra_modules(main: &Path) -> Result<Vec<Vec<u8>>> {
+    let dir = main.parent().context("a module.wat has a folder")?;
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    paths.retain(|p| p.extension().is_some_and(|e| e == "wat") && p.as_path() != main);
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| wat::parse_file(p).with_context(|| format!("parsing {}", p.display())))
+        .collect()
+}
+
+/// Appends each of `modules` to `component` with a core instance of it (no imports), so
+/// the component instantiates them beside its own core modules.
+fn add_core_instances(mut component: Vec<u8>, modules: &[Vec<u8>]) -> Result<Vec<u8>> {
+    use wasm_encoder::{ComponentSectionId, Encode, InstanceSection, RawSection};
+    if modules.is_empty() {
+        return Ok(component);
+    }
+    // Core modules already in the component's index space (top level only).
+    let mut count = 0u32;
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(&component) {
+        match payload? {
+            wasmparser::Payload::ModuleSection { .. } => {
+                if depth == 0 {
+                    count += 1;
+                }
+                depth += 1;
+            }
+            wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    for module in modules {
+        component.push(ComponentSectionId::CoreModule.into());
+        RawSection {
+            id: ComponentSectionId::CoreModule.into(),
+            data: module,
+        }
+        .encode(&mut component);
+        let mut instances = InstanceSection::new();
+        instances.instantiate(count, Vec::<(&str, wasm_encoder::ModuleArg)>::new());
+        component.push(ComponentSectionId::CoreInstance.into());
+        instances.encode(&mut component);
+        count += 1;
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&component)
+        .context("the component with the extra core modules does not validate")?;
+    Ok(component)
+}
+
+/// Builds the plugin crates for the guest target; returns each core module by the
+/// Cargo.toml of its crate.
+fn build_crates(
+    workspace_root: &Path,
+    target_dir: &Path,
+    plugins: &[&PluginSource],
+) -> Result<BTreeMap<PathBuf, PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_root)
@@ -169,37 +311,7 @@ pub fn build(
             "building plugins for {GUEST_TARGET} failed ({status}); if the target is missing run `cargo xtask setup` (rustup target add {GUEST_TARGET})"
         );
     }
-    let out_dir = target_dir.join("plugins");
-    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let mut built = Vec::new();
-    for p in plugins {
-        let core_path = wasm_by_manifest
-            .get(
-                &p.dir
-                    .join("Cargo.toml")
-                    .canonicalize()
-                    .unwrap_or_else(|_| p.dir.join("Cargo.toml")),
-            )
-            .with_context(|| {
-                format!(
-                    "cargo produced no .wasm for package `{}` (is it a cdylib?)",
-                    p.package
-                )
-            })?;
-        let core =
-            fs::read(core_path).with_context(|| format!("reading {}", core_path.display()))?;
-        let component = componentize(&core, &p.manifest_text)
-            .with_context(|| format!("turning `{}` into a component", p.package))?;
-        let path = out_dir.join(format!("{}.wasm", p.package));
-        write_if_changed(&path, &component)?;
-        built.push(Built {
-            name: p.package.clone(),
-            manifest_name: p.manifest.name.clone(),
-            hostile: p.hostile,
-            path,
-        });
-    }
-    Ok(built)
+    Ok(wasm_by_manifest)
 }
 
 /// Core module -> component, with the manifest embedded (see

@@ -11,8 +11,8 @@ use stratbox::{
     catalog::InstrumentTable,
     replay::{Delivery, RecordedOrder, ReplayPlugin},
     sandbox::{
-        EngineOptions, ImportStatus, Limits, LoadPolicy, PluginComponent, PluginFault, RefusalCode,
-        SandboxEngine,
+        EngineOptions, ImportStatus, InstantiateError, Limits, LoadPolicy, PluginComponent,
+        PluginFault, RefusalCode, SandboxEngine,
     },
 };
 use stratbox_artifacts as artifacts;
@@ -529,4 +529,213 @@ fn faulty_upgrade() {
         3,
         "two quotes handled, the third panicked, then nothing"
     );
+}
+
+#[test]
+fn host_call_spin() {
+    use stratbox::sandbox::HOST_CALL_FUEL;
+    let engine = engine();
+    let market = market();
+    let component = load(&engine, artifacts::HOSTILE_HOST_CALL_SPIN);
+    // What one call costs, measured: 10 bars with 1,000 `open-orders` calls each, against
+    // the same bars with none.
+    let fuel_with = |calls: &str| {
+        let mut p = vec![plugin(&engine, &component, &market, &[("calls", calls)])];
+        assert!(run(&mut p, &market, events(20)).is_empty());
+        assert_eq!(p[0].deliveries.len(), 10);
+        p[0].instance.profile().fuel_total
+    };
+    let per_call = (fuel_with("1000") - fuel_with("0")) / 10_000;
+    assert!(
+        (HOST_CALL_FUEL..HOST_CALL_FUEL + 200).contains(&per_call),
+        "one open-orders call cost {per_call} fuel; the host charges {HOST_CALL_FUEL}"
+    );
+
+    // 20,000 calls a bar: the guest's own instructions for them fit its budget many times
+    // over, the host's charge does not.
+    let p = plugin(&engine, &component, &market, &[]);
+    let budget = p.instance.limits().fuel_per_callback;
+    assert!(
+        (per_call - HOST_CALL_FUEL) * 20_000 < budget / 2,
+        "without the host charge the spin would fit"
+    );
+    let (p, faults) = beside(&engine, &market, p);
+    assert_eq!(faults, vec![PluginFault::OutOfFuel { budget }]);
+    let record = p.instance.fault().unwrap();
+    assert_eq!(record.callback, "on-bar");
+    assert_eq!(record.fuel_used, budget);
+    assert_eq!(p.deliveries.len(), 1, "stopped on its first bar");
+}
+
+#[test]
+fn cancel_storm() {
+    // Three storms (bars 3, 503 and 1003) of 1,000,000 cancels each over the same 100 open
+    // orders, against a cap of 64 cancels per callback.
+    let engine = engine();
+    let market = market();
+    let audit = AuditLog::memory();
+    let component = load(&engine, artifacts::HOSTILE_CANCEL_STORM);
+    let p = ReplayPlugin::new(
+        &engine,
+        &component,
+        Arc::clone(&market),
+        &params(&component, &[]),
+        &audit,
+    )
+    .unwrap();
+    let per_callback = p.instance.limits().max_orders_per_callback;
+    assert_eq!(per_callback, 64);
+    let (p, faults) = beside(&engine, &market, p);
+    assert!(
+        faults.is_empty(),
+        "a storm is answered, not a fault: {faults:?}"
+    );
+
+    // The venue side saw one cancel per order, not three million.
+    let (orders, cancels) = (p.orders.orders(), p.orders.cancels());
+    assert_eq!(orders.len(), 100);
+    let mut distinct = cancels.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        (cancels.len(), distinct.len()),
+        (100, 100),
+        "cancels sent to the router (all, distinct)"
+    );
+    let gate = &p.instance.host().risk_gate;
+    let c = gate.cancel_counts();
+    assert_eq!(c.sent, 100);
+    // Storm 1: 64 go out, the other 36 are refused on each of the 10,000 rounds.
+    assert_eq!(c.over_limit, 36 * 10_000);
+    assert_eq!(c.unknown, 0);
+    assert_eq!(c.sent + c.already_pending + c.over_limit, 3_000_000);
+    assert!(
+        gate.open_order_ids()
+            .iter()
+            .all(|id| gate.cancel_pending(id))
+    );
+
+    // Host memory stays bounded by the orders, not the calls: 200 router commands, and an
+    // audit trail of the 100 accepted intents, the one refused on bar 1 (its 65th, over
+    // max_orders_per_callback), and one record and one summary for the refused cancels.
+    let records = audit.records();
+    let refusals: Vec<_> = records
+        .iter()
+        .filter(|r| r.details()["request"] == "cancel")
+        .map(|r| r.details()["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refusals, vec![1, 36 * 10_000 - 1]);
+    assert_eq!(records.len(), 100 + 1 + 2);
+    let audit_bytes: usize = records
+        .iter()
+        .map(|r| serde_json::to_string(&r.details).unwrap().len())
+        .sum();
+    assert!(
+        audit_bytes < 128 * 1024,
+        "audit trail of the storm is {audit_bytes} bytes"
+    );
+}
+
+/// Bars the audit-flood fixture floods on in these tests (each is 64 intents of 128 KiB).
+const FLOODS: u64 = 4;
+
+/// The audit-flood fixture flooding on its first [`FLOODS`] bars, with its audit trail.
+fn flooder(engine: &SandboxEngine, market: &Arc<InstrumentTable>) -> (ReplayPlugin, AuditLog) {
+    let audit = AuditLog::memory();
+    let component = load(engine, artifacts::HOSTILE_AUDIT_FLOOD);
+    let p = ReplayPlugin::new(
+        engine,
+        &component,
+        Arc::clone(market),
+        &params(&component, &[("floods", &FLOODS.to_string())]),
+        &audit,
+    )
+    .unwrap();
+    (p, audit)
+}
+
+#[test]
+fn audit_flood() {
+    let engine = engine();
+    let market = market();
+    let (p, _audit) = flooder(&engine, &market);
+    let per_callback = p.instance.limits().max_orders_per_callback;
+    let (p, faults) = beside(&engine, &market, p);
+    assert!(faults.is_empty(), "refused, not a fault: {faults:?}");
+    let counts = p.instance.host().risk_gate.counts();
+    assert_eq!(counts.accepted, 0);
+    assert_eq!(
+        counts.rejected.get("unknown-instrument").copied(),
+        Some(FLOODS * per_callback),
+        "{counts:?}"
+    );
+}
+
+/// The most audit JSON one event may add to the trail: the first refusals of a callback
+/// one record each, one summary for the rest, each record bounded.
+const AUDIT_BYTES_PER_EVENT: usize =
+    (stratbox::capabilities::risk_gate::REFUSALS_RECORDED_PER_CALLBACK as usize + 1)
+        * stratbox::audit::record::RECORD_MAX;
+
+#[test]
+fn audit_flood_adds_a_bounded_audit_trail_per_event() {
+    let engine = engine();
+    let market = market();
+    let (p, audit) = flooder(&engine, &market);
+    let mut plugins = vec![p];
+    assert!(run(&mut plugins, &market, events(2 * FLOODS as usize)).is_empty());
+    let bytes: usize = audit
+        .records()
+        .iter()
+        .map(|r| serde_json::to_string(&r.details).unwrap().len())
+        .sum();
+    let per_event = bytes / FLOODS as usize;
+    assert!(
+        per_event <= AUDIT_BYTES_PER_EVENT,
+        "{per_event} bytes of audit per flooding event, over {AUDIT_BYTES_PER_EVENT}"
+    );
+}
+
+#[test]
+fn two_memories() {
+    // Two linear memories of 10 MiB each under a 16 MiB cap: either fits, both do not.
+    const MIB: u64 = 1024 * 1024;
+    let engine = engine();
+    let market = market();
+    let audit = AuditLog::memory();
+    let component = load(&engine, artifacts::HOSTILE_TWO_MEMORIES);
+    let cap = component.limits().max_memory_bytes;
+    assert_eq!(
+        cap,
+        16 * MIB,
+        "the fixture's manifest asks for a 16 MiB cap"
+    );
+    let Err(err) = ReplayPlugin::new(
+        &engine,
+        &component,
+        Arc::clone(&market),
+        &params(&component, &[]),
+        &audit,
+    ) else {
+        panic!("two memories of 10 MiB were instantiated under a 16 MiB cap");
+    };
+    let InstantiateError::Faulted(record) = err else {
+        panic!("expected a fault, got {err}")
+    };
+    assert_eq!(
+        record.fault,
+        PluginFault::MemoryLimit {
+            limit_bytes: cap,
+            requested_bytes: 20 * MIB,
+        }
+    );
+    assert_eq!(record.callback, "instantiate");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].action, AuditAction::PluginQuarantined);
+
+    let mut plugins = vec![ema_cross(&engine, &market)];
+    assert!(run(&mut plugins, &market, events(EVENTS)).is_empty());
+    behaviour(&plugins[0]).assert_same(&solo(&engine), "a refused two-memory component");
+    assert_host_alive(&engine, &market);
 }

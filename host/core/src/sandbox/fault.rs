@@ -19,13 +19,15 @@ pub enum HostTrap {
         function: String,
     },
     /// The guest tried to grow its memory past its cap.
-    #[error("memory limit: wanted {requested_bytes} bytes, cap is {limit_bytes}")]
+    #[error(
+        "memory limit: wanted {requested_bytes} bytes in all linear memories together, cap is {limit_bytes}"
+    )]
     MemoryLimit {
         limit_bytes: u64,
         requested_bytes: u64,
     },
     /// The guest tried to grow a table past its cap.
-    #[error("table limit: wanted {requested} elements, cap is {limit}")]
+    #[error("table limit: wanted {requested} elements in all tables together, cap is {limit}")]
     TableLimit { limit: u64, requested: u64 },
 }
 
@@ -186,12 +188,12 @@ impl fmt::Display for PluginFault {
                 requested_bytes,
             } => write!(
                 f,
-                "tried to grow its memory to {requested_bytes} bytes, over its {limit_bytes}-byte cap; raise limits.max_memory_bytes or allocate less"
+                "tried to grow its memory to {requested_bytes} bytes (all linear memories together), over its {limit_bytes}-byte cap; raise limits.max_memory_bytes or allocate less"
             ),
             Self::TableLimit { limit, requested } => {
                 write!(
                     f,
-                    "tried to grow a table to {requested} elements, over its cap of {limit}"
+                    "tried to grow its tables to {requested} elements (all tables together), over its cap of {limit}"
                 )
             }
             Self::StackOverflow => write!(f, "overflowed the wasm stack (unbounded recursion?)"),

@@ -158,6 +158,10 @@ impl<S: HostState> PluginInstance<S> {
             ))
         });
         let fuel = engine.options().fuel;
+        if fuel {
+            // Host calls cost fuel too (decision 0021).
+            store.call_hook(super::host_fuel::call_hook);
+        }
         let deadline_ticks = engine.deadline_ticks(limits.epoch_deadline_ms);
 
         let pre = linker.instantiate_pre(&component.component).map_err(|e| {
@@ -306,6 +310,7 @@ impl<S: HostState> PluginInstance<S> {
             .data_mut()
             .host
             .begin_callback(callback, event_ts);
+        super::host_fuel::forget_owed();
 
         let started = self.timing.then(Instant::now);
         let result = f(&self.guest, &mut self.store);

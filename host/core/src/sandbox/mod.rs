@@ -6,6 +6,7 @@
 mod component;
 mod engine;
 mod fault;
+mod host_fuel;
 mod instance;
 mod limits;
 mod store;
@@ -17,6 +18,7 @@ pub use component::{
 };
 pub use engine::{EngineError, EngineOptions, SandboxEngine};
 pub use fault::{FaultRecord, HostTrap, PluginFault, TrapKind};
+pub use host_fuel::{HOST_BYTE_FUEL, HOST_CALL_FUEL, charge_host_call, host_call_cost};
 pub use instance::{CallError, InstantiateError, PluginInstance, Profile, wit_params};
 pub use limits::Limits;
 pub use store::{Callback, HostState, Limiter, StoreData};

@@ -1,13 +1,16 @@
-//! The `diagnostics` interface as seen by the guest.
+//! The `diagnostics` interface as seen by the guest. Every call is charged fuel for itself
+//! and for the bytes it copies (decision 0021), dropped lines included.
 
 use super::state::{DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, truncate};
 use crate::{
     bindings::diagnostics::{Host, Level},
     capabilities::contract::check_str,
+    sandbox::charge_host_call,
 };
 
 impl Host for DiagnosticsState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        charge_host_call(message.len());
         check_str(&message, "diagnostics.log: message")?;
         if self.lines_this_callback >= self.max_lines_per_callback {
             self.dropped += 1;
@@ -38,6 +41,7 @@ impl Host for DiagnosticsState {
     }
 
     fn panic_message(&mut self, message: String) -> wasmtime::Result<()> {
+        charge_host_call(message.len());
         check_str(&message, "diagnostics.panic-message: message")?;
         self.panic_message = Some(truncate(&message, MAX_LINE_BYTES).0.to_string());
         Ok(())

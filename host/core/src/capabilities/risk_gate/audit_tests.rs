@@ -91,7 +91,7 @@ fn hostile_intents_make_a_few_bounded_records_per_callback() {
     }
     drop(g);
     let records = audit.records();
-    let per = super::decide::REFUSALS_RECORDED_PER_CALLBACK as usize;
+    let per = super::REFUSALS_RECORDED_PER_CALLBACK as usize;
     assert_eq!(records.len(), 3 * (per + 1), "{} records", records.len());
     let total: usize = records
         .iter()

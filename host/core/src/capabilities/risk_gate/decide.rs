@@ -399,5 +399,6 @@ impl RiskGateState {
 impl Drop for RiskGateState {
     fn drop(&mut self) {
         self.flush_suppressed();
+        self.flush_cancel_refusals();
     }
 }

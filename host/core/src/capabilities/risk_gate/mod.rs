@@ -22,10 +22,11 @@ mod validate;
 
 pub use checks::OpenOrder;
 pub use control::{Scope, TradingControl, TradingState};
+pub use decide::REFUSALS_RECORDED_PER_CALLBACK;
 pub use hub::RiskHub;
 pub use policy::RiskPolicy;
 pub use positions::Positions;
-pub use state::{DecisionCounts, GateIdentity, RiskGateState};
+pub use state::{CancelCounts, DecisionCounts, GateIdentity, RiskGateState};
 pub use validate::{MAX_TAG_BYTES, PRICE_RAW_MAX, QUANTITY_RAW_MAX, validate_intent};
 
 use std::sync::Arc;

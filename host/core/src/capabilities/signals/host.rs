@@ -1,4 +1,5 @@
-//! The `signals` interface as seen by the guest.
+//! The `signals` interface as seen by the guest. Every call is charged fuel for itself and
+//! for the bytes it copies (decision 0021).
 
 use super::state::{SignalSubscription, SignalsState};
 use crate::{
@@ -7,14 +8,19 @@ use crate::{
         types::{InstrumentId, SignalType},
     },
     capabilities::contract::{SignalTrap, check_granted, check_str, in_scope},
+    sandbox::charge_host_call,
 };
 
-impl Host for SignalsState {
-    fn convert_signal_error(&mut self, err: SignalTrap) -> wasmtime::Result<SignalError> {
-        err.into_wit()
+/// Bytes a signal error hands back to the guest.
+fn error_bytes<T>(result: &Result<T, SignalTrap>) -> usize {
+    match result {
+        Err(SignalTrap::Wit(SignalError::InstrumentNotGranted(s))) => s.len(),
+        _ => 0,
     }
+}
 
-    fn subscribe(
+impl SignalsState {
+    fn do_subscribe(
         &mut self,
         signal_type: SignalType,
         instrument_id: Option<InstrumentId>,
@@ -59,12 +65,35 @@ impl Host for SignalsState {
         Ok(id)
     }
 
-    fn unsubscribe(&mut self, id: SubscriptionId) -> Result<(), SignalTrap> {
+    fn do_unsubscribe(&mut self, id: SubscriptionId) -> Result<(), SignalTrap> {
         check_granted(self.granted, "signals", "unsubscribe")?;
         let Some(pos) = self.subscriptions.iter().position(|s| s.id == id) else {
             return Err(SignalError::UnknownSubscription(id).into());
         };
         self.subscriptions.remove(pos);
         Ok(())
+    }
+}
+
+impl Host for SignalsState {
+    fn convert_signal_error(&mut self, err: SignalTrap) -> wasmtime::Result<SignalError> {
+        err.into_wit()
+    }
+
+    fn subscribe(
+        &mut self,
+        signal_type: SignalType,
+        instrument_id: Option<InstrumentId>,
+    ) -> Result<SubscriptionId, SignalTrap> {
+        let bytes = instrument_id.as_ref().map_or(0, String::len);
+        let result = self.do_subscribe(signal_type, instrument_id);
+        charge_host_call(bytes + error_bytes(&result));
+        result
+    }
+
+    fn unsubscribe(&mut self, id: SubscriptionId) -> Result<(), SignalTrap> {
+        let result = self.do_unsubscribe(id);
+        charge_host_call(error_bytes(&result));
+        result
     }
 }
