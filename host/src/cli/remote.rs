@@ -228,3 +228,13 @@ pub fn trading(conn: &Conn, deployment: &str, reason: &str, halt: bool) -> u8 {
         Some(Body::Json(json!({ "reason": reason }))),
     ))
 }
+
+/// `halt`/`resume --all --server <url>`: every deployment of the service.
+pub fn service_trading(conn: &Conn, reason: &str, halt: bool) -> u8 {
+    let verb = if halt { "halt" } else { "resume" };
+    print(conn.send(
+        "POST",
+        &format!("/v1/{verb}"),
+        Some(Body::Json(json!({ "reason": reason }))),
+    ))
+}

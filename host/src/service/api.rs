@@ -24,7 +24,7 @@ use super::{
     deployments::{DeployRequest, DeploymentView, StreamEvent},
     error::{ApiBytes, ApiError, ApiJson, ErrorCode},
     grants::{self, GrantRecord, GrantSpec},
-    ops::{self, ReasonBody, SwapBody, SwapOutcome},
+    ops::{self, DeploymentState, ReasonBody, ServiceTrading, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
 use crate::{audit::AuditAction, nautilus::paper::Command};
@@ -64,6 +64,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/tokens", post(create_token))
         .route("/v1/tokens/{name}/revoke", post(revoke_token))
+        .route("/v1/halt", post(halt_service))
+        .route("/v1/resume", post(resume_service))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(uploads)
         .fallback(not_found)
@@ -685,14 +687,46 @@ async fn revoke_token(
     Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
 }
 
+// The service-wide kill switch (issue 22): every deployment, and those started later.
+
+#[utoipa::path(post, path = "/v1/halt", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "Every deployment of the service refuses new orders (HALTED); audited before it takes effect"), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn halt_service(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<ServiceTrading>> {
+    Ok(Json(ops::set_service_trading(
+        &state,
+        &p,
+        &body.reason,
+        true,
+    )?))
+}
+
+#[utoipa::path(post, path = "/v1/resume", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "The service-wide halt is lifted (a deployment halted on its own stays halted)"), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn resume_service(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<ServiceTrading>> {
+    Ok(Json(ops::set_service_trading(
+        &state,
+        &p,
+        &body.reason,
+        false,
+    )?))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token),
+        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token,
+        halt_service, resume_service),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
-        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
+        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued,
+        ServiceTrading, DeploymentState)),
     modifiers(&Security, &ErrorCodes)
 )]
 struct ApiDoc;

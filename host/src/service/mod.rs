@@ -50,6 +50,10 @@ pub struct AppState {
     pub data_dir: Dir,
     pub stream: broadcast::Sender<deployments::StreamEvent>,
     pub accepting: AtomicBool,
+    /// The service-wide kill switch and the host-wide book every deployment shares.
+    pub risk: crate::capabilities::risk_gate::SharedRisk,
+    /// The state folder (`trading-state.json` keeps the service-wide trading state).
+    pub state_dir: Dir,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -163,6 +167,14 @@ impl Server {
             source,
         })?;
         let (stream, _) = broadcast::channel(4096);
+        let risk = crate::capabilities::risk_gate::SharedRisk::new(
+            audit.clone(),
+            crate::notify::Notifiers::log(),
+        );
+        // A service-wide halt outlives a restart: it was audited when it was set.
+        let stored = crate::capabilities::risk_gate::persist::StoredStates::load(&state_dir)
+            .map_err(|e| StartError::Other(format!("{}: {e}", config.state_dir.display())))?;
+        risk.control.restore(&stored);
         let state = Arc::new(AppState {
             config,
             pool,
@@ -172,6 +184,8 @@ impl Server {
             data_dir,
             stream,
             accepting: AtomicBool::new(true),
+            risk,
+            state_dir,
             deployments: Mutex::default(),
         });
         if let Ok(token) = std::env::var("STRATBOX_ADMIN_TOKEN") {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use stratbox::service::{Server, ServiceConfig, auth::Role};
 use stratbox_artifacts as artifacts;
 
-const POLICY: &str = r#"
+pub(crate) const POLICY: &str = r#"
 version = "e2e"
 currency = "USD"
 
@@ -27,13 +27,13 @@ allowed_instruments = ["GBP/USD.FXCM"]
 flatten = false
 "#;
 
-struct Api {
+pub(crate) struct Api {
     base: String,
     agent: ureq::Agent,
 }
 
 impl Api {
-    fn new(addr: std::net::SocketAddr) -> Self {
+    pub(crate) fn new(addr: std::net::SocketAddr) -> Self {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
@@ -45,7 +45,7 @@ impl Api {
         }
     }
 
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -90,7 +90,7 @@ impl Api {
         )
     }
 
-    fn upload(&self, token: &str, path: &str) -> (u16, Value) {
+    pub(crate) fn upload(&self, token: &str, path: &str) -> (u16, Value) {
         let bytes = std::fs::read(path).unwrap();
         let mut resp = self
             .agent
@@ -109,7 +109,7 @@ fn data_dir() -> PathBuf {
     PathBuf::from(crate::fixtures::DATA)
 }
 
-fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
+pub(crate) fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
     ServiceConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url,
@@ -120,7 +120,7 @@ fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -129,7 +129,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Waits until `f` returns Some, or fails after `secs`.
-fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -143,7 +143,7 @@ fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn events(api: &Api, token: &str, dep: &str) -> Vec<Value> {
+pub(crate) fn events(api: &Api, token: &str, dep: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut after = 0;
     loop {
@@ -186,13 +186,13 @@ fn kind_seq(events: &[Value], kind: &str) -> Option<u64> {
         .map(|e| e["seq"].as_u64().unwrap())
 }
 
-fn fed(api: &Api, token: &str, dep: &str) -> u64 {
+pub(crate) fn fed(api: &Api, token: &str, dep: &str) -> u64 {
     let (s, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(token), None);
     assert_eq!(s, 200, "{v}");
     v["events_fed"].as_u64().unwrap()
 }
 
-fn session(speed: Value) -> Value {
+pub(crate) fn session(speed: Value) -> Value {
     json!({
         "data": "fxcm/gbpusd-m1-bid-2012.csv",
         "format": "fxcm-quotes",
@@ -203,10 +203,10 @@ fn session(speed: Value) -> Value {
 
 /// The two variants replay real time; run them one at a time so that neither starves the
 /// other's sessions on a small machine.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A short account of a deployment's events, for failure messages.
-fn story(api: &Api, token: &str, dep: &str) -> String {
+pub(crate) fn story(api: &Api, token: &str, dep: &str) -> String {
     events(api, token, dep)
         .iter()
         .filter(|e| e["event"]["kind"] != "fill" && e["event"]["kind"] != "progress")

@@ -22,7 +22,7 @@ mod validate;
 
 pub use checks::OpenOrder;
 pub use control::{Scope, TradingControl, TradingState};
-pub use hub::RiskHub;
+pub use hub::{RiskHub, SharedRisk};
 pub use policy::RiskPolicy;
 pub use positions::Positions;
 pub use state::{DecisionCounts, GateIdentity, RiskGateState};
