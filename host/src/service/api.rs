@@ -95,7 +95,7 @@ async fn correlation(mut req: axum::extract::Request, next: middleware::Next) ->
         .or_else(|| super::deployments::new_id("req").ok())
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let method = req.method().to_string();
+    let method = super::metrics::method_label(req.method());
     let started = std::time::Instant::now();
     let header = axum::http::HeaderValue::from_str(&id).ok();
     if let Some(v) = &header {
@@ -106,7 +106,7 @@ async fn correlation(mut req: axum::extract::Request, next: middleware::Next) ->
         resp.headers_mut().insert("x-request-id", v);
     }
     let labels = [
-        ("method", method),
+        ("method", method.to_string()),
         ("status", resp.status().as_u16().to_string()),
     ];
     metrics::counter!("stratbox_http_requests_total", &labels).increment(1);
@@ -157,7 +157,16 @@ async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::DatabaseUnavailable, e.to_string()))?;
+        .map_err(|e| {
+            // The error text (host names, driver details) goes to the log, not to a public
+            // endpoint: the answer only names the dependency.
+            tracing::error!("readiness: the database does not answer: {e}");
+            ApiError::new(
+                ErrorCode::DatabaseUnavailable,
+                "not ready: the database does not answer (the cause is in the service log)",
+            )
+            .with_details(serde_json::json!({ "failed": "database" }))
+        })?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 

@@ -637,3 +637,57 @@ fn a_deployment_replays_a_catalog() {
         "{view}"
     );
 }
+
+/// Sends a request line with any method over a plain socket; returns the status code.
+fn raw_status(base: &str, method: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn request_metrics_label_methods_from_a_closed_set() {
+    let f = start(|_| {});
+    for i in 0..5 {
+        let status = raw_status(&f.base, &format!("BREW{i}"), "/healthz");
+        assert!((400..500).contains(&status), "{status}");
+    }
+    let (status, metrics) = send(&agent(), &f.base, "GET", "/metrics", None);
+    assert_eq!(status, 200);
+    assert!(!metrics.contains("BREW"), "{metrics}");
+    assert!(
+        metrics.contains("stratbox_http_requests_total{method=\"other\""),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn readyz_names_the_failed_dependency_without_its_error_text() {
+    let f = start(|_| {});
+    let (status, body) = send(&agent(), &f.base, "GET", "/readyz", None);
+    assert_eq!(status, 200, "{body}");
+    let pool = f.server.as_ref().unwrap().state.pool.clone();
+    f.rt.block_on(pool.close());
+    let (status, body) = send(&agent(), &f.base, "GET", "/readyz", None);
+    assert_eq!(status, 503, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"], "database-unavailable", "{v}");
+    assert_eq!(v["details"]["failed"], "database", "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        !message.to_lowercase().contains("pool") && !message.contains("sqlite"),
+        "the driver's error text leaked: {message}"
+    );
+}
