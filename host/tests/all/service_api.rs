@@ -691,3 +691,32 @@ fn readyz_names_the_failed_dependency_without_its_error_text() {
         "the driver's error text leaked: {message}"
     );
 }
+
+#[test]
+fn a_revoked_bootstrap_token_stays_revoked_and_does_not_stop_a_restart() {
+    use stratbox::service::{Bootstrap, bootstrap_admin};
+    let f = start(|_| {});
+    let state = std::sync::Arc::clone(&f.server.as_ref().unwrap().state);
+    let boot = "b".repeat(40);
+    let first = f.rt.block_on(bootstrap_admin(&state, &boot)).unwrap();
+    assert_eq!(first, Bootstrap::Stored);
+    let (status, _) = send(&agent(), &f.base, "GET", "/v1/whoami", Some(&boot));
+    assert_eq!(status, 200);
+    let again = f.rt.block_on(bootstrap_admin(&state, &boot)).unwrap();
+    assert_eq!(again, Bootstrap::Known);
+    let admin = &f.tokens.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
+    let (status, body) = send(
+        &agent(),
+        &f.base,
+        "POST",
+        "/v1/tokens/bootstrap/revoke",
+        Some(admin),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The next start finds the revoked token in its environment: it starts, and the token
+    // stays revoked.
+    let restart = f.rt.block_on(bootstrap_admin(&state, &boot));
+    assert_eq!(restart.unwrap(), Bootstrap::Revoked);
+    let (status, _) = send(&agent(), &f.base, "GET", "/v1/whoami", Some(&boot));
+    assert_eq!(status, 401);
+}
