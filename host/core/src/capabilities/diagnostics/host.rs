@@ -1,6 +1,8 @@
 //! The `diagnostics` interface as seen by the guest.
 
-use super::state::{DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, truncate};
+use super::state::{
+    DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, escape_for_log, truncate,
+};
 use crate::{
     bindings::diagnostics::{Host, Level},
     capabilities::contract::check_str,
@@ -14,7 +16,9 @@ impl Host for DiagnosticsState {
             return Ok(());
         }
         self.lines_this_callback += 1;
-        let (text, truncated) = truncate(&message, MAX_LINE_BYTES);
+        let (cut, truncated) = truncate(&message, MAX_LINE_BYTES);
+        // Escaped once here: the text logs and every later reader of the kept lines get it.
+        let text = escape_for_log(cut);
         let plugin = self.plugin.as_str();
         let callback = self.callback.name();
         match level {
@@ -39,7 +43,8 @@ impl Host for DiagnosticsState {
 
     fn panic_message(&mut self, message: String) -> wasmtime::Result<()> {
         check_str(&message, "diagnostics.panic-message: message")?;
-        self.panic_message = Some(truncate(&message, MAX_LINE_BYTES).0.to_string());
+        self.panic_message =
+            Some(escape_for_log(truncate(&message, MAX_LINE_BYTES).0).into_owned());
         Ok(())
     }
 }
