@@ -72,8 +72,6 @@ impl DiagnosticsState {
     }
 }
 
-/// `s` cut to at most `max` bytes on a char boundary; whether it was cut.
-#[must_use]
 /// Plugin text as the host writes it to its logs: control characters (newlines, escape
 /// sequences, NUL...), Unicode line separators and bidirectional overrides are shown
 /// escaped (`\n`, `\u{1b}`, `\u{202e}`), so a plugin cannot forge log lines, move the
@@ -100,6 +98,8 @@ pub fn escape_for_log(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// `s` cut to at most `max` bytes on a char boundary; whether it was cut.
+#[must_use]
 pub fn truncate(s: &str, max: usize) -> (&str, bool) {
     if s.len() <= max {
         return (s, false);
