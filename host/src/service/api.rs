@@ -23,7 +23,7 @@ use super::{
     auth::{self, Principal, Role},
     deployments::{DeployRequest, DeploymentView, StreamEvent},
     error::{ApiBytes, ApiError, ApiJson, ErrorCode},
-    grants::{self, GrantRecord, GrantSpec},
+    grants::{self, GrantRecord, GrantRequestBody, GrantSpec},
     ops::{self, DeploymentState, ReasonBody, ServiceTrading, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
@@ -275,55 +275,13 @@ async fn get_plugin(
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {digest}")))
 }
 
-/// `POST /v1/grants`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct GrantRequestBody {
-    /// Manifest name of the plugin.
-    plugin: String,
-    grant: GrantSpec,
-    /// Why it needs this (shown to the reviewer).
-    reason: String,
-}
-
-#[utoipa::path(post, path = "/v1/grants", request_body = GrantRequestBody, responses((status = 201, body = GrantRecord), (status = 400, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants", request_body = GrantRequestBody, responses((status = 201, body = GrantRecord), (status = 400, body = ApiError), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn request_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<GrantRequestBody>,
 ) -> ApiResult<(StatusCode, Json<GrantRecord>)> {
-    if body.plugin.trim().is_empty() || body.reason.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "`plugin` and `reason` must not be empty",
-        ));
-    }
-    if body.grant.capabilities.is_empty() {
-        return Err(ApiError::bad_request(
-            "grant.capabilities is empty: name at least one capability",
-        ));
-    }
-    let previous = grants::latest_approved(&state.pool, &body.plugin).await?;
-    let diff = grants::diff(previous.as_ref().map(|g| &g.spec), &body.grant);
-    let record = GrantRecord {
-        id: super::deployments::new_id("grant")?,
-        plugin: body.plugin,
-        spec: body.grant,
-        status: "pending".into(),
-        reason: body.reason,
-        diff,
-        requested_by: p.actor(),
-        requested_ns: crate::time::wall_clock_ns() as i64,
-        decided_by: None,
-        decided_ns: None,
-        decision_note: None,
-    };
-    grants::insert(&state.pool, &record).await?;
-    state.audit.append(
-        &p.actor(),
-        AuditAction::GrantRequested,
-        &format!("grant {}", record.id),
-        serde_json::json!({ "plugin": record.plugin, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
-    )?;
+    let record = grants::request(&state, &p, body).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -377,7 +335,7 @@ async fn decide(
         &p.actor(),
         action,
         &format!("grant {id}"),
-        serde_json::json!({ "plugin": g.plugin, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
+        serde_json::json!({ "plugin": g.plugin, "digest": g.digest, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
     )?;
     grants::get(&state.pool, id)
         .await?

@@ -77,12 +77,12 @@ fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) -> Api
     e
 }
 
-/// The approved grant `id` for `plugin`, or why not.
-async fn approved_grant(state: &AppState, id: &str, plugin: &str) -> Result<GrantRecord, ApiError> {
+/// The approved grant `id` for the component `digest`, or why not.
+async fn approved_grant(state: &AppState, id: &str, digest: &str) -> Result<GrantRecord, ApiError> {
     let g = grants::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
-    grants::usable(&g, plugin)?;
+    grants::usable(&g, digest)?;
     Ok(g)
 }
 
@@ -228,7 +228,7 @@ async fn deploy_inner(
     let record = registry::get(&state.pool, &req.plugin)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", req.plugin)))?;
-    let grant = approved_grant(state, &req.grant, &record.name).await?;
+    let grant = approved_grant(state, &req.grant, &req.plugin).await?;
     let policy = RiskPolicy::from_toml(&req.risk_policy)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRiskPolicy, format!("risk_policy: {e}")))?;
     same_currency(state, &policy)?;
@@ -372,21 +372,21 @@ pub async fn swap(
             ),
         ));
     }
+    // A grant covers one upload: the new version runs under an approved grant for its own
+    // digest (the one named, else its latest approved one), never under the running one's.
     let grant = match &body.grant {
-        Some(id) => approved_grant(state, id, &dep.plugin_name).await?,
-        None => GrantRecord {
-            id: current.grant_id.clone(),
-            plugin: dep.plugin_name.clone(),
-            spec: current.grant.clone(),
-            status: "approved".into(),
-            reason: String::new(),
-            diff: Vec::new(),
-            requested_by: String::new(),
-            requested_ns: 0,
-            decided_by: None,
-            decided_ns: None,
-            decision_note: None,
-        },
+        Some(id) => approved_grant(state, id, &body.plugin).await?,
+        None => grants::approved_for(&state.pool, &body.plugin)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::GrantRequired,
+                    format!(
+                        "no approved grant for component {}: every upload needs its own (POST /v1/grants with \"digest\", approved by an admin), then swap again",
+                        body.plugin
+                    ),
+                )
+            })?,
     };
     let probation = body
         .probation_events

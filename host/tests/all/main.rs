@@ -28,6 +28,7 @@ mod mutation;
 mod risk_gate;
 mod service_api;
 mod service_e2e;
+mod service_grants;
 mod service_kill_switch;
 mod signals;
 mod translate_parity;

@@ -500,6 +500,8 @@ fn the_cli_mirrors_the_api() {
             "request",
             "--plugin",
             "ema-cross",
+            "--version",
+            "0.1.0",
             "--file",
             grant.to_str().unwrap(),
             "--reason",
@@ -583,7 +585,7 @@ fn a_deployment_replays_a_catalog() {
         .send(&bytes[..])
         .unwrap();
     let plugin: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
-    let grant = json!({ "plugin": "ema-cross", "reason": "catalog", "grant": { "capabilities": { "market-data": {}, "risk-gate": {} } } });
+    let grant = json!({ "plugin": "ema-cross", "digest": plugin["digest"], "reason": "catalog", "grant": { "capabilities": { "market-data": {}, "risk-gate": {} } } });
     let (_, g) = call(&admin, "POST", "/v1/grants", grant);
     let gid = g["id"].as_str().unwrap().to_string();
     let (s, _) = call(

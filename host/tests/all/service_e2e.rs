@@ -304,7 +304,7 @@ fn end_to_end(database_url: String) {
 
     // Grant review: requested by the author, approved by the admin.
     let grant = json!({
-        "plugin": "ema-cross",
+        "digest": d1,
         "reason": "paper trading GBP/USD",
         "grant": { "capabilities": {
             "market-data": { "instruments": ["GBP/USD.FXCM"] },
@@ -402,7 +402,7 @@ fn end_to_end(database_url: String) {
     });
     // A swap under a wider grant waits for its approval.
     let wider = json!({
-        "plugin": "ema-cross",
+        "digest": d2,
         "reason": "v2 may also trade EUR/USD",
         "grant": { "capabilities": {
             "market-data": { "instruments": ["GBP/USD.FXCM", "EUR/USD.SIM"] },
@@ -434,6 +434,54 @@ fn end_to_end(database_url: String) {
         e["details"]["diff"].is_array(),
         "the refusal shows the diff: {e}"
     );
+    // A grant covers one upload: v2 does not run under v1's grant.
+    let (s, e) = api.call(
+        "PUT",
+        &format!("/v1/deployments/{a}/plugin"),
+        Some(&operator),
+        Some(json!({ "plugin": d2 })),
+    );
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (409, Some("grant-required")),
+        "{e}"
+    );
+    let (s, e) = api.call(
+        "PUT",
+        &format!("/v1/deployments/{a}/plugin"),
+        Some(&operator),
+        Some(json!({ "plugin": d2, "grant": gid })),
+    );
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (409, Some("grant-mismatch")),
+        "{e}"
+    );
+    // The same scope as v1's, for v2 and for v3, reviewed and approved.
+    let approved_for = |digest: &str, why: &str| {
+        let (s, g) = api.call(
+            "POST",
+            "/v1/grants",
+            Some(&author),
+            Some(
+                json!({ "digest": digest, "reason": why, "grant": { "capabilities": {
+                "market-data": { "instruments": ["GBP/USD.FXCM"] },
+                "risk-gate": { "instruments": ["GBP/USD.FXCM"] }
+            } } }),
+            ),
+        );
+        assert_eq!(s, 201, "{g}");
+        assert_eq!(g["digest"].as_str(), Some(digest), "{g}");
+        let (s, g) = api.call(
+            "POST",
+            &format!("/v1/grants/{}/approve", g["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({ "note": "same scope" })),
+        );
+        assert_eq!(s, 200, "{g}");
+    };
+    approved_for(&d2, "v2, same scope");
+    approved_for(&d3, "v3, same scope");
     let (s, sw) = api.call(
         "PUT",
         &format!("/v1/deployments/{a}/plugin"),
