@@ -582,7 +582,10 @@ pub fn set_service_trading(
         Err(ControlError::Audit(e)) => return Err(e.into()),
     };
     if changed {
-        let mut stored = StoredStates::load(&state.state_dir).unwrap_or_default();
+        let mut stored = StoredStates::load(&state.state_dir).unwrap_or_else(|e| {
+            tracing::error!("{e}; it is rewritten with the service-wide state");
+            StoredStates::default()
+        });
         stored.set(
             &Scope::All,
             StoredEntry {

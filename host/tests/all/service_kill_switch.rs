@@ -484,3 +484,35 @@ fn global_limits_hold_across_the_deployments_of_a_service() {
     );
     stratbox::audit::verify(&audit.records()).unwrap();
 }
+
+/// A trail whose disk is full.
+struct FullDisk;
+
+impl stratbox::audit::AuditStore for FullDisk {
+    fn append(&mut self, _record: &stratbox::audit::AuditRecord) -> std::io::Result<()> {
+        Err(std::io::Error::other("no space left on device"))
+    }
+}
+
+#[test]
+fn a_service_wide_halt_takes_effect_even_when_it_cannot_be_audited() {
+    use stratbox::capabilities::risk_gate::{Scope, TradingState, control::ControlError};
+    let audit = AuditLog::continuing(Box::new(FullDisk), None);
+    let shared = SharedRisk::new(audit, Notifiers::default());
+    let policy = RiskPolicy::from_toml("version = \"v\"\n").unwrap();
+    let hub = RiskHub::joined(policy, &shared, "dep-a", Notifiers::default());
+    let halted = shared
+        .control
+        .halt(&Scope::All, "kill switch", "otto", None);
+    assert!(matches!(halted, Err(ControlError::Audit(_))), "{halted:?}");
+    assert_eq!(hub.control.effective("ema-cross").0, TradingState::Halted);
+    // Any other change takes effect only once audited.
+    let resumed = shared
+        .control
+        .resume(&Scope::All, "all clear", "otto", None);
+    assert!(
+        matches!(resumed, Err(ControlError::Audit(_))),
+        "{resumed:?}"
+    );
+    assert_eq!(hub.control.effective("ema-cross").0, TradingState::Halted);
+}
