@@ -46,26 +46,24 @@ pub fn create_dir(path: &Path) -> Result<Dir, StorageError> {
     open_dir(path)
 }
 
-/// Writes `name` in `dir` atomically: a temporary file in the same directory, fsync, then
-/// rename over `name`. A reader sees the old file or the new one, never half of one.
+/// Writes `name` in `dir` atomically: a temporary file with a random name in the same
+/// directory (`cap-tempfile`: unnamed `O_TMPFILE` on Linux, removed if anything fails),
+/// fsync of the file, rename over `name`, then fsync of the directory so that the rename
+/// itself survives a crash. A reader sees the old file or the new one, never half of one,
+/// and concurrent writers (threads or processes) never share a temporary.
 pub fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
     use std::io::Write;
-    let err = |source| StorageError::Write {
+    let write = || -> std::io::Result<()> {
+        let mut tmp = cap_tempfile::TempFile::new(dir)?;
+        tmp.as_file_mut().write_all(bytes)?;
+        tmp.as_file_mut().sync_all()?;
+        tmp.replace(name)?;
+        dir.open(".")?.sync_all()
+    };
+    write().map_err(|source| StorageError::Write {
         name: name.to_string(),
         source,
-    };
-    let tmp = format!(".{name}.tmp-{}", std::process::id());
-    let result = (|| {
-        let mut f = dir.create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        dir.rename(&tmp, dir, name)
-    })();
-    if result.is_err() {
-        let _ = dir.remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 /// Opens a directory the operator named (the one place ambient authority is used).
@@ -147,5 +145,33 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("r.json")]);
         assert!(write_atomic(&dir, "../escape.json", b"x").is_err());
+    }
+
+    #[test]
+    fn concurrent_writers_in_one_process_each_write_a_whole_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::sync::Arc::new(create_dir(tmp.path()).unwrap());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8_u8)
+            .map(|i| {
+                let (dir, barrier) = (dir.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    (0..20)
+                        .map(|_| write_atomic(&dir, "state.json", &[i; 4096]))
+                        .collect::<Result<Vec<()>, _>>()
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let content = dir.read("state.json").unwrap();
+        assert_eq!(content.len(), 4096);
+        assert!(
+            content.iter().all(|b| *b == content[0]),
+            "one writer's bytes"
+        );
+        assert_eq!(dir.entries().unwrap().count(), 1, "no temporary left");
     }
 }

@@ -14,7 +14,7 @@ mod replay;
 mod service;
 mod signals;
 mod sweep;
-mod trading;
+pub mod trading;
 mod translate;
 
 use std::path::PathBuf;

@@ -160,12 +160,21 @@ pub enum Grants {
         #[command(flatten)]
         conn: Conn,
     },
-    /// Request a grant: `--file grant.json` holds {"capabilities": {...}, "limits": {...}}.
+    /// Request a grant for one uploaded component (`--digest`, or `--plugin` with
+    /// `--version`): `--file grant.json` holds {"capabilities": {...}, "limits": {...}}.
+    /// A new upload under the same name needs its own grant.
     Request {
         #[command(flatten)]
         conn: Conn,
-        #[arg(long)]
-        plugin: String,
+        /// sha256 digest of the component (as `stratbox upload` printed it).
+        #[arg(long, required_unless_present = "version")]
+        digest: Option<String>,
+        /// Manifest name (with --version instead of --digest).
+        #[arg(long, requires = "version")]
+        plugin: Option<String>,
+        /// Manifest version, resolved to its digest when the grant is requested.
+        #[arg(long, requires = "plugin", conflicts_with = "digest")]
+        version: Option<String>,
         #[arg(long)]
         file: PathBuf,
         #[arg(long)]
@@ -194,16 +203,19 @@ pub fn grants(which: Grants) -> u8 {
         Grants::Ls { conn } => print(conn.send("GET", "/v1/grants", None)),
         Grants::Request {
             conn,
+            digest,
             plugin,
+            version,
             file,
             reason,
         } => print(read_json(&file).and_then(|grant| {
             conn.send(
                 "POST",
                 "/v1/grants",
-                Some(Body::Json(
-                    json!({ "plugin": plugin, "grant": grant, "reason": reason }),
-                )),
+                Some(Body::Json(json!({
+                    "digest": digest, "plugin": plugin, "version": version,
+                    "grant": grant, "reason": reason,
+                }))),
             )
         })),
         Grants::Approve { conn, id, note } => print(conn.send(
@@ -225,6 +237,16 @@ pub fn trading(conn: &Conn, deployment: &str, reason: &str, halt: bool) -> u8 {
     print(conn.send(
         "POST",
         &format!("/v1/deployments/{deployment}/{verb}"),
+        Some(Body::Json(json!({ "reason": reason }))),
+    ))
+}
+
+/// `halt`/`resume --all --server <url>`: every deployment of the service.
+pub fn service_trading(conn: &Conn, reason: &str, halt: bool) -> u8 {
+    let verb = if halt { "halt" } else { "resume" };
+    print(conn.send(
+        "POST",
+        &format!("/v1/{verb}"),
         Some(Body::Json(json!({ "reason": reason }))),
     ))
 }

@@ -32,8 +32,14 @@ pub struct Args {
     /// A deployment of `stratbox serve` (through its API; see --server, --token).
     #[arg(long)]
     pub deployment: Option<String>,
-    #[command(flatten)]
-    pub conn: super::remote::Conn,
+    /// Base URL of `stratbox serve`: with --all, halts (resumes) every deployment of that
+    /// service (POST /v1/halt); with --deployment, that one (default $STRATBOX_SERVER, else
+    /// http://127.0.0.1:8080). Without it, --all changes the state folder.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// API token of an operator or admin (see `stratbox tokens create`).
+    #[arg(long, env = "STRATBOX_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Why (recorded in the audit trail and sent to the notifiers).
     #[arg(long)]
     pub reason: String,
@@ -50,8 +56,17 @@ pub struct Args {
 
 /// Sets the state of the scope in `args` to `to`; prints what changed.
 pub fn run(args: &Args, to: TradingState) -> u8 {
+    let halt = to == TradingState::Halted;
     if let Some(d) = &args.deployment {
-        return super::remote::trading(&args.conn, d, &args.reason, to == TradingState::Halted);
+        return super::remote::trading(&conn(args), d, &args.reason, halt);
+    }
+    if args.server.is_some() {
+        if !args.all {
+            return fail(
+                "--server goes with --all (every deployment of the service) or --deployment <id>; --plugin changes a state folder",
+            );
+        }
+        return super::remote::service_trading(&conn(args), &args.reason, halt);
     }
     match change(args, to) {
         Ok(message) => {
@@ -61,6 +76,22 @@ pub fn run(args: &Args, to: TradingState) -> u8 {
         Err(e) => fail(e),
     }
 }
+
+/// The service connection: --server, else $STRATBOX_SERVER, else the local default.
+fn conn(args: &Args) -> super::remote::Conn {
+    super::remote::Conn {
+        server: args
+            .server
+            .clone()
+            .or_else(|| std::env::var("STRATBOX_SERVER").ok())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_string()),
+        token: args.token.clone(),
+    }
+}
+
+/// Lock file in the state folder: one `halt`/`resume` at a time reads the state file and
+/// the trail's end, appends and rewrites, so concurrent ones all land and the chain holds.
+pub const LOCK_FILE: &str = "trading-state.lock";
 
 fn change(args: &Args, to: TradingState) -> Result<String, String> {
     let scope = match (&args.plugin, args.all) {
@@ -74,6 +105,9 @@ fn change(args: &Args, to: TradingState) -> Result<String, String> {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".to_string());
     let dir = storage::create_dir(&args.state_dir).map_err(|e| e.to_string())?;
+    // Held until this function returns (closing the file releases it).
+    let _lock = lock(&dir)
+        .map_err(|e| format!("{}: cannot lock {LOCK_FILE}: {e}", args.state_dir.display()))?;
     let trail = audit::open_file(&dir, AUDIT_FILE)
         .map_err(|e| format!("{}: {e}", args.state_dir.display()))?;
     let mut stored =
@@ -115,4 +149,13 @@ fn change(args: &Args, to: TradingState) -> Result<String, String> {
             )
         },
     ))
+}
+
+/// Takes the state folder's exclusive lock (waits for another `halt`/`resume` to finish).
+fn lock(dir: &cap_std::fs::Dir) -> std::io::Result<std::fs::File> {
+    let mut opts = cap_std::fs::OpenOptions::new();
+    opts.create(true).write(true);
+    let file = dir.open_with(LOCK_FILE, &opts)?.into_std();
+    file.lock()?;
+    Ok(file)
 }

@@ -251,6 +251,13 @@ fn describe(e: &watch::Event) -> String {
             format!("swap of {deployment} to {to} FAILED (the running version stays): {error}")
         }
         E::SourceFailed { error } => format!("cannot read the definitions: {error}"),
+        E::GrantRequested {
+            deployment,
+            digest,
+            grant,
+        } => format!(
+            "deployment {deployment} moves to {digest} once an admin approves grant {grant} (stratbox grants approve {grant})"
+        ),
     }
 }
 

@@ -78,8 +78,16 @@ struct Streams {
     quotes: Vec<(NInstrumentId, u32, String)>,
     bars: Vec<(NBarType, u32, crate::bindings::types::BarType)>,
     trades: Vec<(NInstrumentId, u32)>,
-    /// How many subscriptions of the capability these reflect.
-    synced: usize,
+    /// The subscriptions of the capability these reflect.
+    synced: Vec<Subscription>,
+}
+
+/// Whether the plugin's subscriptions differ from those the streams reflect, as sets: an
+/// unsubscribe and a subscribe in one callback leave the count alone but change the set
+/// (and a new subscription always gets a new stream id). Stream ids are unique, so equal
+/// sizes and one side inside the other mean equal sets.
+fn subscriptions_changed(synced: &[Subscription], now: &[Subscription]) -> bool {
+    synced.len() != now.len() || !now.iter().all(|s| synced.contains(s))
 }
 
 /// One plugin as a Nautilus strategy.
@@ -271,14 +279,11 @@ impl ComponentStrategy {
             self.on_fault();
             return;
         }
-        let count = self
-            .instance
-            .borrow()
-            .host()
-            .market_data
-            .subscriptions()
-            .len();
-        if count != self.streams.synced {
+        let changed = subscriptions_changed(
+            &self.streams.synced,
+            self.instance.borrow().host().market_data.subscriptions(),
+        );
+        if changed {
             self.sync_subscriptions();
         }
         if !self.queue.is_empty() {
@@ -347,7 +352,7 @@ impl ComponentStrategy {
             .subscriptions()
             .to_vec();
         let mut streams = Streams {
-            synced: subs.len(),
+            synced: subs.clone(),
             ..Streams::default()
         };
         for sub in &subs {
@@ -686,5 +691,34 @@ impl DataActor for ComponentStrategy {
         });
         self.order_event(&event, true, None);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Subscription, subscriptions_changed};
+
+    fn quotes(stream: u32, id: &str) -> Subscription {
+        Subscription::Quotes {
+            stream,
+            instrument_id: id.to_string(),
+        }
+    }
+
+    #[test]
+    fn subscriptions_are_compared_as_sets_not_counted() {
+        let before = [quotes(0, "GBP/USD.FXCM")];
+        assert!(!subscriptions_changed(&before, &before));
+        // Unsubscribed from one and subscribed to another in the same callback: same count.
+        assert!(subscriptions_changed(&before, &[quotes(1, "EUR/USD.SIM")]));
+        // The same instrument again, on a new stream.
+        assert!(subscriptions_changed(&before, &[quotes(1, "GBP/USD.FXCM")]));
+        assert!(subscriptions_changed(&before, &[]));
+        let two = [quotes(0, "GBP/USD.FXCM"), quotes(1, "EUR/USD.SIM")];
+        let swapped = [quotes(1, "EUR/USD.SIM"), quotes(0, "GBP/USD.FXCM")];
+        assert!(
+            !subscriptions_changed(&two, &swapped),
+            "order does not matter"
+        );
     }
 }

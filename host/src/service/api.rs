@@ -23,8 +23,8 @@ use super::{
     auth::{self, Principal, Role},
     deployments::{DeployRequest, DeploymentView, StreamEvent},
     error::{ApiBytes, ApiError, ApiJson, ErrorCode},
-    grants::{self, GrantRecord, GrantSpec},
-    ops::{self, ReasonBody, SwapBody, SwapOutcome},
+    grants::{self, GrantRecord, GrantRequestBody, GrantSpec},
+    ops::{self, DeploymentState, ReasonBody, ServiceTrading, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
 use crate::{audit::AuditAction, nautilus::paper::Command};
@@ -64,6 +64,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/tokens", post(create_token))
         .route("/v1/tokens/{name}/revoke", post(revoke_token))
+        .route("/v1/halt", post(halt_service))
+        .route("/v1/resume", post(resume_service))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(uploads)
         .fallback(not_found)
@@ -93,7 +95,7 @@ async fn correlation(mut req: axum::extract::Request, next: middleware::Next) ->
         .or_else(|| super::deployments::new_id("req").ok())
         .unwrap_or_default();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let method = req.method().to_string();
+    let method = super::metrics::method_label(req.method());
     let started = std::time::Instant::now();
     let header = axum::http::HeaderValue::from_str(&id).ok();
     if let Some(v) = &header {
@@ -104,7 +106,7 @@ async fn correlation(mut req: axum::extract::Request, next: middleware::Next) ->
         resp.headers_mut().insert("x-request-id", v);
     }
     let labels = [
-        ("method", method),
+        ("method", method.to_string()),
         ("status", resp.status().as_u16().to_string()),
     ];
     metrics::counter!("stratbox_http_requests_total", &labels).increment(1);
@@ -155,7 +157,16 @@ async fn readyz(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
-        .map_err(|e| ApiError::new(ErrorCode::DatabaseUnavailable, e.to_string()))?;
+        .map_err(|e| {
+            // The error text (host names, driver details) goes to the log, not to a public
+            // endpoint: the answer only names the dependency.
+            tracing::error!("readiness: the database does not answer: {e}");
+            ApiError::new(
+                ErrorCode::DatabaseUnavailable,
+                "not ready: the database does not answer (the cause is in the service log)",
+            )
+            .with_details(serde_json::json!({ "failed": "database" }))
+        })?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
@@ -264,55 +275,13 @@ async fn get_plugin(
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {digest}")))
 }
 
-/// `POST /v1/grants`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct GrantRequestBody {
-    /// Manifest name of the plugin.
-    plugin: String,
-    grant: GrantSpec,
-    /// Why it needs this (shown to the reviewer).
-    reason: String,
-}
-
-#[utoipa::path(post, path = "/v1/grants", request_body = GrantRequestBody, responses((status = 201, body = GrantRecord), (status = 400, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants", request_body = GrantRequestBody, responses((status = 201, body = GrantRecord), (status = 400, body = ApiError), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn request_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<GrantRequestBody>,
 ) -> ApiResult<(StatusCode, Json<GrantRecord>)> {
-    if body.plugin.trim().is_empty() || body.reason.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "`plugin` and `reason` must not be empty",
-        ));
-    }
-    if body.grant.capabilities.is_empty() {
-        return Err(ApiError::bad_request(
-            "grant.capabilities is empty: name at least one capability",
-        ));
-    }
-    let previous = grants::latest_approved(&state.pool, &body.plugin).await?;
-    let diff = grants::diff(previous.as_ref().map(|g| &g.spec), &body.grant);
-    let record = GrantRecord {
-        id: super::deployments::new_id("grant")?,
-        plugin: body.plugin,
-        spec: body.grant,
-        status: "pending".into(),
-        reason: body.reason,
-        diff,
-        requested_by: p.actor(),
-        requested_ns: crate::time::wall_clock_ns() as i64,
-        decided_by: None,
-        decided_ns: None,
-        decision_note: None,
-    };
-    grants::insert(&state.pool, &record).await?;
-    state.audit.append(
-        &p.actor(),
-        AuditAction::GrantRequested,
-        &format!("grant {}", record.id),
-        serde_json::json!({ "plugin": record.plugin, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
-    )?;
+    let record = grants::request(&state, &p, body).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -366,7 +335,7 @@ async fn decide(
         &p.actor(),
         action,
         &format!("grant {id}"),
-        serde_json::json!({ "plugin": g.plugin, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
+        serde_json::json!({ "plugin": g.plugin, "digest": g.digest, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
     )?;
     grants::get(&state.pool, id)
         .await?
@@ -696,14 +665,46 @@ async fn revoke_token(
     Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
 }
 
+// The service-wide kill switch (issue 22): every deployment, and those started later.
+
+#[utoipa::path(post, path = "/v1/halt", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "Every deployment of the service refuses new orders (HALTED); audited before it takes effect"), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn halt_service(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<ServiceTrading>> {
+    Ok(Json(ops::set_service_trading(
+        &state,
+        &p,
+        &body.reason,
+        true,
+    )?))
+}
+
+#[utoipa::path(post, path = "/v1/resume", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "The service-wide halt is lifted (a deployment halted on its own stays halted)"), (status = 400, body = ApiError)), security(("token" = [])))]
+async fn resume_service(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<ServiceTrading>> {
+    Ok(Json(ops::set_service_trading(
+        &state,
+        &p,
+        &body.reason,
+        false,
+    )?))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token),
+        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token,
+        halt_service, resume_service),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
-        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
+        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued,
+        ServiceTrading, DeploymentState)),
     modifiers(&Security, &ErrorCodes)
 )]
 struct ApiDoc;

@@ -133,6 +133,8 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/v1/audit/verify", Access::Roles(AUDITORS)),
     ("POST", "/v1/tokens", Access::Roles(ADMINS)),
     ("POST", "/v1/tokens/{name}/revoke", Access::Roles(ADMINS)),
+    ("POST", "/v1/halt", Access::Roles(OPERATORS)),
+    ("POST", "/v1/resume", Access::Roles(OPERATORS)),
 ];
 
 /// The access rule of `method` on the route template `path`.

@@ -54,7 +54,7 @@ error_codes! {
     ComponentRefused = "component-refused", UNPROCESSABLE_ENTITY: "The uploaded component failed the inspect rules; `details` lists the refusals.",
     VersionExists = "version-exists", CONFLICT: "This plugin name and version is already registered with another digest.",
     AlreadyDecided = "already-decided", CONFLICT: "The grant was already approved or rejected.",
-    GrantMismatch = "grant-mismatch", CONFLICT: "The grant is for another plugin.",
+    GrantMismatch = "grant-mismatch", CONFLICT: "The grant is for another component: a grant covers one upload (digest).",
     GrantNotApproved = "grant-not-approved", CONFLICT: "The grant is not approved yet.",
     GrantInsufficient = "grant-insufficient", CONFLICT: "The grant does not cover what the component requests.",
     GrantRequired = "grant-required", CONFLICT: "A swap widens the grant: it needs an approved grant; `details` says what is needed.",

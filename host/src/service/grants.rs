@@ -1,7 +1,10 @@
-//! Capability grants under review: an author requests what a plugin (by manifest name) may
-//! touch, an admin approves or rejects it, and a deployment runs only under an approved
-//! grant. A grant can only narrow what the manifest requests; the diff against the plugin's
-//! previous approved grant is computed at request time, shown to the reviewer and audited.
+//! Capability grants under review: an author requests what one uploaded component (by its
+//! sha256 digest) may touch, an admin approves or rejects it, and a deployment runs only
+//! under an approved grant for the very component it runs: a new upload under the same
+//! manifest name needs its own grant (docs/decisions/0022-grants-bound-to-digest.md). A
+//! grant can only narrow what the manifest requests; the diff against the plugin's (same
+//! name, any version) previous approved grant is computed at request time, shown to the
+//! reviewer and audited.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -174,11 +177,102 @@ pub fn apply(component: &PluginComponent, grant: &GrantSpec) -> Result<PluginCom
     Ok(component.narrowed(scopes, limits))
 }
 
+/// `POST /v1/grants`: the component by `digest`, or by `plugin` (manifest name) and
+/// `version`, resolved to its digest now; the grant is stored bound to that digest.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequestBody {
+    /// sha256 digest of the uploaded component.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Manifest name (with `version`, instead of `digest`; with `digest`, must match it).
+    #[serde(default)]
+    pub plugin: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    pub grant: GrantSpec,
+    /// Why it needs this (shown to the reviewer).
+    pub reason: String,
+}
+
+/// Records a grant request (pending) for one uploaded component; audited.
+pub async fn request(
+    state: &super::AppState,
+    who: &super::auth::Principal,
+    body: GrantRequestBody,
+) -> Result<GrantRecord, ApiError> {
+    use super::registry;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::bad_request("`reason` must not be empty"));
+    }
+    if body.grant.capabilities.is_empty() {
+        return Err(ApiError::bad_request(
+            "grant.capabilities is empty: name at least one capability",
+        ));
+    }
+    let component = match (&body.digest, &body.plugin, &body.version) {
+        (Some(digest), name, None) => {
+            registry::check_digest(digest)?;
+            let record = registry::get(&state.pool, digest)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no component with digest {digest}")))?;
+            if let Some(name) = name.as_ref().filter(|n| **n != record.name) {
+                return Err(ApiError::bad_request(format!(
+                    "`plugin` is `{name}` but component {digest} is `{}`",
+                    record.name
+                )));
+            }
+            record
+        }
+        (None, Some(name), Some(version)) => registry::by_name_version(&state.pool, name, version)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no component `{name}` version {version} is registered (upload it first)"
+                ))
+            })?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "a grant is for one uploaded component: give `digest`, or `plugin` with `version`",
+            ));
+        }
+    };
+    let previous = latest_approved(&state.pool, &component.name).await?;
+    let diff = diff(previous.as_ref().map(|g| &g.spec), &body.grant);
+    let record = GrantRecord {
+        id: super::deployments::new_id("grant")?,
+        plugin: component.name.clone(),
+        digest: Some(component.digest.clone()),
+        spec: body.grant,
+        status: "pending".into(),
+        reason: body.reason,
+        diff,
+        requested_by: who.actor(),
+        requested_ns: crate::time::wall_clock_ns() as i64,
+        decided_by: None,
+        decided_ns: None,
+        decision_note: None,
+    };
+    // Audited before it exists: a stored request always has its record.
+    state.audit.append(
+        &who.actor(),
+        crate::audit::AuditAction::GrantRequested,
+        &format!("grant {}", record.id),
+        serde_json::json!({ "plugin": record.plugin, "version": component.version, "digest": record.digest, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
+    )?;
+    insert(&state.pool, &record).await?;
+    Ok(record)
+}
+
 /// A stored grant.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GrantRecord {
     pub id: String,
+    /// Manifest name of the component.
     pub plugin: String,
+    /// The component (sha256) the grant is for; none for a grant made before grants were
+    /// bound to digests whose plugin had no upload (usable by nothing).
+    pub digest: Option<String>,
     pub spec: GrantSpec,
     /// `pending`, `approved` or `rejected`.
     pub status: String,
@@ -192,7 +286,7 @@ pub struct GrantRecord {
     pub decision_note: Option<String>,
 }
 
-const COLUMNS: &str = "SELECT id, plugin, spec, status, reason, diff, requested_by, requested_ns, decided_by, decided_ns, decision_note FROM grants";
+const COLUMNS: &str = "SELECT id, plugin, digest, spec, status, reason, diff, requested_by, requested_ns, decided_by, decided_ns, decision_note FROM grants";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<GrantRecord, DbError> {
     let e = db::err("reading a grant");
@@ -202,6 +296,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<GrantRecord, DbError> {
         Ok(GrantRecord {
             id: r.try_get("id")?,
             plugin: r.try_get("plugin")?,
+            digest: r.try_get("digest")?,
             spec: serde_json::from_str(&spec).map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
             status: r.try_get("status")?,
             reason: r.try_get("reason")?,
@@ -270,10 +365,11 @@ pub async fn latest_approved(pool: &AnyPool, plugin: &str) -> Result<Option<Gran
 
 pub async fn insert(pool: &AnyPool, g: &GrantRecord) -> Result<(), DbError> {
     sqlx::query(
-        "INSERT INTO grants (id, plugin, spec, status, reason, diff, requested_by, requested_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO grants (id, plugin, digest, spec, status, reason, diff, requested_by, requested_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(g.id.clone())
     .bind(g.plugin.clone())
+    .bind(g.digest.clone())
     .bind(serde_json::to_string(&g.spec).unwrap_or_default())
     .bind(g.status.clone())
     .bind(g.reason.clone())
@@ -308,12 +404,32 @@ pub async fn decide(
     Ok(done.rows_affected() == 1)
 }
 
-/// Checks a grant for use by a deployment of `plugin`.
-pub fn usable(g: &GrantRecord, plugin: &str) -> Result<(), ApiError> {
-    if g.plugin != plugin {
+/// The most recently approved grant for the component `digest`.
+pub async fn approved_for(pool: &AnyPool, digest: &str) -> Result<Option<GrantRecord>, DbError> {
+    let q = format!(
+        "{COLUMNS} WHERE digest = $1 AND status = 'approved' ORDER BY decided_ns DESC, id DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(q))
+        .bind(digest.to_string())
+        .fetch_all(pool)
+        .await
+        .map_err(db::err("reading approved grants"))?;
+    rows.first().map(row).transpose()
+}
+
+/// Checks a grant for use by a deployment of the component `digest`.
+pub fn usable(g: &GrantRecord, digest: &str) -> Result<(), ApiError> {
+    if g.digest.as_deref() != Some(digest) {
+        let bound = g
+            .digest
+            .as_deref()
+            .map_or("no component".to_string(), |d| format!("component {d}"));
         return Err(ApiError::new(
             ErrorCode::GrantMismatch,
-            format!("grant {} is for `{}`, not `{plugin}`", g.id, g.plugin),
+            format!(
+                "grant {} ({}) is for {bound}, not {digest}: a grant covers one upload; request one for this digest (POST /v1/grants with \"digest\")",
+                g.id, g.plugin
+            ),
         ));
     }
     if g.status != "approved" {

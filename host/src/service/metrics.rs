@@ -30,6 +30,25 @@ pub fn handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// The `method` label of an HTTP request: one of the standard methods, or `other`. A
+/// client chooses the method, so using its text would let it create label values (and
+/// time series) without bound.
+#[must_use]
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Cumulative figures last seen in a progress event (to turn them into increments).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Totals {

@@ -53,6 +53,10 @@ pub struct AppState {
     pub data_dir: Dir,
     pub stream: broadcast::Sender<deployments::StreamEvent>,
     pub accepting: AtomicBool,
+    /// The service-wide kill switch and the host-wide book every deployment shares.
+    pub risk: crate::capabilities::risk_gate::SharedRisk,
+    /// The state folder (`trading-state.json` keeps the service-wide trading state).
+    pub state_dir: Dir,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -171,6 +175,14 @@ impl Server {
             source,
         })?;
         let (stream, _) = broadcast::channel(4096);
+        let risk = crate::capabilities::risk_gate::SharedRisk::new(
+            audit.clone(),
+            crate::notify::Notifiers::log(),
+        );
+        // A service-wide halt outlives a restart: it was audited when it was set.
+        let stored = crate::capabilities::risk_gate::persist::StoredStates::load(&state_dir)
+            .map_err(|e| StartError::Other(format!("{}: {e}", config.state_dir.display())))?;
+        risk.control.restore(&stored);
         let state = Arc::new(AppState {
             config,
             pool,
@@ -181,18 +193,21 @@ impl Server {
             data_dir,
             stream,
             accepting: AtomicBool::new(true),
+            risk,
+            state_dir,
             deployments: Mutex::default(),
         });
-        if let Ok(token) = std::env::var("STRATBOX_ADMIN_TOKEN") {
-            bootstrap_admin(&state, &token).await?;
-        }
+        let bootstrap = match std::env::var("STRATBOX_ADMIN_TOKEN") {
+            Ok(token) => Some(bootstrap_admin(&state, &token).await?),
+            Err(_) => None,
+        };
         state
             .audit
             .append(
                 "host",
                 AuditAction::ServiceLifecycle,
                 "service",
-                serde_json::json!({ "event": "started", "listen": addr.to_string(), "audit_records": records, "database": db::redact(&state.config.database_url) }),
+                serde_json::json!({ "event": "started", "listen": addr.to_string(), "audit_records": records, "database": db::redact(&state.config.database_url), "bootstrap_token": bootstrap }),
             )
             .map_err(|e| StartError::Other(e.to_string()))?;
         let app = api::router(Arc::clone(&state));
@@ -250,26 +265,49 @@ impl Server {
     }
 }
 
+/// What became of `STRATBOX_ADMIN_TOKEN` at a start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bootstrap {
+    /// First start: stored as the admin token `bootstrap` (audited).
+    Stored,
+    /// Known and live: nothing to do.
+    Known,
+    /// Known but revoked: it stays revoked and grants nothing; the service starts anyway
+    /// and says so in the log (remove it from the environment).
+    Revoked,
+}
+
 /// Stores `STRATBOX_ADMIN_TOKEN` as an admin token named `bootstrap` if it is not known
-/// yet (first start of a container); audited.
-async fn bootstrap_admin(state: &AppState, token: &str) -> Result<(), StartError> {
+/// yet (first start of a container); audited. A token revoked since is never revived: the
+/// start goes on without it (a revoked token in the environment must not keep the service
+/// down, nor come back to life).
+pub async fn bootstrap_admin(state: &AppState, token: &str) -> Result<Bootstrap, StartError> {
+    use sqlx::Row;
     if token.len() < 32 {
         return Err(StartError::Other(
             "STRATBOX_ADMIN_TOKEN must be at least 32 characters (use `openssl rand -hex 32`)"
                 .into(),
         ));
     }
-    if auth::lookup(&state.pool, token).await?.is_some() {
-        return Ok(());
+    let known = sqlx::query("SELECT revoked_ns FROM tokens WHERE hash = $1")
+        .bind(auth::token_hash(token))
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db::err("looking up the bootstrap token"))?;
+    if let Some(row) = known {
+        let revoked: Option<i64> = row
+            .try_get("revoked_ns")
+            .map_err(db::err("reading the bootstrap token"))?;
+        if revoked.is_some() {
+            tracing::warn!(
+                "STRATBOX_ADMIN_TOKEN was revoked: it grants nothing; remove it from the environment"
+            );
+            return Ok(Bootstrap::Revoked);
+        }
+        return Ok(Bootstrap::Known);
     }
-    auth::store_token(
-        &state.pool,
-        token,
-        "bootstrap",
-        auth::Role::Admin,
-        "environment",
-    )
-    .await?;
+    // Audited first: the token exists only once its issue is on record.
     state
         .audit
         .append(
@@ -279,7 +317,15 @@ async fn bootstrap_admin(state: &AppState, token: &str) -> Result<(), StartError
             serde_json::json!({ "issued": "bootstrap", "role": "admin" }),
         )
         .map_err(|e| StartError::Other(e.to_string()))?;
-    Ok(())
+    auth::store_token(
+        &state.pool,
+        token,
+        "bootstrap",
+        auth::Role::Admin,
+        "environment",
+    )
+    .await?;
+    Ok(Bootstrap::Stored)
 }
 
 /// Runs the service until SIGINT/SIGTERM, then shuts down gracefully.

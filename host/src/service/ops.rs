@@ -77,12 +77,12 @@ fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) -> Api
     e
 }
 
-/// The approved grant `id` for `plugin`, or why not.
-async fn approved_grant(state: &AppState, id: &str, plugin: &str) -> Result<GrantRecord, ApiError> {
+/// The approved grant `id` for the component `digest`, or why not.
+async fn approved_grant(state: &AppState, id: &str, digest: &str) -> Result<GrantRecord, ApiError> {
     let g = grants::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
-    grants::usable(&g, plugin)?;
+    grants::usable(&g, digest)?;
     Ok(g)
 }
 
@@ -228,9 +228,10 @@ async fn deploy_inner(
     let record = registry::get(&state.pool, &req.plugin)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no component with digest {}", req.plugin)))?;
-    let grant = approved_grant(state, &req.grant, &record.name).await?;
+    let grant = approved_grant(state, &req.grant, &req.plugin).await?;
     let policy = RiskPolicy::from_toml(&req.risk_policy)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRiskPolicy, format!("risk_policy: {e}")))?;
+    same_currency(state, &policy)?;
     let speed = req.session.speed.speed()?;
     let id = deployments::new_id("dep")?;
     let st = Arc::clone(state);
@@ -259,7 +260,8 @@ async fn deploy_inner(
         )
         .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
         let table = Arc::new(Instruments::bundled().table());
-        let risk = RiskHub::new(policy, st.audit.clone(), Notifiers::log());
+        // One host-wide book and one kill switch for every deployment of the service.
+        let risk = RiskHub::joined(policy, &st.risk, &id2, Notifiers::log());
         let name = component.manifest().name.clone();
         let sid = backtest::strategy_id(&name, 0);
         let (router, queue) = NautilusRouter::new(sid.as_str());
@@ -370,21 +372,21 @@ pub async fn swap(
             ),
         ));
     }
+    // A grant covers one upload: the new version runs under an approved grant for its own
+    // digest (the one named, else its latest approved one), never under the running one's.
     let grant = match &body.grant {
-        Some(id) => approved_grant(state, id, &dep.plugin_name).await?,
-        None => GrantRecord {
-            id: current.grant_id.clone(),
-            plugin: dep.plugin_name.clone(),
-            spec: current.grant.clone(),
-            status: "approved".into(),
-            reason: String::new(),
-            diff: Vec::new(),
-            requested_by: String::new(),
-            requested_ns: 0,
-            decided_by: None,
-            decided_ns: None,
-            decision_note: None,
-        },
+        Some(id) => approved_grant(state, id, &body.plugin).await?,
+        None => grants::approved_for(&state.pool, &body.plugin)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::GrantRequired,
+                    format!(
+                        "no approved grant for component {}: every upload needs its own (POST /v1/grants with \"digest\", approved by an admin), then swap again",
+                        body.plugin
+                    ),
+                )
+            })?,
     };
     let probation = body
         .probation_events
@@ -501,6 +503,118 @@ pub fn set_trading(
         "changed": change.is_some(),
         "trading_state": format!("{}", control.effective(&dep.plugin_name).0),
     }))
+}
+
+/// The deployments of a service share one host-wide book, kept in one currency: a policy
+/// in another currency than the running deployments' is refused.
+fn same_currency(state: &AppState, policy: &RiskPolicy) -> Result<(), ApiError> {
+    let other = state
+        .deployments()
+        .into_iter()
+        .find(|d| d.current().status == "running" && d.risk.policy.currency != policy.currency);
+    match other {
+        Some(d) => Err(ApiError::new(
+            ErrorCode::InvalidRiskPolicy,
+            format!(
+                "risk_policy.currency `{}`: the deployments of this service share one host-wide book, kept in {} (deployment {}); use currency = \"{}\" and an [fx] rate for other quote currencies",
+                policy.currency, d.risk.policy.currency, d.id, d.risk.policy.currency
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `POST /v1/halt` and `/v1/resume`: what the service-wide kill switch did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ServiceTrading {
+    /// The service-wide state now (`ACTIVE` or `HALTED`).
+    pub trading_state: String,
+    /// False when it already was in that state (nothing recorded).
+    pub changed: bool,
+    /// False when a halt took effect but its audit record could not be written (a halt is
+    /// never refused for that; see `audit_error`).
+    pub audited: bool,
+    pub audit_error: Option<String>,
+    /// The state each running deployment is in now.
+    pub deployments: Vec<DeploymentState>,
+}
+
+/// One deployment's trading state.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeploymentState {
+    pub id: String,
+    pub trading_state: String,
+}
+
+/// Halts (or resumes) every deployment of the service, and those started later, through
+/// the service-wide control every deployment's control is a child of. The change is
+/// audited first, then applied (a halt is applied even if the audit write fails: refusing
+/// to stop is worse than stopping unaudited; the answer says so), then kept in the state
+/// folder's `trading-state.json` so that a restart keeps it. A resume only lifts the
+/// service-wide halt: a deployment halted on its own stays halted.
+pub fn set_service_trading(
+    state: &AppState,
+    who: &Principal,
+    reason: &str,
+    halt: bool,
+) -> Result<ServiceTrading, ApiError> {
+    use crate::capabilities::risk_gate::{
+        TradingState,
+        control::ControlError,
+        persist::{StoredEntry, StoredStates},
+    };
+    let control = &state.risk.control;
+    let to = if halt {
+        TradingState::Halted
+    } else {
+        TradingState::Active
+    };
+    let actor = who.actor();
+    let (changed, audit_error) = match control.set(&Scope::All, to, reason, &actor, None) {
+        Ok(change) => (change.is_some(), None),
+        Err(ControlError::NoReason) => {
+            return Err(ApiError::bad_request(
+                "`reason` is empty: say what happened and who asked (it is recorded in the audit trail)",
+            ));
+        }
+        // Only a halt is applied without its record; anything else did not happen.
+        Err(ControlError::Audit(e)) if halt => (true, Some(e.to_string())),
+        Err(ControlError::Audit(e)) => return Err(e.into()),
+    };
+    if changed {
+        let mut stored = StoredStates::load(&state.state_dir).unwrap_or_else(|e| {
+            tracing::error!("{e}; it is rewritten with the service-wide state");
+            StoredStates::default()
+        });
+        stored.set(
+            &Scope::All,
+            StoredEntry {
+                state: to,
+                reason: reason.trim().to_string(),
+                actor,
+            },
+        );
+        if let Err(e) = stored.save(&state.state_dir) {
+            // In effect now; only a restart would forget it.
+            tracing::error!("the service-wide trading state was not saved: {e}");
+        }
+    }
+    let deployments = state
+        .deployments()
+        .into_iter()
+        .filter(|d| d.current().status == "running")
+        .map(|d| DeploymentState {
+            trading_state: d.risk.control.effective(&d.plugin_name).0.to_string(),
+            id: d.id.clone(),
+        })
+        .collect();
+    Ok(ServiceTrading {
+        trading_state: control.state_of(&Scope::All).to_string(),
+        changed,
+        audited: audit_error.is_none(),
+        audit_error,
+        deployments,
+    })
 }
 
 /// Stops a deployment's session and waits for its outcome.

@@ -83,15 +83,25 @@ pub enum Event {
         plugin: String,
         digest: String,
     },
+    /// A grant covers one upload: the new component needs its own. The watch requested one
+    /// with the running grant's scope; the swap happens on a later poll once an admin
+    /// approved it (and is given up if it is rejected).
+    GrantRequested {
+        deployment: String,
+        digest: String,
+        grant: String,
+    },
     SourceFailed {
         error: String,
     },
 }
 
-/// What the watch remembers between polls: the SHA-256 of each origin's last text seen.
+/// What the watch remembers between polls: the SHA-256 of each origin's last text seen,
+/// and swaps waiting for the approval of the grant they need (deployment → (digest, grant)).
 #[derive(Debug, Default)]
 pub struct State {
     seen: BTreeMap<String, String>,
+    awaiting: BTreeMap<String, (String, String)>,
 }
 
 const MAX_INDEX_BYTES: u64 = 1 << 20;
@@ -191,6 +201,9 @@ pub fn poll(
 ) -> Vec<Event> {
     let agent = agent();
     let mut events = Vec::new();
+    if let Some(svc) = service {
+        events.extend(retry_awaiting(&agent, svc, &mut state.awaiting));
+    }
     let all = match read_all(source, &agent) {
         Ok(all) => all,
         Err(error) => return vec![Event::SourceFailed { error }],
@@ -221,7 +234,13 @@ pub fn poll(
                     component_sha256: r.component_sha256.clone(),
                 });
                 if let (Some(svc), Some(bytes)) = (service, &outcome.component) {
-                    events.extend(swap_running(&agent, svc, &r.plugin, bytes));
+                    events.extend(swap_running(
+                        &agent,
+                        svc,
+                        &r.plugin,
+                        bytes,
+                        &mut state.awaiting,
+                    ));
                 }
             }
             Err(e) => events.push(Event::Failed {
@@ -243,7 +262,7 @@ fn call(
     let url = format!("{}{path}", svc.server.trim_end_matches('/'));
     // Separation of duties: an author uploads, an operator swaps.
     let token = match (method, path) {
-        ("POST", "/v1/plugins") => svc.upload_token.as_ref().unwrap_or(&svc.token),
+        ("POST", "/v1/plugins" | "/v1/grants") => svc.upload_token.as_ref().unwrap_or(&svc.token),
         _ => &svc.token,
     };
     let auth = format!("Bearer {token}");
@@ -276,8 +295,133 @@ fn message(status: u16, v: &serde_json::Value) -> String {
     format!("HTTP {status}: {m}")
 }
 
-/// Uploads `bytes` and swaps every running deployment of `plugin` to it.
-fn swap_running(agent: &ureq::Agent, svc: &Service, plugin: &str, bytes: &[u8]) -> Vec<Event> {
+/// Swaps deployment `id` (running `running`) to `digest`: the event, or the refusal.
+fn swap_one(
+    agent: &ureq::Agent,
+    svc: &Service,
+    id: &str,
+    running: &str,
+    digest: &str,
+) -> Result<Event, (u16, serde_json::Value)> {
+    let body = serde_json::json!({ "plugin": digest })
+        .to_string()
+        .into_bytes();
+    match call(
+        agent,
+        svc,
+        "PUT",
+        &format!("/v1/deployments/{id}/plugin"),
+        Some(("application/json", body)),
+    ) {
+        Ok((200, _)) => Ok(Event::Swapped {
+            deployment: id.to_string(),
+            from: running.to_string(),
+            to: digest.to_string(),
+        }),
+        Ok((status, v)) => Err((status, v)),
+        Err(error) => Err((0, serde_json::Value::String(error))),
+    }
+}
+
+/// Requests a grant for `digest` with the scope of grant `current` (the deployment's).
+fn request_like(
+    agent: &ureq::Agent,
+    svc: &Service,
+    deployment: &str,
+    current: &str,
+    digest: &str,
+) -> Result<String, String> {
+    let spec = match call(agent, svc, "GET", &format!("/v1/grants/{current}"), None)? {
+        (200, v) => v.get("spec").cloned().unwrap_or_default(),
+        (status, v) => return Err(format!("reading grant {current}: {}", message(status, &v))),
+    };
+    let body = serde_json::json!({
+        "digest": digest,
+        "grant": spec,
+        "reason": format!("translate --watch: a re-translation of the component deployment {deployment} runs; the scope of its grant {current}"),
+    });
+    match call(
+        agent,
+        svc,
+        "POST",
+        "/v1/grants",
+        Some(("application/json", body.to_string().into_bytes())),
+    )? {
+        (201, v) => v
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| "the service answered without a grant id".to_string()),
+        (status, v) => Err(format!("requesting a grant: {}", message(status, &v))),
+    }
+}
+
+/// Swaps that waited for a grant: done once it is approved, given up once it is rejected.
+fn retry_awaiting(
+    agent: &ureq::Agent,
+    svc: &Service,
+    awaiting: &mut BTreeMap<String, (String, String)>,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    for (deployment, (digest, grant)) in std::mem::take(awaiting) {
+        let status = match call(agent, svc, "GET", &format!("/v1/grants/{grant}"), None) {
+            Ok((200, v)) => v
+                .get("status")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        };
+        let running = match call(
+            agent,
+            svc,
+            "GET",
+            &format!("/v1/deployments/{deployment}"),
+            None,
+        ) {
+            Ok((200, v))
+                if v.get("status").and_then(serde_json::Value::as_str) == Some("running") =>
+            {
+                v.get("digest")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            // Ended (or gone): nothing to swap any more.
+            _ => continue,
+        };
+        match status.as_str() {
+            "approved" => match swap_one(agent, svc, &deployment, &running, &digest) {
+                Ok(e) => events.push(e),
+                Err((status, v)) => events.push(Event::SwapFailed {
+                    deployment,
+                    to: digest,
+                    error: message(status, &v),
+                }),
+            },
+            "rejected" => events.push(Event::SwapFailed {
+                deployment,
+                to: digest,
+                error: format!("grant {grant} was rejected"),
+            }),
+            // Still pending (or unreadable for now): ask again next time.
+            _ => {
+                awaiting.insert(deployment, (digest, grant));
+            }
+        }
+    }
+    events
+}
+
+/// Uploads `bytes` and swaps every running deployment of `plugin` to it; a deployment whose
+/// swap needs a grant for the new component gets one requested and waits in `awaiting`.
+fn swap_running(
+    agent: &ureq::Agent,
+    svc: &Service,
+    plugin: &str,
+    bytes: &[u8],
+    awaiting: &mut BTreeMap<String, (String, String)>,
+) -> Vec<Event> {
     let mut events = Vec::new();
     let digest = match call(
         agent,
@@ -341,39 +485,42 @@ fn swap_running(agent: &ureq::Agent, svc: &Service, plugin: &str, bytes: &[u8]) 
                 .unwrap_or_default()
                 .to_string()
         };
-        let (id, name, status, running) = (
+        let (id, name, status, running, current) = (
             field("id"),
             field("plugin"),
             field("status"),
             field("digest"),
+            field("grant"),
         );
         if name != plugin || status != "running" || running == digest {
             continue;
         }
-        let body = serde_json::json!({ "plugin": digest })
-            .to_string()
-            .into_bytes();
-        match call(
-            agent,
-            svc,
-            "PUT",
-            &format!("/v1/deployments/{id}/plugin"),
-            Some(("application/json", body)),
-        ) {
-            Ok((200, _)) => events.push(Event::Swapped {
-                deployment: id,
-                from: running,
-                to: digest.clone(),
-            }),
-            Ok((status, v)) => events.push(Event::SwapFailed {
+        awaiting.remove(&id);
+        match swap_one(agent, svc, &id, &running, &digest) {
+            Ok(e) => events.push(e),
+            Err((409, v))
+                if v.get("error").and_then(serde_json::Value::as_str) == Some("grant-required") =>
+            {
+                match request_like(agent, svc, &id, &current, &digest) {
+                    Ok(grant) => {
+                        events.push(Event::GrantRequested {
+                            deployment: id.clone(),
+                            digest: digest.clone(),
+                            grant: grant.clone(),
+                        });
+                        awaiting.insert(id, (digest.clone(), grant));
+                    }
+                    Err(error) => events.push(Event::SwapFailed {
+                        deployment: id,
+                        to: digest.clone(),
+                        error,
+                    }),
+                }
+            }
+            Err((status, v)) => events.push(Event::SwapFailed {
                 deployment: id,
                 to: digest.clone(),
                 error: message(status, &v),
-            }),
-            Err(error) => events.push(Event::SwapFailed {
-                deployment: id,
-                to: digest.clone(),
-                error,
             }),
         }
     }

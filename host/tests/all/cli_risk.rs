@@ -172,3 +172,73 @@ fn halt_needs_a_scope_and_a_reason() {
     assert_eq!(code, 2);
     assert!(stderr.contains("a reason is required"), "{stderr}");
 }
+
+#[test]
+fn concurrent_halts_on_one_state_folder_all_land_and_the_trail_verifies() {
+    use stratbox::{
+        capabilities::risk_gate::{TradingState, persist::StoredStates},
+        cli::trading::{Args, run},
+    };
+    const N: usize = 8;
+    const ROUNDS: usize = 3;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    for round in 0..ROUNDS {
+        // Each thread opens the folder on its own, as separate `stratbox halt` processes do;
+        // the barrier makes them read the state file and the trail's end at the same time.
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(N));
+        let threads: Vec<_> = (0..N)
+            .map(|i| {
+                let barrier = std::sync::Arc::clone(&barrier);
+                let args = Args {
+                    plugin: Some(format!("p{round}-{i}")),
+                    all: false,
+                    deployment: None,
+                    server: None,
+                    token: None,
+                    reason: format!("desk {round}/{i}"),
+                    actor: Some(format!("op{i}")),
+                    state_dir: state.clone(),
+                    webhook: None,
+                };
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    run(&args, TradingState::Halted)
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 0);
+        }
+    }
+    let dir = cap_std::fs::Dir::open_ambient_dir(&state, cap_std::ambient_authority()).unwrap();
+    let stored = StoredStates::load(&dir).unwrap();
+    assert_eq!(
+        stored.plugins.len(),
+        N * ROUNDS,
+        "a halt was lost: {stored:?}"
+    );
+    assert!(
+        stored
+            .plugins
+            .values()
+            .all(|e| e.state == TradingState::Halted)
+    );
+    let trail = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let records: Vec<stratbox::audit::AuditRecord> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), N * ROUNDS);
+    stratbox::audit::verify(&records).unwrap();
+    // And the binary agrees: the next halt extends the trail.
+    let (code, _, stderr) = stratbox(&[
+        "halt",
+        "--all",
+        "--reason",
+        "end of day",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -29,6 +29,8 @@ mod mutation;
 mod risk_gate;
 mod service_api;
 mod service_e2e;
+mod service_grants;
+mod service_kill_switch;
 mod signals;
 mod translate_parity;
 mod translate_watch;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use stratbox::service::{Server, ServiceConfig, auth::Role};
 use stratbox_artifacts as artifacts;
 
-const POLICY: &str = r#"
+pub(crate) const POLICY: &str = r#"
 version = "e2e"
 currency = "USD"
 
@@ -27,13 +27,13 @@ allowed_instruments = ["GBP/USD.FXCM"]
 flatten = false
 "#;
 
-struct Api {
+pub(crate) struct Api {
     base: String,
     agent: ureq::Agent,
 }
 
 impl Api {
-    fn new(addr: std::net::SocketAddr) -> Self {
+    pub(crate) fn new(addr: std::net::SocketAddr) -> Self {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
@@ -45,7 +45,7 @@ impl Api {
         }
     }
 
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -90,7 +90,7 @@ impl Api {
         )
     }
 
-    fn upload(&self, token: &str, path: &str) -> (u16, Value) {
+    pub(crate) fn upload(&self, token: &str, path: &str) -> (u16, Value) {
         let bytes = std::fs::read(path).unwrap();
         let mut resp = self
             .agent
@@ -109,7 +109,7 @@ fn data_dir() -> PathBuf {
     PathBuf::from(crate::fixtures::DATA)
 }
 
-fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
+pub(crate) fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
     ServiceConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url,
@@ -120,7 +120,7 @@ fn config(tmp: &std::path::Path, database_url: String) -> ServiceConfig {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -129,7 +129,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Waits until `f` returns Some, or fails after `secs`.
-fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -143,7 +143,7 @@ fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn events(api: &Api, token: &str, dep: &str) -> Vec<Value> {
+pub(crate) fn events(api: &Api, token: &str, dep: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut after = 0;
     loop {
@@ -186,13 +186,13 @@ fn kind_seq(events: &[Value], kind: &str) -> Option<u64> {
         .map(|e| e["seq"].as_u64().unwrap())
 }
 
-fn fed(api: &Api, token: &str, dep: &str) -> u64 {
+pub(crate) fn fed(api: &Api, token: &str, dep: &str) -> u64 {
     let (s, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(token), None);
     assert_eq!(s, 200, "{v}");
     v["events_fed"].as_u64().unwrap()
 }
 
-fn session(speed: Value) -> Value {
+pub(crate) fn session(speed: Value) -> Value {
     json!({
         "data": "fxcm/gbpusd-m1-bid-2012.csv",
         "format": "fxcm-quotes",
@@ -203,10 +203,10 @@ fn session(speed: Value) -> Value {
 
 /// The two variants replay real time; run them one at a time so that neither starves the
 /// other's sessions on a small machine.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A short account of a deployment's events, for failure messages.
-fn story(api: &Api, token: &str, dep: &str) -> String {
+pub(crate) fn story(api: &Api, token: &str, dep: &str) -> String {
     events(api, token, dep)
         .iter()
         .filter(|e| e["event"]["kind"] != "fill" && e["event"]["kind"] != "progress")
@@ -310,7 +310,7 @@ fn end_to_end(database_url: String) {
 
     // Grant review: requested by the author, approved by the admin.
     let grant = json!({
-        "plugin": "ema-cross",
+        "digest": d1,
         "reason": "paper trading GBP/USD",
         "grant": { "capabilities": {
             "market-data": { "instruments": ["GBP/USD.FXCM"] },
@@ -408,7 +408,7 @@ fn end_to_end(database_url: String) {
     });
     // A swap under a wider grant waits for its approval.
     let wider = json!({
-        "plugin": "ema-cross",
+        "digest": d2,
         "reason": "v2 may also trade EUR/USD",
         "grant": { "capabilities": {
             "market-data": { "instruments": ["GBP/USD.FXCM", "EUR/USD.SIM"] },
@@ -440,6 +440,54 @@ fn end_to_end(database_url: String) {
         e["details"]["diff"].is_array(),
         "the refusal shows the diff: {e}"
     );
+    // A grant covers one upload: v2 does not run under v1's grant.
+    let (s, e) = api.call(
+        "PUT",
+        &format!("/v1/deployments/{a}/plugin"),
+        Some(&operator),
+        Some(json!({ "plugin": d2 })),
+    );
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (409, Some("grant-required")),
+        "{e}"
+    );
+    let (s, e) = api.call(
+        "PUT",
+        &format!("/v1/deployments/{a}/plugin"),
+        Some(&operator),
+        Some(json!({ "plugin": d2, "grant": gid })),
+    );
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (409, Some("grant-mismatch")),
+        "{e}"
+    );
+    // The same scope as v1's, for v2 and for v3, reviewed and approved.
+    let approved_for = |digest: &str, why: &str| {
+        let (s, g) = api.call(
+            "POST",
+            "/v1/grants",
+            Some(&author),
+            Some(
+                json!({ "digest": digest, "reason": why, "grant": { "capabilities": {
+                "market-data": { "instruments": ["GBP/USD.FXCM"] },
+                "risk-gate": { "instruments": ["GBP/USD.FXCM"] }
+            } } }),
+            ),
+        );
+        assert_eq!(s, 201, "{g}");
+        assert_eq!(g["digest"].as_str(), Some(digest), "{g}");
+        let (s, g) = api.call(
+            "POST",
+            &format!("/v1/grants/{}/approve", g["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({ "note": "same scope" })),
+        );
+        assert_eq!(s, 200, "{g}");
+    };
+    approved_for(&d2, "v2, same scope");
+    approved_for(&d3, "v3, same scope");
     let (s, sw) = api.call(
         "PUT",
         &format!("/v1/deployments/{a}/plugin"),

@@ -384,7 +384,7 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
     let (s, g) = api(
         "POST",
         "/v1/grants",
-        Some(json!({ "plugin": "trend-ema-cross", "reason": "watch test",
+        Some(json!({ "digest": d1, "reason": "watch test",
             "grant": { "capabilities": {
                 "market-data": { "instruments": ["GBP/USD.FXCM"] },
                 "risk-gate": { "instruments": ["GBP/USD.FXCM"] } } } })),
@@ -439,6 +439,32 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
     def["version"] = json!("1.1.0");
     def["description"] = json!("EMA cross, second revision of the definition.");
     write(&defs, "ema.json", &def);
+    let second = watch::poll(&mut state, &source, &opts, Some(&service));
+    // A grant covers one upload: the watch asks for one with the running grant's scope,
+    // and the swap waits for an admin's approval.
+    let requested = match second
+        .iter()
+        .find(|e| matches!(e, Event::GrantRequested { .. }))
+    {
+        Some(Event::GrantRequested { grant, .. }) => grant.clone(),
+        _ => panic!("no grant requested: {second:?}"),
+    };
+    assert!(
+        !second.iter().any(|e| matches!(e, Event::Swapped { .. })),
+        "{second:?}"
+    );
+    let waiting = watch::poll(&mut state, &source, &opts, Some(&service));
+    assert!(waiting.is_empty(), "still waiting: {waiting:?}");
+    let (s, g) = api(
+        "POST",
+        &format!("/v1/grants/{requested}/approve"),
+        Some(json!({ "note": "same scope" })),
+    );
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(
+        g["spec"]["capabilities"]["risk-gate"]["instruments"][0],
+        "GBP/USD.FXCM"
+    );
     let second = watch::poll(&mut state, &source, &opts, Some(&service));
     let d2 = match second.iter().find(|e| matches!(e, Event::Swapped { .. })) {
         Some(Event::Swapped {

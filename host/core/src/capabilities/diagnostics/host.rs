@@ -1,7 +1,9 @@
 //! The `diagnostics` interface as seen by the guest. Every call is charged fuel for itself
 //! and for the bytes it copies (decision 0021), dropped lines included.
 
-use super::state::{DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, truncate};
+use super::state::{
+    DiagnosticsState, LogLine, MAX_LINE_BYTES, RECENT_LINES, escape_for_log, truncate,
+};
 use crate::{
     bindings::diagnostics::{Host, Level},
     capabilities::contract::check_str,
@@ -17,7 +19,9 @@ impl Host for DiagnosticsState {
             return Ok(());
         }
         self.lines_this_callback += 1;
-        let (text, truncated) = truncate(&message, MAX_LINE_BYTES);
+        let (cut, truncated) = truncate(&message, MAX_LINE_BYTES);
+        // Escaped once here: the text logs and every later reader of the kept lines get it.
+        let text = escape_for_log(cut);
         let plugin = self.plugin.as_str();
         let callback = self.callback.name();
         match level {
@@ -43,7 +47,8 @@ impl Host for DiagnosticsState {
     fn panic_message(&mut self, message: String) -> wasmtime::Result<()> {
         charge_host_call(message.len());
         check_str(&message, "diagnostics.panic-message: message")?;
-        self.panic_message = Some(truncate(&message, MAX_LINE_BYTES).0.to_string());
+        self.panic_message =
+            Some(escape_for_log(truncate(&message, MAX_LINE_BYTES).0).into_owned());
         Ok(())
     }
 }

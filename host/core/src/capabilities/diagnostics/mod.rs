@@ -63,4 +63,25 @@ mod tests {
             "no authority, always linked"
         );
     }
+
+    #[test]
+    fn control_characters_in_plugin_text_are_escaped() {
+        let mut d = DiagnosticsState::new("p", 10);
+        CapabilityUnit::begin_callback(&mut d, Callback::OnQuote, Some(5));
+        d.log(
+            Level::Info,
+            "ok\n2026-12-02T00:00:00Z ERROR stratbox: forged\x1b[2K\r\u{202e}\\x".into(),
+        )
+        .unwrap();
+        d.log(Level::Info, "plain text, unchanged".into()).unwrap();
+        let kept: Vec<&str> = d.recent().map(|l| l.message.as_str()).collect();
+        assert_eq!(
+            kept,
+            [
+                "ok\\n2026-12-02T00:00:00Z ERROR stratbox: forged\\u{1b}[2K\\r\\u{202e}\\\\x",
+                "plain text, unchanged"
+            ]
+        );
+        assert!(kept.iter().all(|m| !m.chars().any(char::is_control)));
+    }
 }

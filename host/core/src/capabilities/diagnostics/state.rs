@@ -72,6 +72,32 @@ impl DiagnosticsState {
     }
 }
 
+/// Plugin text as the host writes it to its logs: control characters (newlines, escape
+/// sequences, NUL...), Unicode line separators and bidirectional overrides are shown
+/// escaped (`\n`, `\u{1b}`, `\u{202e}`), so a plugin cannot forge log lines, move the
+/// cursor or reorder what an operator reads. A backslash is doubled so the escapes stay
+/// unambiguous. Text without any of these is returned as it is.
+#[must_use]
+pub fn escape_for_log(s: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| {
+        c.is_control()
+            || c == '\\'
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(special) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if special(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `s` cut to at most `max` bytes on a char boundary; whether it was cut.
 #[must_use]
 pub fn truncate(s: &str, max: usize) -> (&str, bool) {

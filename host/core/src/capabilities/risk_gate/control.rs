@@ -7,6 +7,10 @@
 //! driver then cancels the plugin's open orders (and closes its positions when the policy
 //! says `halt.flatten`).
 //!
+//! A control can have a parent (the service's control, [`TradingControl::child`]): the
+//! parent's host-wide state then applies to every child too, so one service-wide halt stops
+//! every deployment, including deployments started after it.
+//!
 //! A halt is applied even when its audit record cannot be written (refusing to stop is
 //! worse than stopping unaudited; the error is returned and logged). Any other change
 //! (resume, reducing) takes effect only once audited.
@@ -116,6 +120,8 @@ struct States {
 
 struct Inner {
     generation: AtomicU64,
+    /// The service-wide control whose host-wide state applies here too.
+    parent: Option<TradingControl>,
     states: Mutex<States>,
     audit: AuditLog,
     notifier: Notifiers,
@@ -142,6 +148,7 @@ impl TradingControl {
         Self {
             inner: Arc::new(Inner {
                 generation: AtomicU64::new(0),
+                parent: None,
                 states: Mutex::new(States::default()),
                 audit,
                 notifier,
@@ -149,25 +156,76 @@ impl TradingControl {
         }
     }
 
-    /// Bumped by every change: drivers compare it before each event.
+    /// A control under this one (a deployment under its service): its own states start
+    /// `ACTIVE`, and this control's host-wide state applies to it as well (the stricter
+    /// wins). Changes are audited to the same trail.
     #[must_use]
-    pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+    pub fn child(&self, notifier: Notifiers) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                generation: AtomicU64::new(0),
+                parent: Some(self.clone()),
+                states: Mutex::new(States::default()),
+                audit: self.inner.audit.clone(),
+                notifier,
+            }),
+        }
     }
 
-    /// The state that applies to `plugin` (the stricter of its own and the global one) and
-    /// why.
+    /// The top control: the parent of a child, else this one. Host-wide breaches of the
+    /// `[global]` limits halt it, so they stop every deployment of a service.
+    #[must_use]
+    pub fn root(&self) -> &Self {
+        self.inner.parent.as_ref().map_or(self, Self::root)
+    }
+
+    /// Bumped by every change (here or in the parent): drivers compare it before each event.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        let own = self.inner.generation.load(Ordering::Acquire);
+        self.inner
+            .parent
+            .as_ref()
+            .map_or(own, |p| own.wrapping_add(p.generation()))
+    }
+
+    /// The state that applies to `plugin` (the strictest of its own, the host-wide one and
+    /// the parent's host-wide one) and why.
     #[must_use]
     pub fn effective(&self, plugin: &str) -> (TradingState, String) {
-        let states = self.lock();
-        let own = states.plugins.get(plugin).cloned().unwrap_or_default();
-        if states.global.state >= own.state && states.global.state != TradingState::Active {
-            (
-                states.global.state,
-                format!("host-wide: {}", states.global.reason),
-            )
-        } else {
-            (own.state, own.reason)
+        let (state, reason) = {
+            let states = self.lock();
+            let own = states.plugins.get(plugin).cloned().unwrap_or_default();
+            if states.global.state >= own.state && states.global.state != TradingState::Active {
+                (
+                    states.global.state,
+                    format!("host-wide: {}", states.global.reason),
+                )
+            } else {
+                (own.state, own.reason)
+            }
+        };
+        if let Some(parent) = &self.inner.parent {
+            let (above, why) = parent.effective_global();
+            if above >= state && above != TradingState::Active {
+                return (above, format!("service-wide: {why}"));
+            }
+        }
+        (state, reason)
+    }
+
+    /// The strictest host-wide state of this control and its parents, and why.
+    fn effective_global(&self) -> (TradingState, String) {
+        let own = {
+            let states = self.lock();
+            (states.global.state, states.global.reason.clone())
+        };
+        match &self.inner.parent {
+            Some(parent) => {
+                let above = parent.effective_global();
+                if above.0 > own.0 { above } else { own }
+            }
+            None => own,
         }
     }
 

@@ -265,7 +265,7 @@ impl RiskGateState {
                 pending: self.pending(&intent.instrument_id),
                 recent: self.recent.len(),
                 recent_global: book.recent.len(),
-                others: book.others(&self.plugin),
+                others: book.others(&self.book_key),
                 market: self.market.as_ref(),
             };
             checks::check(&intent, &instrument, &view)

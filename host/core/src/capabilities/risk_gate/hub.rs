@@ -43,13 +43,35 @@ impl Book {
     }
 }
 
-/// Shared by the gates of one host (one backtest, one live node).
+/// What the hubs of one service share: the service-wide trading state (its kill switch,
+/// the parent of every deployment's control) and the host-wide book its `[global]` limits
+/// are checked against.
+#[derive(Debug, Clone)]
+pub struct SharedRisk {
+    pub control: TradingControl,
+    book: Arc<Mutex<Book>>,
+}
+
+impl SharedRisk {
+    /// Everything `ACTIVE`, an empty book; changes audited to `audit`.
+    #[must_use]
+    pub fn new(audit: AuditLog, notifiers: Notifiers) -> Self {
+        Self {
+            control: TradingControl::new(audit, notifiers),
+            book: Arc::default(),
+        }
+    }
+}
+
+/// Shared by the gates of one host (one backtest, one live node, one deployment).
 #[derive(Debug)]
 pub struct RiskHub {
     pub policy: Arc<RiskPolicy>,
     pub control: TradingControl,
     pub audit: AuditLog,
-    book: Mutex<Book>,
+    book: Arc<Mutex<Book>>,
+    /// Prefix of this hub's entries in a shared book (`<deployment>/`), empty alone.
+    member: String,
 }
 
 impl RiskHub {
@@ -60,8 +82,34 @@ impl RiskHub {
             policy: Arc::new(policy),
             control: TradingControl::new(audit.clone(), notifiers),
             audit,
-            book: Mutex::new(Book::default()),
+            book: Arc::default(),
+            member: String::new(),
         })
+    }
+
+    /// A hub of one member (`member`, e.g. a deployment id) of `shared`: its own control is
+    /// a child of the shared one, and its gates publish to and check against the shared
+    /// book, so `[global]` limits hold across every member.
+    #[must_use]
+    pub fn joined(
+        policy: RiskPolicy,
+        shared: &SharedRisk,
+        member: &str,
+        notifiers: Notifiers,
+    ) -> Arc<Self> {
+        let control = shared.control.child(notifiers);
+        Arc::new(Self {
+            policy: Arc::new(policy),
+            audit: control.audit().clone(),
+            control,
+            book: Arc::clone(&shared.book),
+            member: format!("{member}/"),
+        })
+    }
+
+    /// The key of `plugin`'s figures in the book.
+    pub(super) fn book_key(&self, plugin: &str) -> String {
+        format!("{}{plugin}", self.member)
     }
 
     /// No limits beyond the contract's checks; changes logged; audit to `audit`.

@@ -23,7 +23,7 @@ mod validate;
 pub use checks::OpenOrder;
 pub use control::{Scope, TradingControl, TradingState};
 pub use decide::REFUSALS_RECORDED_PER_CALLBACK;
-pub use hub::RiskHub;
+pub use hub::{RiskHub, SharedRisk};
 pub use policy::RiskPolicy;
 pub use positions::Positions;
 pub use state::{CancelCounts, DecisionCounts, GateIdentity, RiskGateState};

@@ -70,6 +70,8 @@ pub struct RiskGateState {
     /// `name@sha256`, the audit subject.
     pub(super) subject: String,
     pub(super) plugin: String,
+    /// This plugin's entry in the (possibly shared) host-wide book.
+    pub(super) book_key: String,
     pub(super) seen_generation: Option<u64>,
     pub(super) state: TradingState,
     pub(super) state_reason: String,
@@ -158,6 +160,7 @@ impl RiskGateState {
             positions: Positions::default(),
             counts: DecisionCounts::default(),
             subject: format!("{}@{}", identity.plugin, identity.sha256),
+            book_key: identity.hub.book_key(&identity.plugin),
             plugin: identity.plugin,
             hub: identity.hub,
             limits,
@@ -445,11 +448,12 @@ impl RiskGateState {
     }
 
     fn auto_halt(&mut self, scope: &Scope, reason: &str) {
-        if let Err(e) = self
-            .hub
-            .control
-            .halt(scope, reason, "risk-gate", self.event_ts)
-        {
+        // A host-wide breach stops the whole host: in a service, every deployment.
+        let control = match scope {
+            Scope::All => self.hub.control.root(),
+            Scope::Plugin(_) => &self.hub.control,
+        };
+        if let Err(e) = control.halt(scope, reason, "risk-gate", self.event_ts) {
             tracing::error!(plugin = %self.plugin, "automatic halt: {e}");
         }
         self.refresh_state();
@@ -485,7 +489,7 @@ impl RiskGateState {
         }
         let host_breach = self.publish_marks(ts);
         if let Some(reason) = host_breach
-            && self.hub.control.state_of(&Scope::All) != TradingState::Halted
+            && self.hub.control.root().state_of(&Scope::All) != TradingState::Halted
         {
             self.auto_halt(&Scope::All, &reason);
         }
@@ -537,7 +541,10 @@ impl RiskGateState {
     /// Writes this plugin's figures into the host-wide book.
     pub(super) fn publish(&self) {
         let figures = self.figures();
-        self.hub.book().plugins.insert(self.plugin.clone(), figures);
+        self.hub
+            .book()
+            .plugins
+            .insert(self.book_key.clone(), figures);
     }
 
     /// Publishes and checks the host-wide daily loss and drawdown; returns a breach.
@@ -546,7 +553,7 @@ impl RiskGateState {
         let global = &self.hub.policy.global;
         let currency = &self.hub.policy.currency;
         let mut book = self.hub.book();
-        book.plugins.insert(self.plugin.clone(), figures);
+        book.plugins.insert(self.book_key.clone(), figures);
         let total = book.others("").pnl;
         let day = ts / (86_400 * SECOND_NS);
         if book.day != Some(day) {
