@@ -11,11 +11,15 @@
 //!
 //! The charge travels in a per-thread counter because a generated host function only sees
 //! its capability's state, never the `Store`: a callback runs on one thread from start to
-//! finish, the counter is cleared when the callback begins and taken whenever a call
+//! finish, the counter is cleared when the callback begins and taken when a host call
 //! returns to the guest, so every charge lands on the store of the callback that made it.
-//! (The counter is not cleared when the guest calls out: a libcall made while the host
-//! lowers a result, e.g. a `memory.grow` inside the guest's `cabi_realloc`, would then erase
-//! the charge of the host call around it.)
+//!
+//! Only the return of an *outermost* host call takes the charge. While the host lowers a
+//! result it may call the guest's `cabi_realloc`, which may make a libcall (`memory.grow`)
+//! that also returns through the hook; compiled code keeps its fuel in a register across a
+//! libcall and writes it back afterwards, so fuel set there would be lost. A call, by
+//! contrast, reloads fuel as it returns. The hook therefore counts how deeply host calls
+//! are nested and charges only when the outermost one returns.
 
 use std::cell::Cell;
 
@@ -31,6 +35,8 @@ pub const HOST_BYTE_FUEL: u64 = 1;
 thread_local! {
     /// Fuel owed by the host call running on this thread.
     static OWED: Cell<u64> = const { Cell::new(0) };
+    /// How many calls from wasm into the host are running on this thread.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// What one host call that copied `bytes` (in and out) costs.
@@ -51,15 +57,26 @@ fn take_owed() -> u64 {
     OWED.with(|o| o.replace(0))
 }
 
-/// The store's call hook when fuel is metered: takes what is owed from the store's fuel as
-/// a call returns to the guest. Libcalls (memory growth, the epoch check) pass through here
-/// too and owe nothing of their own.
+/// The store's call hook when fuel is metered: when the outermost host call returns to the
+/// guest, takes what it owes from the store's fuel. Libcalls (memory growth, the epoch
+/// check) pass through here too and owe nothing of their own.
 pub(crate) fn call_hook<T>(
     mut store: StoreContextMut<'_, T>,
     hook: CallHook,
 ) -> wasmtime::Result<()> {
     match hook {
+        CallHook::CallingHost => {
+            DEPTH.with(|d| d.set(d.get().saturating_add(1)));
+            Ok(())
+        }
         CallHook::ReturningFromHost => {
+            let depth = DEPTH.with(|d| {
+                d.set(d.get().saturating_sub(1));
+                d.get()
+            });
+            if depth > 0 {
+                return Ok(());
+            }
             let owed = take_owed();
             if owed == 0 {
                 return Ok(());
@@ -71,7 +88,7 @@ pub(crate) fn call_hook<T>(
             }
             store.set_fuel(left - owed)
         }
-        CallHook::CallingHost | CallHook::CallingWasm | CallHook::ReturningFromWasm => Ok(()),
+        CallHook::CallingWasm | CallHook::ReturningFromWasm => Ok(()),
     }
 }
 
@@ -80,6 +97,7 @@ pub(crate) fn call_hook<T>(
 /// every callback begins.
 pub(crate) fn forget_owed() {
     take_owed();
+    DEPTH.with(|d| d.set(0));
 }
 
 #[cfg(test)]
