@@ -19,6 +19,9 @@ use crate::{
 
 /// Audit file inside the state folder.
 pub const AUDIT_FILE: &str = "audit.jsonl";
+/// The key that signs the folder's trail (generated on first use; `.pub` beside it); the
+/// checkpoints go to `audit.jsonl.checkpoints`, so a trail cut short is refused.
+pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["plugin", "all", "deployment"])))]
@@ -108,7 +111,7 @@ fn change(args: &Args, to: TradingState) -> Result<String, String> {
     // Held until this function returns (closing the file releases it).
     let _lock = lock(&dir)
         .map_err(|e| format!("{}: cannot lock {LOCK_FILE}: {e}", args.state_dir.display()))?;
-    let trail = audit::open_file(&dir, AUDIT_FILE)
+    let trail = audit::open_file_signed(&dir, AUDIT_FILE, AUDIT_KEY_FILE)
         .map_err(|e| format!("{}: {e}", args.state_dir.display()))?;
     let mut stored =
         StoredStates::load(&dir).map_err(|e| format!("{}: {e}", args.state_dir.display()))?;
@@ -118,7 +121,7 @@ fn change(args: &Args, to: TradingState) -> Result<String, String> {
             .map_err(|e| format!("--webhook: {e}"))?;
         notifiers = notifiers.with(Arc::new(hook));
     }
-    let control = TradingControl::new(trail, notifiers);
+    let control = TradingControl::new(trail.clone(), notifiers);
     control.restore(&stored);
     let from = control.state_of(&scope);
     if from == to {
@@ -127,6 +130,10 @@ fn change(args: &Args, to: TradingState) -> Result<String, String> {
     let change = control
         .set(&scope, to, &args.reason, &actor, None)
         .map_err(|e| e.to_string())?;
+    // Sign the new head, so deleting this change from the trail is detected.
+    trail
+        .checkpoint()
+        .map_err(|e| format!("{}: {e}", args.state_dir.display()))?;
     stored.set(
         &scope,
         StoredEntry {

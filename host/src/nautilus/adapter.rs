@@ -17,7 +17,10 @@ use nautilus_common::actor::DataActor;
 use nautilus_model::{
     data::{Bar as NBar, BarType as NBarType, QuoteTick as NQuote, TradeTick as NTrade},
     enums::PositionSide as NPositionSide,
-    events::{OrderAccepted, OrderCanceled, OrderDenied, OrderExpired, OrderFilled, OrderRejected},
+    events::{
+        OrderAccepted, OrderCancelRejected, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
+        OrderRejected,
+    },
     identifiers::{ClientOrderId, InstrumentId as NInstrumentId, StrategyId},
     orders::{Order, OrderAny},
 };
@@ -147,6 +150,12 @@ nautilus_strategy!(ComponentStrategy, {
         self.order_event(&event, true, None);
     }
 
+    fn on_order_cancel_rejected(&mut self, e: OrderCancelRejected) {
+        // The order stays open: the gate forgets the pending cancel so the plugin may ask
+        // again (a repeated cancel is otherwise answered from the gate's state).
+        self.cancel_refused(&e.client_order_id.to_string());
+    }
+
     fn on_order_expired(&mut self, e: OrderExpired) {
         let event = OrderEvent::Cancelled(OrderCancelled {
             order_id: e.client_order_id.to_string(),
@@ -245,6 +254,15 @@ impl ComponentStrategy {
         let ok = result.is_ok();
         self.after_callback(result);
         ok
+    }
+
+    /// The venue (or Nautilus) refused a cancel: the order is cancellable again.
+    fn cancel_refused(&mut self, client_order_id: &str) {
+        self.instance
+            .borrow_mut()
+            .host_mut()
+            .risk_gate
+            .cancel_refused_by_venue(client_order_id);
     }
 
     /// Values the plugin's positions at the new market (daily-loss / drawdown halts).
@@ -417,6 +435,7 @@ impl ComponentStrategy {
                     let id = ClientOrderId::new(&client_order_id);
                     if let Err(e) = self.cancel_order(id, None, None) {
                         tracing::warn!(strategy = %self.strategy_id(), "cancel of {id} failed: {e}");
+                        self.cancel_refused(&client_order_id);
                     }
                 }
             }

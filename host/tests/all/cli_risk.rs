@@ -242,3 +242,27 @@ fn concurrent_halts_on_one_state_folder_all_land_and_the_trail_verifies() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// The CLI's file trail is signed: deleting its newest record (the last change) is
+/// detected, and the next halt refuses to extend the cut trail.
+#[test]
+fn a_state_folder_trail_cut_short_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().to_str().unwrap();
+    for (cmd, reason) in [("halt", "one"), ("resume", "two")] {
+        let (code, _, stderr) = stratbox(&[cmd, "--all", "--reason", reason, "--state-dir", state]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let dir = cap_std::fs::Dir::open_ambient_dir(tmp.path(), cap_std::ambient_authority()).unwrap();
+    let (records, checkpoints) = stratbox::audit::read_file(&dir, "audit.jsonl").unwrap();
+    assert_eq!(records.len(), 2);
+    let key = std::fs::read_to_string(tmp.path().join("audit-signing.key.pub")).unwrap();
+    stratbox::audit::verify_trail(&records, &checkpoints.unwrap(), key.trim(), None).unwrap();
+
+    let trail = std::fs::read_to_string(tmp.path().join("audit.jsonl")).unwrap();
+    let first = trail.lines().next().unwrap();
+    std::fs::write(tmp.path().join("audit.jsonl"), format!("{first}\n")).unwrap();
+    let (code, _, stderr) = stratbox(&["halt", "--all", "--reason", "x", "--state-dir", state]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+}
