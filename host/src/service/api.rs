@@ -248,13 +248,19 @@ async fn upload_plugin(
         uploaded_by: p.actor(),
         uploaded_ns: crate::time::wall_clock_ns() as i64,
     };
-    registry::insert(&state.pool, &record).await?;
-    state.audit.append(
-        &p.actor(),
-        AuditAction::PluginUploaded,
-        &format!("{}@{digest}", m.name),
-        serde_json::json!({ "name": m.name, "version": m.version, "size": bytes.len(), "requests": m.capabilities, "imports": component.inspection().imports }),
-    )?;
+    // The registry row and its audit record commit together or not at all.
+    let mut tx = state.begin().await?;
+    registry::insert(&mut *tx, &record).await?;
+    state
+        .audit_in(
+            &mut tx,
+            &p.actor(),
+            AuditAction::PluginUploaded,
+            &format!("{}@{digest}", m.name),
+            serde_json::json!({ "name": m.name, "version": m.version, "size": bytes.len(), "requests": m.capabilities, "imports": component.inspection().imports }),
+        )
+        .await?;
+    super::audit_tx::commit(tx, "an upload").await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -320,7 +326,8 @@ async fn decide(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
     let status = if approve { "approved" } else { "rejected" };
-    if !grants::decide(&state.pool, id, status, &p.actor(), note).await? {
+    let mut tx = state.begin().await?;
+    if !grants::decide(&mut *tx, id, status, &p.actor(), note).await? {
         return Err(ApiError::new(
             ErrorCode::AlreadyDecided,
             format!("grant {id} is already {}", g.status),
@@ -331,12 +338,16 @@ async fn decide(
     } else {
         AuditAction::GrantRejected
     };
-    state.audit.append(
-        &p.actor(),
-        action,
-        &format!("grant {id}"),
-        serde_json::json!({ "plugin": g.plugin, "digest": g.digest, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
-    )?;
+    state
+        .audit_in(
+            &mut tx,
+            &p.actor(),
+            action,
+            &format!("grant {id}"),
+            serde_json::json!({ "plugin": g.plugin, "digest": g.digest, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
+        )
+        .await?;
+    super::audit_tx::commit(tx, "a grant decision").await?;
     grants::get(&state.pool, id)
         .await?
         .map(Json)
@@ -629,13 +640,18 @@ async fn create_token(
         return Err(ApiError::bad_request("`name` must be 1 to 100 characters"));
     }
     let token = auth::new_token()?;
-    auth::store_token(&state.pool, &token, &body.name, body.role, &p.actor()).await?;
-    state.audit.append(
-        &p.actor(),
-        AuditAction::TokenChanged,
-        &format!("token {}", body.name),
-        serde_json::json!({ "issued": body.name, "role": body.role.name() }),
-    )?;
+    let mut tx = state.begin().await?;
+    auth::store_token(&mut *tx, &token, &body.name, body.role, &p.actor()).await?;
+    state
+        .audit_in(
+            &mut tx,
+            &p.actor(),
+            AuditAction::TokenChanged,
+            &format!("token {}", body.name),
+            serde_json::json!({ "issued": body.name, "role": body.role.name() }),
+        )
+        .await?;
+    super::audit_tx::commit(tx, "a new token").await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenIssued {
@@ -652,16 +668,21 @@ async fn revoke_token(
     Extension(p): Extension<Principal>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let n = auth::revoke(&state.pool, &name).await?;
+    let mut tx = state.begin().await?;
+    let n = auth::revoke(&mut *tx, &name).await?;
     if n == 0 {
         return Err(ApiError::not_found(format!("no live token named `{name}`")));
     }
-    state.audit.append(
-        &p.actor(),
-        AuditAction::TokenChanged,
-        &format!("token {name}"),
-        serde_json::json!({ "revoked": name, "count": n }),
-    )?;
+    state
+        .audit_in(
+            &mut tx,
+            &p.actor(),
+            AuditAction::TokenChanged,
+            &format!("token {name}"),
+            serde_json::json!({ "revoked": name, "count": n }),
+        )
+        .await?;
+    super::audit_tx::commit(tx, "a token revocation").await?;
     Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
 }
 

@@ -161,7 +161,7 @@ pub fn new_token() -> Result<String, ApiError> {
 
 /// Stores a token's hash with its name and role.
 pub async fn store_token(
-    pool: &AnyPool,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     token: &str,
     name: &str,
     role: Role,
@@ -175,19 +175,22 @@ pub async fn store_token(
     .bind(role.name().to_string())
     .bind(created_by.to_string())
     .bind(crate::time::wall_clock_ns() as i64)
-    .execute(pool)
+    .execute(db)
     .await
     .map_err(super::db::err("storing a token"))?;
     Ok(())
 }
 
 /// Revokes every live token named `name`; returns how many.
-pub async fn revoke(pool: &AnyPool, name: &str) -> Result<u64, super::db::DbError> {
+pub async fn revoke(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    name: &str,
+) -> Result<u64, super::db::DbError> {
     let done =
         sqlx::query("UPDATE tokens SET revoked_ns = $1 WHERE name = $2 AND revoked_ns IS NULL")
             .bind(crate::time::wall_clock_ns() as i64)
             .bind(name.to_string())
-            .execute(pool)
+            .execute(db)
             .await
             .map_err(super::db::err("revoking a token"))?;
     Ok(done.rows_affected())

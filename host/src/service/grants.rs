@@ -253,14 +253,19 @@ pub async fn request(
         decided_ns: None,
         decision_note: None,
     };
-    // Audited before it exists: a stored request always has its record.
-    state.audit.append(
-        &who.actor(),
-        crate::audit::AuditAction::GrantRequested,
-        &format!("grant {}", record.id),
-        serde_json::json!({ "plugin": record.plugin, "version": component.version, "digest": record.digest, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
-    )?;
-    insert(&state.pool, &record).await?;
+    // The request and its record commit together: a stored request always has its record.
+    let mut tx = state.begin().await?;
+    state
+        .audit_in(
+            &mut tx,
+            &who.actor(),
+            crate::audit::AuditAction::GrantRequested,
+            &format!("grant {}", record.id),
+            serde_json::json!({ "plugin": record.plugin, "version": component.version, "digest": record.digest, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
+        )
+        .await?;
+    insert(&mut *tx, &record).await?;
+    super::audit_tx::commit(tx, "a grant request").await?;
     Ok(record)
 }
 
@@ -363,7 +368,10 @@ pub async fn latest_approved(pool: &AnyPool, plugin: &str) -> Result<Option<Gran
     rows.first().map(row).transpose()
 }
 
-pub async fn insert(pool: &AnyPool, g: &GrantRecord) -> Result<(), DbError> {
+pub async fn insert(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    g: &GrantRecord,
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO grants (id, plugin, digest, spec, status, reason, diff, requested_by, requested_ns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -376,7 +384,7 @@ pub async fn insert(pool: &AnyPool, g: &GrantRecord) -> Result<(), DbError> {
     .bind(serde_json::to_string(&g.diff).unwrap_or_default())
     .bind(g.requested_by.clone())
     .bind(g.requested_ns)
-    .execute(pool)
+    .execute(db)
     .await
     .map_err(db::err("storing a grant request"))?;
     Ok(())
@@ -384,7 +392,7 @@ pub async fn insert(pool: &AnyPool, g: &GrantRecord) -> Result<(), DbError> {
 
 /// Sets a pending grant's decision; false if it was not pending any more.
 pub async fn decide(
-    pool: &AnyPool,
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
     id: &str,
     status: &str,
     by: &str,
@@ -398,7 +406,7 @@ pub async fn decide(
     .bind(crate::time::wall_clock_ns() as i64)
     .bind(note.to_string())
     .bind(id.to_string())
-    .execute(pool)
+    .execute(db)
     .await
     .map_err(db::err("deciding a grant"))?;
     Ok(done.rows_affected() == 1)

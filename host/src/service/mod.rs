@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod audit_store;
+mod audit_tx;
 pub mod auth;
 mod body;
 pub mod config;

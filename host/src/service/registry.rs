@@ -191,7 +191,10 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<PluginRecord>, DbError> {
         .collect()
 }
 
-pub async fn insert(pool: &AnyPool, p: &PluginRecord) -> Result<(), DbError> {
+pub async fn insert(
+    db: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    p: &PluginRecord,
+) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO plugins (digest, name, version, size, inspection, uploaded_by, uploaded_ns) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -202,7 +205,7 @@ pub async fn insert(pool: &AnyPool, p: &PluginRecord) -> Result<(), DbError> {
     .bind(p.inspection.to_string())
     .bind(p.uploaded_by.clone())
     .bind(p.uploaded_ns)
-    .execute(pool)
+    .execute(db)
     .await
     .map_err(db::err("storing a plugin"))?;
     Ok(())

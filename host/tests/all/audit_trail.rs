@@ -254,3 +254,67 @@ fn two_services_and_the_cli_share_one_chain_on_postgres() {
     let base = url.rsplit_once('/').unwrap().0;
     two_services_and_the_cli(&format!("{base}/{name}"));
 }
+
+/// Audit before effect (hardening issue, Why 5): an API change whose audit record cannot
+/// be written does not happen. A trigger makes every audit insert fail; creating and
+/// revoking a token then fail, and the tokens table is unchanged.
+#[test]
+fn an_api_change_whose_record_cannot_be_written_does_not_happen() {
+    use crate::service_e2e::{Api, config, runtime};
+    use stratbox::service::{Server, auth::Role};
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
+    let rt = runtime();
+    let admin = stratbox::service::create_token(
+        &url,
+        &tmp.path().join("state/audit-signing.key"),
+        "root",
+        Role::Admin,
+    )
+    .unwrap();
+    let server = rt
+        .block_on(Server::start(config(tmp.path(), url.clone())))
+        .unwrap();
+    let api = Api::new(server.addr);
+    let (s, _) = api.call(
+        "POST",
+        "/v1/tokens",
+        Some(&admin),
+        Some(serde_json::json!({"name": "before", "role": "auditor"})),
+    );
+    assert_eq!(s, 201);
+    execute(
+        &url,
+        "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'disk full'); END",
+    );
+    let (s, body) = api.call(
+        "POST",
+        "/v1/tokens",
+        Some(&admin),
+        Some(serde_json::json!({"name": "unaudited", "role": "admin"})),
+    );
+    assert!(s >= 500, "{s} {body}");
+    let (s, body) = api.call("POST", "/v1/tokens/before/revoke", Some(&admin), None);
+    assert!(s >= 500, "{s} {body}");
+    let count = |sql: &str| {
+        rt.block_on(async {
+            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        })
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tokens WHERE name = 'unaudited'"),
+        0
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tokens WHERE name = 'before' AND revoked_ns IS NULL"),
+        1
+    );
+    execute(&url, "DROP TRIGGER no_audit");
+    rt.block_on(server.shutdown());
+}
