@@ -2,11 +2,11 @@
 //! a dead letter says everything that was wrong with it.
 //!
 //! Input is a JSON object as a model sends it (JSONL lines are that directly; CSV and
-//! Parquet rows are turned into one by [`super::ingest`]). Checks: required fields and
+//! Parquet rows are turned into one by [`super::records`] and the host). Checks: required fields and
 //! their types, no unknown fields, a signal type of the schema, confidence in [0, 1],
 //! finite numbers, a known instrument, size limits on every string / map, and in live mode
 //! a timestamp near the host's clock. Duplicates are the buffer's business (it knows what
-//! was stored): see [`super::store`].
+//! was stored): see the host's `signals::store`.
 
 use std::{collections::BTreeMap, collections::BTreeSet, fmt};
 
