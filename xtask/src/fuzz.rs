@@ -41,7 +41,8 @@ pub const BUILD_FLAGS: [&str; 6] = [
     "16",
 ];
 
-/// libFuzzer flags for every run: a per-input timeout well above the slowest legitimate
+/// libFuzzer flags for every run (one process: libFuzzer's default; `-jobs=1` would move
+/// the output into a `fuzz-0.log` file that CI does not show): a per-input timeout well above the slowest legitimate
 /// input (compiling a 250 KiB component), and room for wasmtime's engine. Input length is
 /// libFuzzer's default: the largest input of the corpus, at least 4 KiB.
 pub const LIBFUZZER_FLAGS: [&str; 2] = ["-timeout=60", "-rss_limit_mb=3072"];
@@ -124,7 +125,6 @@ pub fn run_target(
     }
     cmd.arg("--")
         .arg(format!("-max_total_time={seconds}"))
-        .arg("-jobs=1")
         .arg("-print_final_stats=1")
         .args(LIBFUZZER_FLAGS);
     run(&mut cmd)
