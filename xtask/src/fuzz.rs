@@ -50,9 +50,12 @@ pub const LIBFUZZER_FLAGS: [&str; 2] = ["-timeout=60", "-rss_limit_mb=3072"];
 /// `cargo fuzz`, with the nightly flags it passes allowed on the stable toolchain.
 fn cargo_fuzz(root: &Path) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // The instrumented build always goes to `fuzz/target`, never to a CARGO_TARGET_DIR
+    // set for the normal build (whose artifacts it could not share anyway).
     c.current_dir(root.join("fuzz"))
         .arg("fuzz")
-        .env("RUSTC_BOOTSTRAP", "1");
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("CARGO_TARGET_DIR");
     c
 }
 
