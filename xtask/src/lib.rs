@@ -7,6 +7,7 @@
 //! but the stratbox world), embed the manifest as a custom section, and write
 //! `<target>/plugins/<name>.wasm` atomically.
 
+pub mod fuzz;
 pub mod layers;
 pub mod plugins;
 

@@ -23,11 +23,27 @@ enum Cmd {
     Plugins,
     /// The main job: build everything and run the demo on bundled data.
     Demo,
-    /// Everything CI checks: formatting, clippy, plugins, all tests.
+    /// Everything CI checks: formatting, clippy, plugins, all tests, a short run of each
+    /// fuzz target.
     Test {
         /// Skip `cargo fmt --check` and clippy (tests only).
         #[arg(long)]
         no_lint: bool,
+        /// Skip the fuzz smoke runs (building the fuzz targets takes minutes).
+        #[arg(long)]
+        no_fuzz: bool,
+    },
+    /// Run fuzz targets on their committed corpus (docs/fuzzing.md); new inputs go to
+    /// fuzz/target/corpus/<target>.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Keep the scratch corpus of an earlier run (grow it) instead of starting afresh.
+        #[arg(long)]
+        keep: bool,
+        /// Targets to run (default: all, one after the other).
+        targets: Vec<String>,
     },
     /// Release-mode benchmarks (`stratbox bench callback`).
     Bench,
@@ -43,7 +59,12 @@ fn main() -> Result<()> {
         Cmd::Setup => setup(),
         Cmd::Plugins => plugins(&root).map(|_| ()),
         Cmd::Demo => demo(&root),
-        Cmd::Test { no_lint } => test(&root, no_lint),
+        Cmd::Test { no_lint, no_fuzz } => test(&root, no_lint, no_fuzz),
+        Cmd::Fuzz {
+            seconds,
+            keep,
+            targets,
+        } => fuzz(&root, seconds, keep, &targets),
         Cmd::Bench => bench(&root),
         Cmd::Layers => core_dependencies(&root).and_then(|()| layers(&root)),
     }
@@ -176,7 +197,7 @@ fn demo(root: &Path) -> Result<()> {
         .arg(target_dir(root)?.join("demo-report-signals")))
 }
 
-fn test(root: &Path, no_lint: bool) -> Result<()> {
+fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     setup()?;
     core_dependencies(root)?;
     layers(root)?;
@@ -198,7 +219,34 @@ fn test(root: &Path, no_lint: bool) -> Result<()> {
     if std::env::var_os("STRATBOX_TEST_POSTGRES_URL").is_none() {
         test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
     }
-    run(&mut test)
+    run(&mut test)?;
+    if no_fuzz {
+        return Ok(());
+    }
+    fuzz(root, xtask::fuzz::SMOKE_SECONDS, false, &[])
+}
+
+/// Installs cargo-fuzz if needed, builds every fuzz target, runs `targets` (all if empty)
+/// for `seconds` each (decision 0024).
+fn fuzz(root: &Path, seconds: u64, keep: bool, targets: &[String]) -> Result<()> {
+    let started = std::time::Instant::now();
+    xtask::fuzz::ensure_cargo_fuzz(&run)?;
+    xtask::fuzz::build(root, &run)?;
+    let built = started.elapsed();
+    let all: Vec<String> = xtask::fuzz::TARGETS.map(str::to_owned).to_vec();
+    let targets = if targets.is_empty() { &all } else { targets };
+    for t in targets {
+        let scratch = xtask::fuzz::scratch_corpus(root, t);
+        xtask::fuzz::run_target(root, t, seconds, &scratch, keep, &run)
+            .with_context(|| format!("fuzz target `{t}` failed: the crashing input is under fuzz/artifacts/{t}/ (docs/fuzzing.md)"))?;
+    }
+    eprintln!(
+        "  fuzz: built in {:.0} s, {} target(s) x {seconds} s, {:.0} s in all",
+        built.as_secs_f64(),
+        targets.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Crates the sandbox core must never depend on, directly or transitively (its layering

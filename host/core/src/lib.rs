@@ -15,10 +15,12 @@
 //! - [`notify`]: alert sinks (log, webhook) for risk and fault events.
 //! - [`time`]: UNIX-nanosecond timestamps as the contract and Nautilus use them.
 //! - [`inspect`]: what `stratbox inspect` reports about a component.
+//! - [`signal_input`]: AI signals as they arrive: schema, validator, JSONL / CSV readers.
 //! - [`stubs`]: well-known values (the bundled GBP/USD instrument) for tests and benches.
 //!
 //! Dependency direction inside the crate: `capabilities` → {`sandbox`, `audit`, `notify`,
-//! `storage`} → {`bindings`, `time`}; `inspect` uses `sandbox` and `capabilities`.
+//! `storage`} → {`bindings`, `time`}; `inspect` uses `sandbox` and `capabilities`;
+//! `signal_input` uses `bindings` only.
 
 pub mod audit;
 pub mod bindings;
@@ -26,6 +28,7 @@ pub mod capabilities;
 pub mod inspect;
 pub mod notify;
 pub mod sandbox;
+pub mod signal_input;
 pub mod storage;
 pub mod stubs;
 pub mod time;

@@ -266,7 +266,7 @@ async fn ingest_cmd(a: &IngestArgs) -> Result<u8, String> {
             .into_iter()
             .map(|r| {
                 n += 1;
-                r.judge(&validator, format!("{run_id}/{n}"))
+                ingest::judge(r, &validator, format!("{run_id}/{n}"))
             })
             .collect();
         // STRATBOX_LOG=debug ties each batch's correlation ids to the file lines; the

@@ -1,6 +1,8 @@
 //! Signal files: JSONL, CSV and Parquet, read into the schema's JSON objects so one
 //! validator judges them all. Every record keeps its origin (`file:line` or
-//! `file:row`) for dead letters and errors.
+//! `file:row`) for dead letters and errors. The JSONL and CSV readers themselves are pure
+//! parsing and live in the core (`stratbox_core::signal_input::records`, fuzzed); this
+//! module opens the files and reads Parquet.
 //!
 //! - **JSONL**: one signal object per line; blank lines are skipped.
 //! - **CSV**: a header naming the schema fields (`metadata` optional). `timestamp` is an
@@ -11,18 +13,20 @@
 //!   `confidence` Float64; `value` Float64 or Utf8 (read like the CSV column); `metadata`
 //!   Utf8 (JSON) or absent.
 
-use std::{io::BufRead, path::Path, str::FromStr};
+use std::{path::Path, str::FromStr};
 
 use arrow_array::{
     Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
     UInt64Array,
 };
 use serde_json::{Map, Value as Json};
-
-use super::{
-    store::Incoming,
-    validate::{Problem, Refusal, Validator},
+pub use stratbox_core::signal_input::records::{IngestError, Record, signal_id_of};
+use stratbox_core::signal_input::{
+    records::{Cell, object_of, read_csv, read_jsonl},
+    validate::{OPTIONAL_FIELD, REQUIRED_FIELDS as REQUIRED},
 };
+
+use super::{store::Incoming, validate::Validator};
 
 /// File formats `signals ingest` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,79 +58,28 @@ impl Format {
     }
 }
 
-/// One record of a file, not yet validated.
-#[derive(Debug, Clone)]
-pub struct Record {
-    /// `file:line` / `file:row`.
-    pub source: String,
-    /// The record as received (for dead letters).
-    pub raw: String,
-    /// The record as a schema object, or why it is not one.
-    pub object: Result<Json, Problem>,
-    /// `object` was parsed from `raw` itself (JSONL), so `raw`'s length is its size.
-    pub parsed_from_raw: bool,
-}
-
-impl Record {
-    /// Validates the record into what the buffer stores: the signal, or its refusal.
-    #[must_use]
-    pub fn judge(self, validator: &Validator, correlation_id: String) -> Incoming {
-        let object = match self.object {
-            Ok(o) => o,
-            Err(p) => {
-                return Incoming::Refused {
-                    input: self.raw,
-                    refusal: Refusal(vec![p]),
-                    signal_id: None,
-                    source: self.source,
-                    correlation_id,
-                };
-            }
-        };
-        // A JSONL record's size is its line; CSV / Parquet rows are measured as JSON.
-        let checked = if self.parsed_from_raw {
-            validator.validate_parsed(&object, self.raw.len())
-        } else {
-            validator.validate(&object)
-        };
-        match checked {
-            Ok(signal) => Incoming::Valid {
-                signal,
-                source: self.source,
-                correlation_id,
-            },
-            Err(refusal) => Incoming::Refused {
-                signal_id: signal_id_of(&object),
-                input: self.raw,
-                refusal,
-                source: self.source,
-                correlation_id,
-            },
-        }
+/// Validates a record into what the buffer stores: the signal, or its refusal with the
+/// record kept for the dead letter.
+#[must_use]
+pub fn judge(record: Record, validator: &Validator, correlation_id: String) -> Incoming {
+    match record.check(validator) {
+        Ok(signal) => Incoming::Valid {
+            signal,
+            source: record.source,
+            correlation_id,
+        },
+        Err((refusal, signal_id)) => Incoming::Refused {
+            input: record.raw,
+            refusal,
+            signal_id,
+            source: record.source,
+            correlation_id,
+        },
     }
-}
-
-/// The `signal_id` of a refused input, if it has a string one (cut to 128 characters), so
-/// its dead letter can be found by id.
-pub(crate) fn signal_id_of(object: &Json) -> Option<String> {
-    object
-        .get("signal_id")
-        .and_then(Json::as_str)
-        .map(|s| s.chars().take(128).collect())
-}
-
-/// A file could not be read at all (as opposed to a bad record, which is dead-lettered).
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("{path}: {reason}")]
-    File { path: String, reason: String },
 }
 
 fn file_err(path: &Path, reason: impl ToString) -> IngestError {
-    IngestError::File {
-        path: path.display().to_string(),
-        reason: reason.to_string(),
-    }
+    IngestError::file(path.display(), reason)
 }
 
 /// Opens a file the operator named (through a `cap-std` handle on its directory).
@@ -154,197 +107,20 @@ pub fn read(
     each: &mut dyn FnMut(Record) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     match format {
-        Format::Jsonl => read_jsonl(path, each),
-        Format::Csv => read_csv(path, each),
+        Format::Jsonl => read_jsonl(
+            open(path)?.into_std(),
+            &path.display().to_string(),
+            &label(path),
+            each,
+        ),
+        Format::Csv => read_csv(
+            open(path)?.into_std(),
+            &path.display().to_string(),
+            &label(path),
+            each,
+        ),
         Format::Parquet => read_parquet(path, each),
     }
-}
-
-fn read_jsonl(
-    path: &Path,
-    each: &mut dyn FnMut(Record) -> Result<(), IngestError>,
-) -> Result<(), IngestError> {
-    let name = label(path);
-    let reader = std::io::BufReader::new(open(path)?.into_std());
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let bytes = line.map_err(|e| file_err(path, e))?;
-        let source = format!("{name}:{}", i + 1);
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                each(Record {
-                    source,
-                    raw: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    object: Err(problem("signal", "not UTF-8 text")),
-                    parsed_from_raw: false,
-                })?;
-                continue;
-            }
-        };
-        let text = text.trim_end_matches('\r');
-        if text.trim().is_empty() {
-            continue;
-        }
-        let object = super::strict_json::parse(text)
-            .map_err(|e| problem("signal", format!("not valid JSON: {e}")));
-        each(Record {
-            source,
-            raw: text.to_string(),
-            object,
-            parsed_from_raw: true,
-        })?;
-    }
-    Ok(())
-}
-
-fn problem(field: &str, reason: impl Into<String>) -> Problem {
-    Problem {
-        at: field.into(),
-        message: reason.into(),
-    }
-}
-
-/// A CSV / Parquet text cell as the schema value it stands for.
-fn value_cell(s: &str) -> Result<Json, Problem> {
-    let t = s.trim();
-    if t.starts_with('{') {
-        return super::strict_json::parse(t).map_err(|e| {
-            problem(
-                "value",
-                format!("looks like a map but is not valid JSON: {e}"),
-            )
-        });
-    }
-    if let Ok(x) = t.parse::<f64>() {
-        return serde_json::Number::from_f64(x)
-            .map(Json::Number)
-            .ok_or_else(|| problem("value", format!("`{t}` is not a finite number")));
-    }
-    Ok(Json::String(s.to_string()))
-}
-
-fn metadata_cell(s: &str) -> Result<Json, Problem> {
-    if s.trim().is_empty() {
-        return Ok(Json::Object(Map::new()));
-    }
-    super::strict_json::parse(s).map_err(|e| problem("metadata", format!("not a JSON object: {e}")))
-}
-
-use super::validate::{OPTIONAL_FIELD, REQUIRED_FIELDS as REQUIRED};
-
-/// Builds the schema object of one CSV / Parquet row from its text cells.
-fn object_of(cells: &[(&str, Option<Cell>)]) -> Result<Json, Problem> {
-    let mut m = Map::new();
-    for (name, cell) in cells {
-        let Some(cell) = cell else { continue };
-        let v = match (name, cell) {
-            (_, Cell::Json(j)) => j.clone(),
-            (&"timestamp", Cell::Text(t)) => match t.trim().parse::<u64>() {
-                Ok(n) => Json::from(n),
-                Err(_) => Json::String(t.clone()),
-            },
-            (_, Cell::NonFinite(x)) => {
-                return Err(problem(name, format!("{x} is not a finite number")));
-            }
-            (&"confidence", Cell::Text(t)) => match t.trim().parse::<f64>() {
-                Ok(x) => match serde_json::Number::from_f64(x) {
-                    Some(n) => Json::Number(n),
-                    None => return Err(problem(name, format!("`{t}` is not a finite number"))),
-                },
-                Err(_) => Json::String(t.clone()),
-            },
-            (&"value", Cell::Text(t)) => value_cell(t)?,
-            (&"metadata", Cell::Text(t)) => metadata_cell(t)?,
-            (_, Cell::Text(t)) => Json::String(t.clone()),
-        };
-        m.insert((*name).to_string(), v);
-    }
-    Ok(Json::Object(m))
-}
-
-#[derive(Debug, Clone)]
-enum Cell {
-    Text(String),
-    Json(Json),
-    /// A float column holding NaN or an infinity.
-    NonFinite(f64),
-}
-
-fn read_csv(
-    path: &Path,
-    each: &mut dyn FnMut(Record) -> Result<(), IngestError>,
-) -> Result<(), IngestError> {
-    let name = label(path);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(open(path)?.into_std());
-    let headers = reader.headers().map_err(|e| file_err(path, e))?.clone();
-    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|n| col(n).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(file_err(
-            path,
-            format!(
-                "header lacks {} (expected columns {}, and optionally metadata)",
-                missing.join(", "),
-                REQUIRED.join(",")
-            ),
-        ));
-    }
-    let extra: Vec<&str> = headers
-        .iter()
-        .filter(|h| !REQUIRED.contains(&h.trim()) && h.trim() != OPTIONAL_FIELD)
-        .collect();
-    if !extra.is_empty() {
-        return Err(file_err(
-            path,
-            format!("unknown columns: {}", extra.join(", ")),
-        ));
-    }
-    let names: Vec<&str> = REQUIRED.iter().copied().chain([OPTIONAL_FIELD]).collect();
-    for (i, row) in reader.records().enumerate() {
-        // Line numbers count the header as line 1.
-        let source = format!("{name}:{}", i + 2);
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                each(Record {
-                    source,
-                    raw: String::new(),
-                    object: Err(problem(
-                        "signal",
-                        format!("not a CSV row of this file: {e}"),
-                    )),
-                    parsed_from_raw: false,
-                })?;
-                continue;
-            }
-        };
-        let raw = row.iter().collect::<Vec<_>>().join(",");
-        let cells: Vec<(&str, Option<Cell>)> = names
-            .iter()
-            .map(|n| {
-                (
-                    *n,
-                    col(n)
-                        .and_then(|c| row.get(c))
-                        .map(|s| Cell::Text(s.to_string())),
-                )
-            })
-            .collect();
-        each(Record {
-            source,
-            raw,
-            object: object_of(&cells),
-            parsed_from_raw: false,
-        })?;
-    }
-    Ok(())
 }
 
 fn read_parquet(

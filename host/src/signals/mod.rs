@@ -18,10 +18,12 @@ pub mod delivery;
 pub mod ingest;
 pub mod nautilus;
 pub mod router;
-pub mod schema;
 pub mod store;
-pub mod strict_json;
-pub mod validate;
+
+// The schema, its validator and the strict JSON parser are pure parsing and live in the
+// core (fuzzed without Nautilus, docs/decisions/0024-fuzzing.md); re-exported here so that
+// `signals::validate::Validator` and friends keep their paths.
+pub use stratbox_core::signal_input::{schema, strict_json, validate};
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -114,7 +116,7 @@ pub fn load_file(
     let mut out = SignalFile::default();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     ingest::read(path, format, &mut |record| {
-        match record.judge(validator, String::new()) {
+        match ingest::judge(record, validator, String::new()) {
             store::Incoming::Valid { signal, source, .. } => {
                 let body = signal.canonical_json();
                 match seen.get(&signal.signal_id) {
