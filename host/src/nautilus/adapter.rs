@@ -153,7 +153,7 @@ nautilus_strategy!(ComponentStrategy, {
     fn on_order_cancel_rejected(&mut self, e: OrderCancelRejected) {
         // The order stays open: the gate forgets the pending cancel so the plugin may ask
         // again (a repeated cancel is otherwise answered from the gate's state).
-        self.cancel_refused(&e.client_order_id.to_string());
+        self.cancel_refused(e.client_order_id.as_str());
     }
 
     fn on_order_expired(&mut self, e: OrderExpired) {

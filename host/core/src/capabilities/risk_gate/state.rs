@@ -789,7 +789,7 @@ mod tests {
                 .records()
                 .into_iter()
                 .filter(|r| r.action == AuditAction::OrderDecision)
-                .map(|r| r.details)
+                .map(|r| r.details())
                 .collect::<Vec<_>>()
         };
         let first = refusals();
