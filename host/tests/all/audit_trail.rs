@@ -261,17 +261,11 @@ fn two_services_and_the_cli_share_one_chain_on_postgres() {
 #[test]
 fn an_api_change_whose_record_cannot_be_written_does_not_happen() {
     use crate::service_e2e::{Api, config, runtime};
-    use stratbox::service::{Server, auth::Role};
+    use stratbox::service::Server;
     let tmp = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
     let rt = runtime();
-    let admin = stratbox::service::create_token(
-        &url,
-        &tmp.path().join("state/audit-signing.key"),
-        "root",
-        Role::Admin,
-    )
-    .unwrap();
+    let admin = crate::service_e2e::admin_token(tmp.path(), &url);
     let server = rt
         .block_on(Server::start(config(tmp.path(), url.clone())))
         .unwrap();

@@ -120,6 +120,18 @@ pub(crate) fn config(tmp: &std::path::Path, database_url: String) -> ServiceConf
     }
 }
 
+/// An admin token issued from the CLI side into `database_url`, signed with the key of the
+/// service that [`config`] configures in `tmp`.
+pub(crate) fn admin_token(tmp: &std::path::Path, database_url: &str) -> String {
+    stratbox::service::create_token(
+        database_url,
+        &tmp.join("state/audit-signing.key"),
+        "root",
+        Role::Admin,
+    )
+    .unwrap()
+}
+
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -221,13 +233,7 @@ fn end_to_end(database_url: String) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let rt = runtime();
-    let admin = stratbox::service::create_token(
-        &database_url,
-        &tmp.path().join("state/audit-signing.key"),
-        "root",
-        Role::Admin,
-    )
-    .unwrap();
+    let admin = admin_token(tmp.path(), &database_url);
     let server = rt
         .block_on(Server::start(config(tmp.path(), database_url.clone())))
         .unwrap();

@@ -4,7 +4,7 @@
 //! SQLite and PostgreSQL.
 
 use serde_json::json;
-use stratbox::service::{Server, auth::Role, db, grants};
+use stratbox::service::{Server, db, grants};
 use stratbox_artifacts as artifacts;
 
 use crate::service_e2e::{Api, POLICY, config, runtime, session};
@@ -14,13 +14,7 @@ fn a_grant_covers_one_upload_not_every_version_of_a_name() {
     let tmp = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
     let rt = runtime();
-    let admin = stratbox::service::create_token(
-        &url,
-        &tmp.path().join("state/audit-signing.key"),
-        "root",
-        Role::Admin,
-    )
-    .unwrap();
+    let admin = crate::service_e2e::admin_token(tmp.path(), &url);
     let server = rt
         .block_on(Server::start(config(tmp.path(), url.clone())))
         .unwrap();

@@ -20,7 +20,7 @@ use stratbox::{
     },
     catalog::InstrumentTable,
     notify::Notifiers,
-    service::{Server, auth::Role},
+    service::Server,
     stubs::gbpusd_fxcm,
 };
 use stratbox_artifacts as artifacts;
@@ -55,13 +55,7 @@ fn halt_and_resume_reach_every_deployment_of_the_service() {
     let tmp = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
     let rt = runtime();
-    let admin = stratbox::service::create_token(
-        &url,
-        &tmp.path().join("state/audit-signing.key"),
-        "root",
-        Role::Admin,
-    )
-    .unwrap();
+    let admin = crate::service_e2e::admin_token(tmp.path(), &url);
     let server = rt
         .block_on(Server::start(config(tmp.path(), url.clone())))
         .unwrap();
