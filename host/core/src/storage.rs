@@ -52,9 +52,27 @@ pub fn create_dir(path: &Path) -> Result<Dir, StorageError> {
 /// itself survives a crash. A reader sees the old file or the new one, never half of one,
 /// and concurrent writers (threads or processes) never share a temporary.
 pub fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    write_atomic_with(dir, name, bytes, false)
+}
+
+/// [`write_atomic`] for a secret (a signing key): readable and writable by the owner only,
+/// from before its first byte is written.
+pub fn write_atomic_private(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    write_atomic_with(dir, name, bytes, true)
+}
+
+fn write_atomic_with(
+    dir: &Dir,
+    name: &str,
+    bytes: &[u8],
+    private: bool,
+) -> Result<(), StorageError> {
     use std::io::Write;
     let write = || -> std::io::Result<()> {
         let mut tmp = cap_tempfile::TempFile::new(dir)?;
+        if private {
+            owner_only(tmp.as_file_mut())?;
+        }
         tmp.as_file_mut().write_all(bytes)?;
         tmp.as_file_mut().sync_all()?;
         tmp.replace(name)?;
@@ -64,6 +82,17 @@ pub fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), StorageEr
         name: name.to_string(),
         source,
     })
+}
+
+#[cfg(unix)]
+fn owner_only(file: &mut cap_std::fs::File) -> std::io::Result<()> {
+    use cap_std::fs::PermissionsExt;
+    file.set_permissions(cap_std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_file: &mut cap_std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Opens a directory the operator named (the one place ambient authority is used).

@@ -123,21 +123,18 @@ impl Signer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let pkcs8 = Self::new_pkcs8()?;
                 let signer = Self::from_pkcs8(name, &pkcs8)?;
-                let write = |n: &str, bytes: &[u8]| {
-                    crate::storage::write_atomic(dir, n, bytes).map_err(|source| KeyError::Write {
-                        name: n.to_string(),
-                        source,
-                    })
+                let failed = |n: &str| {
+                    let n = n.to_string();
+                    move |source| KeyError::Write { name: n, source }
                 };
-                write(name, &pkcs8)?;
-                restrict(dir, name).map_err(|source| KeyError::Read {
-                    name: name.to_string(),
-                    source,
-                })?;
-                write(
-                    &format!("{name}.pub"),
+                crate::storage::write_atomic_private(dir, name, &pkcs8).map_err(failed(name))?;
+                let public = format!("{name}.pub");
+                crate::storage::write_atomic(
+                    dir,
+                    &public,
                     format!("{}\n", signer.public_hex).as_bytes(),
-                )?;
+                )
+                .map_err(failed(&public))?;
                 Ok(signer)
             }
             Err(source) => Err(KeyError::Read {
@@ -165,17 +162,6 @@ impl Signer {
             signature: hex::encode(sig.as_ref()),
         }
     }
-}
-
-#[cfg(unix)]
-fn restrict(dir: &cap_std::fs::Dir, name: &str) -> std::io::Result<()> {
-    use cap_std::fs::PermissionsExt;
-    dir.set_permissions(name, cap_std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_dir: &cap_std::fs::Dir, _name: &str) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// `<seq>:<hash>`, a head an operator kept.
@@ -236,6 +222,12 @@ mod tests {
         let first = Signer::load_or_create(&dir, "audit.key").unwrap();
         let again = Signer::load_or_create(&dir, "audit.key").unwrap();
         assert_eq!(first.public_key(), again.public_key());
+        #[cfg(unix)]
+        {
+            use cap_std::fs::PermissionsExt;
+            let mode = dir.metadata("audit.key").unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
         assert_eq!(
             dir.read_to_string("audit.key.pub").unwrap().trim(),
             first.public_key()
