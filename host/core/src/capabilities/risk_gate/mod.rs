@@ -9,6 +9,7 @@
 //! only thing that talks to an execution venue (Nautilus in backtests and live), and it only
 //! accepts orders this gate validated.
 
+mod cancels;
 mod checks;
 pub mod control;
 mod decide;
@@ -20,13 +21,14 @@ mod positions;
 mod state;
 mod validate;
 
+pub use cancels::CancelCounts;
 pub use checks::OpenOrder;
 pub use control::{Scope, TradingControl, TradingState};
 pub use decide::REFUSALS_RECORDED_PER_CALLBACK;
 pub use hub::{RiskHub, SharedRisk};
 pub use policy::RiskPolicy;
 pub use positions::Positions;
-pub use state::{CancelCounts, DecisionCounts, GateIdentity, RiskGateState};
+pub use state::{DecisionCounts, GateIdentity, RiskGateState};
 pub use validate::{MAX_TAG_BYTES, PRICE_RAW_MAX, QUANTITY_RAW_MAX, validate_intent};
 
 use std::sync::Arc;
