@@ -152,14 +152,20 @@ fn two_services_and_the_cli(url: &str) {
     b.stop();
 
     let public_arg = public.to_str().unwrap();
-    let (code, text) = stratbox(&[
-        "audit",
-        "verify",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-    ]);
+    // `stratbox audit <verb>` on this trail with the services' public key, then `extra`.
+    let audit = |verb: &str, extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            verb,
+            "--database-url",
+            url,
+            "--public-key",
+            public_arg,
+        ];
+        args.extend_from_slice(extra);
+        stratbox(&args)
+    };
+    let (code, text) = audit("verify", &[]);
     assert_eq!(code, Some(0), "{text}");
     // Each service: bootstrap token (the first only), started, stopped; each token one.
     let records: usize = text
@@ -172,26 +178,10 @@ fn two_services_and_the_cli(url: &str) {
         records >= 2 * PER_SERVICE + BY_CLI + 4,
         "{records} records: {text}"
     );
-    let (code, head) = stratbox(&[
-        "audit",
-        "head",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-    ]);
+    let (code, head) = audit("head", &[]);
     assert_eq!(code, Some(0), "{head}");
     let head = head.trim().to_string();
-    let (code, text) = stratbox(&[
-        "audit",
-        "verify",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-        "--expect-head",
-        &head,
-    ]);
+    let (code, text) = audit("verify", &["--expect-head", &head]);
     assert_eq!(code, Some(0), "{text}");
 
     // Truncation: the newest record (signed at shutdown) is deleted.
@@ -199,40 +189,17 @@ fn two_services_and_the_cli(url: &str) {
         url,
         "DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)",
     );
-    let (code, text) = stratbox(&[
-        "audit",
-        "verify",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-    ]);
+    let (code, text) = audit("verify", &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("truncated"), "{text}");
 
     // Rewrite: every checkpoint deleted as well, so the cut trail would link again: too
     // many records are unsigned, and the kept head is gone.
     execute(url, "DELETE FROM audit_checkpoints");
-    let (code, text) = stratbox(&[
-        "audit",
-        "verify",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-    ]);
+    let (code, text) = audit("verify", &[]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("checkpoints were deleted"), "{text}");
-    let (code, text) = stratbox(&[
-        "audit",
-        "verify",
-        "--database-url",
-        url,
-        "--public-key",
-        public_arg,
-        "--expect-head",
-        &head,
-    ]);
+    let (code, text) = audit("verify", &["--expect-head", &head]);
     assert_eq!(code, Some(1), "{text}");
 }
 
