@@ -7,8 +7,10 @@
 //! run in the Nautilus layer ([`crate::nautilus::paper`]).
 
 pub mod api;
+mod audit_async;
 pub mod audit_store;
 pub mod auth;
+pub mod auth_failures;
 mod body;
 pub mod config;
 pub mod db;
@@ -16,6 +18,7 @@ pub mod deployments;
 pub mod error;
 pub mod grants;
 pub mod metrics;
+mod openapi_doc;
 pub mod ops;
 pub mod registry;
 
@@ -50,6 +53,8 @@ pub struct AppState {
     pub data_dir: Dir,
     pub stream: broadcast::Sender<deployments::StreamEvent>,
     pub accepting: AtomicBool,
+    /// Authentication failures per client address: rate and audit summaries.
+    pub auth_failures: auth_failures::AuthFailures,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -163,6 +168,9 @@ impl Server {
             source,
         })?;
         let (stream, _) = broadcast::channel(4096);
+        let auth_window = Duration::from_secs(config.auth_failure_window_s);
+        let auth_failures =
+            auth_failures::AuthFailures::new(config.auth_failures_per_window, auth_window);
         let state = Arc::new(AppState {
             config,
             pool,
@@ -172,23 +180,30 @@ impl Server {
             data_dir,
             stream,
             accepting: AtomicBool::new(true),
+            auth_failures,
             deployments: Mutex::default(),
         });
         if let Ok(token) = std::env::var("STRATBOX_ADMIN_TOKEN") {
             bootstrap_admin(&state, &token).await?;
         }
         state
-            .audit
-            .append(
+            .audit(
                 "host",
                 AuditAction::ServiceLifecycle,
                 "service",
                 serde_json::json!({ "event": "started", "listen": addr.to_string(), "audit_records": records, "database": db::redact(&state.config.database_url) }),
             )
-            .map_err(|e| StartError::Other(e.to_string()))?;
+            .await
+            .map_err(|e| StartError::Other(e.message))?;
         let app = api::router(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let flusher = tokio::spawn(auth_failures::flush_every_window(
+            Arc::downgrade(&state),
+            state.auth_failures.window(),
+        ));
         let task = tokio::spawn(async move {
+            // The peer address keys the rate limit of authentication failures.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
@@ -197,6 +212,7 @@ impl Server {
             if let Err(e) = served {
                 tracing::error!("server: {e}");
             }
+            flusher.abort();
         });
         tracing::info!(%addr, "stratbox service listening");
         Ok(Self {
@@ -225,12 +241,18 @@ impl Server {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let _ = self.state.audit.append(
-            "host",
-            AuditAction::ServiceLifecycle,
-            "service",
-            serde_json::json!({ "event": "stopped" }),
-        );
+        if let Err(e) = self.state.flush_auth_failures().await {
+            tracing::error!("auditing authentication failures: {}", e.message);
+        }
+        let _ = self
+            .state
+            .audit(
+                "host",
+                AuditAction::ServiceLifecycle,
+                "service",
+                serde_json::json!({ "event": "stopped" }),
+            )
+            .await;
         self.state.pool.close().await;
     }
 }
@@ -256,14 +278,14 @@ async fn bootstrap_admin(state: &AppState, token: &str) -> Result<(), StartError
     )
     .await?;
     state
-        .audit
-        .append(
+        .audit(
             "environment",
             AuditAction::TokenChanged,
             "token bootstrap",
             serde_json::json!({ "issued": "bootstrap", "role": "admin" }),
         )
-        .map_err(|e| StartError::Other(e.to_string()))?;
+        .await
+        .map_err(|e| StartError::Other(e.message))?;
     Ok(())
 }
 
