@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Extension, Json, Router,
     extract::{
-        DefaultBodyLimit, Path, Query, State,
+        DefaultBodyLimit, Path, State,
         ws::{Message, WebSocket, WebSocketUpgrade},
     },
     http::StatusCode,
@@ -22,8 +22,9 @@ use super::{
     AppState,
     auth::{self, Principal, Role},
     deployments::{DeployRequest, DeploymentView, StreamEvent},
-    error::{ApiBytes, ApiError, ApiJson, ErrorCode},
+    error::{ApiBytes, ApiError, ApiJson, ApiQuery, ErrorCode},
     grants::{self, GrantRecord, GrantSpec},
+    openapi_doc::{BinaryUpload, CommonErrors, ErrorCodes, Security},
     ops::{self, ReasonBody, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
@@ -183,7 +184,7 @@ async fn whoami(Extension(p): Extension<Principal>) -> Json<Principal> {
     Json(p)
 }
 
-#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"),
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes (see `BinaryUpload`)"),
     responses((status = 201, body = PluginRecord), (status = 200, body = PluginRecord, description = "Already stored"), (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError, description = "Refused by the inspect rules")),
     security(("token" = [])))]
 async fn upload_plugin(
@@ -204,12 +205,14 @@ async fn upload_plugin(
     let component = match checked {
         Ok(c) => c,
         Err(e) => {
-            state.audit.append(
-                &p.actor(),
-                AuditAction::PluginRefused,
-                &format!("upload {}", crate::sandbox::sha256_hex(&bytes)),
-                serde_json::json!({ "message": e.message }),
-            )?;
+            state
+                .audit(
+                    &p.actor(),
+                    AuditAction::PluginRefused,
+                    &format!("upload {}", crate::sandbox::sha256_hex(&bytes)),
+                    serde_json::json!({ "message": e.message }),
+                )
+                .await?;
             return Err(e);
         }
     };
@@ -238,12 +241,12 @@ async fn upload_plugin(
         uploaded_ns: crate::time::wall_clock_ns() as i64,
     };
     registry::insert(&state.pool, &record).await?;
-    state.audit.append(
+    state.audit(
         &p.actor(),
         AuditAction::PluginUploaded,
         &format!("{}@{digest}", m.name),
         serde_json::json!({ "name": m.name, "version": m.version, "size": bytes.len(), "requests": m.capabilities, "imports": component.inspection().imports }),
-    )?;
+    ).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -252,7 +255,7 @@ async fn list_plugins(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<
     Ok(Json(registry::list(&state.pool).await?))
 }
 
-#[utoipa::path(get, path = "/v1/plugins/{digest}", responses((status = 200, body = PluginRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/plugins/{digest}", params(("digest" = String, Path, description = "sha256 of the component: 64 lowercase hex digits", pattern = "^[0-9a-f]{64}$")), responses((status = 200, body = PluginRecord), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_plugin(
     State(state): State<Arc<AppState>>,
     Path(digest): Path<String>,
@@ -269,9 +272,11 @@ async fn get_plugin(
 #[serde(deny_unknown_fields)]
 struct GrantRequestBody {
     /// Manifest name of the plugin.
+    #[schema(min_length = 1, pattern = "\\S")]
     plugin: String,
     grant: GrantSpec,
     /// Why it needs this (shown to the reviewer).
+    #[schema(min_length = 1, pattern = "\\S")]
     reason: String,
 }
 
@@ -307,12 +312,12 @@ async fn request_grant(
         decision_note: None,
     };
     grants::insert(&state.pool, &record).await?;
-    state.audit.append(
+    state.audit(
         &p.actor(),
         AuditAction::GrantRequested,
         &format!("grant {}", record.id),
         serde_json::json!({ "plugin": record.plugin, "grant": record.spec, "diff": record.diff, "previous": previous.map(|g| g.id), "reason": record.reason }),
-    )?;
+    ).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -321,7 +326,7 @@ async fn list_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<G
     Ok(Json(grants::list(&state.pool).await?))
 }
 
-#[utoipa::path(get, path = "/v1/grants/{id}", responses((status = 200, body = GrantRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/grants/{id}", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), responses((status = 200, body = GrantRecord), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_grant(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -362,19 +367,19 @@ async fn decide(
     } else {
         AuditAction::GrantRejected
     };
-    state.audit.append(
+    state.audit(
         &p.actor(),
         action,
         &format!("grant {id}"),
         serde_json::json!({ "plugin": g.plugin, "grant": g.spec, "diff": g.diff, "requested_by": g.requested_by, "note": note }),
-    )?;
+    ).await?;
     grants::get(&state.pool, id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::internal("the grant vanished"))
 }
 
-#[utoipa::path(post, path = "/v1/grants/{id}/approve", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants/{id}/approve", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
 async fn approve_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -384,7 +389,7 @@ async fn approve_grant(
     decide(&state, &p, &id, &body.note, true).await
 }
 
-#[utoipa::path(post, path = "/v1/grants/{id}/reject", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants/{id}/reject", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
 async fn reject_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -394,7 +399,7 @@ async fn reject_grant(
     decide(&state, &p, &id, &body.note, false).await
 }
 
-#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 404, body = ApiError, description = "No such component or grant"), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
 async fn deploy(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -424,7 +429,7 @@ fn deployment(state: &AppState, id: &str) -> ApiResult<Arc<super::deployments::D
         .ok_or_else(|| ApiError::not_found(format!("no running deployment `{id}` in this service")))
 }
 
-#[utoipa::path(get, path = "/v1/deployments/{id}", responses((status = 200, body = DeploymentView), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/deployments/{id}", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), responses((status = 200, body = DeploymentView), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_deployment(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -432,7 +437,7 @@ async fn get_deployment(
     Ok(Json(deployment(&state, &id)?.view()))
 }
 
-#[utoipa::path(delete, path = "/v1/deployments/{id}", responses((status = 200, description = "How the session ended"), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(delete, path = "/v1/deployments/{id}", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), responses((status = 200, description = "How the session ended"), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn stop_deployment(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -443,7 +448,7 @@ async fn stop_deployment(
     Ok(Json(ops::stop(&dep, Duration::from_secs(60)).await?))
 }
 
-#[utoipa::path(put, path = "/v1/deployments/{id}/plugin", request_body = SwapBody, responses((status = 200, body = SwapOutcome), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(put, path = "/v1/deployments/{id}/plugin", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = SwapBody, responses((status = 200, body = SwapOutcome), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
 async fn swap_plugin(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -454,7 +459,7 @@ async fn swap_plugin(
     Ok(Json(ops::swap(&state, &p, dep, body).await?))
 }
 
-#[utoipa::path(post, path = "/v1/deployments/{id}/halt", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/{id}/halt", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn halt(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -462,10 +467,15 @@ async fn halt(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let dep = deployment(&state, &id)?;
-    Ok(Json(ops::set_trading(&dep, &p, &body.reason, true)?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome =
+        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, true))
+            .await
+            .map_err(|e| ApiError::internal(format!("halt task: {e}")))??;
+    Ok(Json(outcome))
 }
 
-#[utoipa::path(post, path = "/v1/deployments/{id}/resume", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/{id}/resume", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn resume(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -473,7 +483,12 @@ async fn resume(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let dep = deployment(&state, &id)?;
-    Ok(Json(ops::set_trading(&dep, &p, &body.reason, false)?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome =
+        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, false))
+            .await
+            .map_err(|e| ApiError::internal(format!("resume task: {e}")))??;
+    Ok(Json(outcome))
 }
 
 /// Paging of logs.
@@ -481,28 +496,53 @@ async fn resume(
 #[serde(deny_unknown_fields)]
 struct Page {
     /// Only entries after this sequence number.
+    #[param(minimum = 0)]
     after: Option<u64>,
     /// At most this many (default 1000, at most 10000).
+    #[param(minimum = 0, maximum = 10_000)]
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/deployments/{id}/events", params(Page), responses((status = 200, body = Vec<StreamEvent>)), security(("token" = [])))]
+impl Page {
+    /// The documented bounds, enforced: `limit` above 10000 is refused, not clamped.
+    fn checked(&self) -> ApiResult<(u64, usize)> {
+        let limit = self.limit.unwrap_or(1000);
+        if limit > 10_000 {
+            return Err(ApiError::bad_request(format!(
+                "limit={limit}: at most 10000 entries per page; page on with `after`"
+            )));
+        }
+        Ok((self.after.unwrap_or(0), limit))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/deployments/{id}/events", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)"), Page), responses((status = 200, body = Vec<StreamEvent>)), security(("token" = [])))]
 async fn deployment_events(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<StreamEvent>>> {
+    let (after, limit) = page.checked()?;
     let dep = deployment(&state, &id)?;
-    let limit = page.limit.unwrap_or(1000).min(10_000);
-    Ok(Json(dep.events_after(page.after.unwrap_or(0), limit)))
+    Ok(Json(dep.events_after(after, limit)))
 }
 
 #[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
 async fn stream(
     State(state): State<Arc<AppState>>,
-    Query(filter): Query<StreamFilter>,
-    ws: WebSocketUpgrade,
+    ApiQuery(filter): ApiQuery<StreamFilter>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => {
+            return ApiError::bad_request(format!(
+                "{}: /v1/stream is a WebSocket; connect with a WebSocket client (ws://.../v1/stream)",
+                r.body_text()
+            ))
+            .into_response();
+        }
+    };
     let rx = state.stream.subscribe();
     ws.on_upgrade(move |socket| forward(socket, rx, filter.deployment))
 }
@@ -599,11 +639,11 @@ async fn post_signals(
 #[utoipa::path(get, path = "/v1/audit", params(Page), responses((status = 200, description = "Audit records in sequence order")), security(("token" = [])))]
 async fn audit_list(
     State(state): State<Arc<AppState>>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<crate::audit::AuditRecord>>> {
-    let records = super::db::audit_records(&state.pool).await?;
-    let limit = page.limit.unwrap_or(1000).min(10_000);
+    let (_, limit) = page.checked()?;
     let after = page.after;
+    let records = super::db::audit_records(&state.pool).await?;
     Ok(Json(
         records
             .into_iter()
@@ -627,6 +667,8 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
+    /// 1 to 100 characters, not only blanks.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
     role: Role,
 }
@@ -645,17 +687,19 @@ async fn create_token(
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<(StatusCode, Json<TokenIssued>)> {
-    if body.name.trim().is_empty() || body.name.len() > 100 {
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         return Err(ApiError::bad_request("`name` must be 1 to 100 characters"));
     }
     let token = auth::new_token()?;
     auth::store_token(&state.pool, &token, &body.name, body.role, &p.actor()).await?;
-    state.audit.append(
-        &p.actor(),
-        AuditAction::TokenChanged,
-        &format!("token {}", body.name),
-        serde_json::json!({ "issued": body.name, "role": body.role.name() }),
-    )?;
+    state
+        .audit(
+            &p.actor(),
+            AuditAction::TokenChanged,
+            &format!("token {}", body.name),
+            serde_json::json!({ "issued": body.name, "role": body.role.name() }),
+        )
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenIssued {
@@ -666,7 +710,7 @@ async fn create_token(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", params(("name" = String, Path, description = "The token's name")), responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn revoke_token(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -676,12 +720,14 @@ async fn revoke_token(
     if n == 0 {
         return Err(ApiError::not_found(format!("no live token named `{name}`")));
     }
-    state.audit.append(
-        &p.actor(),
-        AuditAction::TokenChanged,
-        &format!("token {name}"),
-        serde_json::json!({ "revoked": name, "count": n }),
-    )?;
+    state
+        .audit(
+            &p.actor(),
+            AuditAction::TokenChanged,
+            &format!("token {name}"),
+            serde_json::json!({ "revoked": name, "count": n }),
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
 }
 
@@ -693,46 +739,9 @@ async fn revoke_token(
         deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued)),
-    modifiers(&Security, &ErrorCodes)
+    modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)
 )]
 struct ApiDoc;
-
-struct Security;
-
-/// The `ErrorCode` schema describes each code with its HTTP status and meaning.
-struct ErrorCodes;
-
-impl utoipa::Modify for ErrorCodes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, schema::Schema};
-
-        use crate::names::Named;
-        let Some(components) = openapi.components.as_mut() else {
-            return;
-        };
-        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("ErrorCode") {
-            let lines: Vec<String> = ErrorCode::VALUES
-                .iter()
-                .map(|v| format!("- `{}` ({}): {}", v.name, v.value.status().as_u16(), v.help))
-                .collect();
-            o.description = Some(format!(
-                "The machine-readable code of an error (`error`); it decides the HTTP status.\n\n{}",
-                lines.join("\n")
-            ));
-        }
-    }
-}
-
-impl utoipa::Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 #[cfg(test)]
 mod tests {
