@@ -23,7 +23,7 @@ enum Cmd {
     Plugins,
     /// The main job: build everything and run the demo on bundled data.
     Demo,
-    /// Everything CI checks: formatting, clippy, plugins, all tests.
+    /// Everything CI checks: formatting, clippy, plugins, all tests, API fuzzing.
     Test {
         /// Skip `cargo fmt --check` and clippy (tests only).
         #[arg(long)]
@@ -198,7 +198,39 @@ fn test(root: &Path, no_lint: bool) -> Result<()> {
     if std::env::var_os("STRATBOX_TEST_POSTGRES_URL").is_none() {
         test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
     }
-    run(&mut test)
+    run(&mut test)?;
+    api_fuzz(root)
+}
+
+/// The short API fuzzing run: schemathesis against a `stratbox serve` on loopback
+/// (`scripts/api-fuzz.sh`; no 5xx, every response as documented). schemathesis comes
+/// from `$SCHEMATHESIS` or PATH (`.ci/run` installs the pinned version);
+/// `STRATBOX_SKIP_API_FUZZ=1` skips the step where it cannot be installed.
+fn api_fuzz(root: &Path) -> Result<()> {
+    if std::env::var_os("STRATBOX_SKIP_API_FUZZ").is_some_and(|v| v == "1") {
+        eprintln!("  api fuzzing skipped (STRATBOX_SKIP_API_FUZZ=1)");
+        return Ok(());
+    }
+    run(cargo(root).args([
+        "build",
+        "--locked",
+        "--package",
+        "stratbox",
+        "--bin",
+        "stratbox",
+    ]))?;
+    let bin = target_dir(root)?
+        .join("debug")
+        .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX));
+    run(Command::new("bash")
+        .current_dir(root)
+        .arg("scripts/api-fuzz.sh")
+        .arg(bin)
+        .env("API_FUZZ_EXAMPLES", "10"))
+    .context(
+        "API fuzzing failed (or schemathesis is missing: `pip install schemathesis==4.32.5`, \
+         or set SCHEMATHESIS=<path>; STRATBOX_SKIP_API_FUZZ=1 skips this step)",
+    )
 }
 
 /// Crates the sandbox core must never depend on, directly or transitively (its layering
