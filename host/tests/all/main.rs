@@ -28,6 +28,7 @@ mod mutation;
 mod risk_gate;
 mod service_api;
 mod service_e2e;
+mod service_load;
 mod signals;
 mod translate_parity;
 mod translate_watch;
