@@ -277,13 +277,13 @@ pub async fn authorize(
     ) {
         Verdict::Refuse => ApiError::new(code, message).into_response(),
         Verdict::Limited(wait) => {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
             let mut resp = ApiError::new(
                     ErrorCode::RateLimited,
                     format!("too many authentication failures from your address; retry in {secs} s with a valid token"),
                 )
                 .into_response();
-            if let Ok(v) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             resp
