@@ -23,8 +23,8 @@ enum Cmd {
     Plugins,
     /// The main job: build everything and run the demo on bundled data.
     Demo,
-    /// Everything CI checks: formatting, clippy, plugins, all tests, a short run of each
-    /// fuzz target.
+    /// Everything CI checks: formatting, clippy, plugins, all tests, API fuzzing, a short
+    /// run of each fuzz target.
     Test {
         /// Skip `cargo fmt --check` and clippy (tests only).
         #[arg(long)]
@@ -92,9 +92,16 @@ fn target_dir(root: &Path) -> Result<PathBuf> {
     Ok(meta.target_directory.into_std_path_buf())
 }
 
+/// Runs `cmd`, echoing it and, when it ends, how long it took (so a CI log shows where
+/// the time of `cargo xtask test` goes).
 fn run(cmd: &mut Command) -> Result<()> {
-    eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+    let shown = format!("{cmd:?}").replace('"', "");
+    eprintln!("$ {shown}");
+    let started = std::time::Instant::now();
     let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    let took = started.elapsed().as_secs_f64();
+    let short: String = shown.chars().take(100).collect();
+    eprintln!("  [{took:.0} s] {short}");
     if !status.success() {
         bail!("{cmd:?} failed: {status}");
     }
@@ -220,6 +227,7 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
         test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
     }
     run(&mut test)?;
+    api_fuzz(root)?;
     if no_fuzz {
         return Ok(());
     }
@@ -247,6 +255,32 @@ fn fuzz(root: &Path, seconds: u64, keep: bool, targets: &[String]) -> Result<()>
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The short API fuzzing run: schemathesis against a `stratbox serve` on loopback
+/// (`scripts/api-fuzz.sh`; no 5xx, every response as documented). The script installs
+/// the pinned schemathesis into a virtual environment under the target directory.
+fn api_fuzz(root: &Path) -> Result<()> {
+    run(cargo(root).args([
+        "build",
+        "--locked",
+        "--package",
+        "stratbox",
+        "--bin",
+        "stratbox",
+    ]))?;
+    let bin = target_dir(root)?
+        .join("debug")
+        .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX));
+    run(Command::new("bash")
+        .current_dir(root)
+        .arg("scripts/api-fuzz.sh")
+        .arg(bin)
+        .env("API_FUZZ_EXAMPLES", "10"))
+    .context(
+        "API fuzzing failed: a 5xx or a response the OpenAPI document does not describe \
+         (schemathesis's report above; reproduce with `bash scripts/api-fuzz.sh`)",
+    )
 }
 
 /// Crates the sandbox core must never depend on, directly or transitively (its layering

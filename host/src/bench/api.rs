@@ -2,11 +2,19 @@
 //! threads (each with its own keep-alive connection) send `requests` requests each to an
 //! authenticated endpoint (`GET /v1/whoami`: token hash lookup in the database, role
 //! check) and, as the baseline in the same run, to `GET /healthz` (no auth, no database).
+//!
+//! With a plugin ([`Config::flood`]), it then deploys two paper sessions and, while they
+//! run, floods the service with unauthenticated requests while an operator halts and
+//! resumes trading: the halt latency under the flood, the flood's answers (401, then 429
+//! once over the per-address rate), and the audit chain verified afterwards ([`flood`]).
+
+mod flood;
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use self::flood::{Flood, FloodConfig, FloodFigures};
 use crate::service::{Server, ServiceConfig, auth::Role};
 
 /// What to run.
@@ -16,6 +24,8 @@ pub struct Config {
     pub requests: usize,
     /// `sqlite://...` in a temporary folder by default, or a PostgreSQL URL.
     pub database_url: Option<String>,
+    /// The flood-and-halt phase; skipped when None.
+    pub flood: Option<FloodConfig>,
 }
 
 /// One endpoint's figures.
@@ -38,6 +48,15 @@ pub struct ApiBench {
     pub baseline: Load,
     /// authenticated requests/s ÷ baseline requests/s.
     pub ratio: f64,
+    /// The flood-and-halt phase, when asked for.
+    pub flood: Option<FloodFigures>,
+}
+
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * p) as usize)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 fn hammer(base: &str, path: &str, token: Option<&str>, clients: usize, requests: usize) -> Load {
@@ -85,11 +104,7 @@ fn hammer(base: &str, path: &str, token: Option<&str>, clients: usize, requests:
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
-    let pick = |p: f64| {
-        all.get(((all.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let pick = |p: f64| percentile(&all, p);
     Load {
         endpoint: path.to_string(),
         requests: clients * requests,
@@ -109,13 +124,16 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", tmp.join("bench.db").display()));
-    let token = crate::service::create_token(
-        &url,
-        &tmp.join("state/audit-signing.key"),
-        "bench",
-        Role::Operator,
-    )
-    .map_err(|e| e.to_string())?;
+    let key = tmp.join("state/audit-signing.key");
+    let token = crate::service::create_token(&url, &key, "bench", Role::Operator)
+        .map_err(|e| e.to_string())?;
+    let admin = match &config.flood {
+        Some(_) => Some(
+            crate::service::create_token(&url, &key, "bench-admin", Role::Admin)
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -123,9 +141,12 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
     let server = runtime
         .block_on(Server::start(ServiceConfig {
             listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
-            database_url: url,
+            database_url: url.clone(),
             state_dir: tmp.join("state"),
-            data_dir: tmp.clone(),
+            data_dir: config
+                .flood
+                .as_ref()
+                .map_or_else(|| tmp.clone(), |f| f.data_dir.clone()),
             ..ServiceConfig::default()
         }))
         .map_err(|e| e.to_string())?;
@@ -141,7 +162,25 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
     } else {
         b2
     };
-    runtime.block_on(server.shutdown());
+    let flood = match (&config.flood, &admin) {
+        (Some(fc), Some(admin)) => {
+            let run = Flood::new(&base, admin, &token, fc);
+            let outcome = run.run();
+            runtime.block_on(server.shutdown());
+            let mut figures = outcome?;
+            // The chain as stored, read back after the shutdown wrote the last summaries.
+            (
+                figures.audit_records,
+                figures.audit_chain_valid,
+                figures.auth_failed_records,
+            ) = flood::audit_figures(&url)?;
+            Some(figures)
+        }
+        _ => {
+            runtime.block_on(server.shutdown());
+            None
+        }
+    };
     let _ = parent.remove_dir_all(&name);
     let ratio = authed.requests_per_s / baseline.requests_per_s.max(f64::MIN_POSITIVE);
     Ok(ApiBench {
@@ -149,6 +188,7 @@ pub fn run(config: &Config) -> Result<ApiBench, String> {
         authenticated: authed,
         baseline,
         ratio,
+        flood,
     })
 }
 

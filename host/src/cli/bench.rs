@@ -163,7 +163,10 @@ pub enum Which {
         json: bool,
     },
     /// Bounded load test of the service on loopback: concurrent clients on an
-    /// authenticated endpoint vs /healthz (same run); requests/s, latency, errors.
+    /// authenticated endpoint vs /healthz (same run); requests/s, latency, errors. Then,
+    /// unless --no-flood, two paper deployments run while unauthenticated clients flood
+    /// the service and an operator halts and resumes: halt p50/p99, the flood's answers,
+    /// the audit chain verified afterwards.
     Api {
         #[arg(long, default_value_t = 8)]
         clients: usize,
@@ -173,6 +176,27 @@ pub enum Which {
         /// Database (default: SQLite in a temporary folder).
         #[arg(long)]
         database_url: Option<String>,
+        /// Skip the flood-and-halt phase.
+        #[arg(long)]
+        no_flood: bool,
+        /// The component deployed twice (default: target/plugins/ema-cross.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// The service's data folder.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The FXCM quotes the sessions replay (under --data-dir).
+        #[arg(long, default_value = "fxcm/gbpusd-m1-bid-2012.csv")]
+        data: String,
+        /// Session replay speed (× real time).
+        #[arg(long, default_value_t = 3600.0)]
+        speed: f64,
+        /// Operator halts and resumes under the flood.
+        #[arg(long, default_value_t = 400)]
+        halts: usize,
+        /// Threads flooding with unauthenticated requests.
+        #[arg(long, default_value_t = 4)]
+        flood_clients: usize,
         #[arg(long)]
         json: bool,
     },
@@ -559,12 +583,27 @@ pub fn run(which: Which) -> u8 {
             clients,
             requests,
             database_url,
+            no_flood,
+            plugin,
+            data_dir,
+            data,
+            speed,
+            halts,
+            flood_clients,
             json,
         } => run_api(
             &crate::bench::api::Config {
                 clients,
                 requests,
                 database_url,
+                flood: (!no_flood).then(|| crate::bench::api::FloodConfig {
+                    plugin: plugin.unwrap_or_else(|| default_plugin_dir().join("ema-cross.wasm")),
+                    data_dir,
+                    data,
+                    speed,
+                    halts,
+                    flood_clients,
+                }),
             },
             json,
         ),
@@ -783,6 +822,42 @@ fn run_api(config: &crate::bench::api::Config, json: bool) -> u8 {
             r.ratio,
             r.authenticated.errors + r.baseline.errors
         );
+        if let Some(f) = &r.flood {
+            println!(
+                "  flood: {} deployments running, {} clients, {} unauthenticated requests in {:.1} s ({:.0} req/s): {} x 401, {} x 429, {} errors",
+                f.deployments,
+                f.flood_clients,
+                f.flood_requests,
+                f.flood_seconds,
+                f.flood_requests_per_s,
+                f.flood_401,
+                f.flood_429,
+                f.flood_errors
+            );
+            println!(
+                "  halt under the flood ({}): {} calls, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
+                f.halt_endpoint,
+                f.halts,
+                f.halt_p50_ms,
+                f.halt_p99_ms,
+                f.halt_max_ms,
+                f.halt_errors
+            );
+            println!(
+                "  audit: {} records, {} auth-failed summaries, chain {}",
+                f.audit_records,
+                f.auth_failed_records,
+                if f.audit_chain_valid {
+                    "valid"
+                } else {
+                    "BROKEN"
+                }
+            );
+        }
     }
-    u8::from(r.authenticated.errors + r.baseline.errors != 0)
+    let flood_bad = r
+        .flood
+        .as_ref()
+        .is_some_and(|f| f.flood_errors + f.halt_errors != 0 || !f.audit_chain_valid);
+    u8::from(r.authenticated.errors + r.baseline.errors != 0 || flood_bad)
 }

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Extension, Json, Router,
     extract::{
-        DefaultBodyLimit, Path, Query, State,
+        DefaultBodyLimit, Path, State,
         ws::{Message, WebSocket, WebSocketUpgrade},
     },
     http::StatusCode,
@@ -22,8 +22,9 @@ use super::{
     AppState,
     auth::{self, Principal, Role},
     deployments::{DeployRequest, DeploymentView, StreamEvent},
-    error::{ApiBytes, ApiError, ApiJson, ErrorCode},
+    error::{ApiBytes, ApiError, ApiJson, ApiQuery, ErrorCode},
     grants::{self, GrantRecord, GrantRequestBody, GrantSpec},
+    openapi_doc::{BinaryUpload, CommonErrors, ErrorCodes, Security},
     ops::{self, DeploymentState, ReasonBody, ServiceTrading, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
@@ -194,7 +195,7 @@ async fn whoami(Extension(p): Extension<Principal>) -> Json<Principal> {
     Json(p)
 }
 
-#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm"),
+#[utoipa::path(post, path = "/v1/plugins", request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes (see `BinaryUpload`)"),
     responses((status = 201, body = PluginRecord), (status = 200, body = PluginRecord, description = "Already stored"), (status = 409, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError, description = "Refused by the inspect rules")),
     security(("token" = [])))]
 async fn upload_plugin(
@@ -215,12 +216,14 @@ async fn upload_plugin(
     let component = match checked {
         Ok(c) => c,
         Err(e) => {
-            state.audit.append(
-                &p.actor(),
-                AuditAction::PluginRefused,
-                &format!("upload {}", crate::sandbox::sha256_hex(&bytes)),
-                serde_json::json!({ "message": e.message }),
-            )?;
+            state
+                .audit(
+                    &p.actor(),
+                    AuditAction::PluginRefused,
+                    &format!("upload {}", crate::sandbox::sha256_hex(&bytes)),
+                    serde_json::json!({ "message": e.message }),
+                )
+                .await?;
             return Err(e);
         }
     };
@@ -269,7 +272,7 @@ async fn list_plugins(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<
     Ok(Json(registry::list(&state.pool).await?))
 }
 
-#[utoipa::path(get, path = "/v1/plugins/{digest}", responses((status = 200, body = PluginRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/plugins/{digest}", params(("digest" = String, Path, description = "sha256 of the component: 64 lowercase hex digits", pattern = "^[0-9a-f]{64}$")), responses((status = 200, body = PluginRecord), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_plugin(
     State(state): State<Arc<AppState>>,
     Path(digest): Path<String>,
@@ -296,7 +299,7 @@ async fn list_grants(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<G
     Ok(Json(grants::list(&state.pool).await?))
 }
 
-#[utoipa::path(get, path = "/v1/grants/{id}", responses((status = 200, body = GrantRecord), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/grants/{id}", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), responses((status = 200, body = GrantRecord), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_grant(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -354,7 +357,7 @@ async fn decide(
         .ok_or_else(|| ApiError::internal("the grant vanished"))
 }
 
-#[utoipa::path(post, path = "/v1/grants/{id}/approve", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants/{id}/approve", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
 async fn approve_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -364,7 +367,7 @@ async fn approve_grant(
     decide(&state, &p, &id, &body.note, true).await
 }
 
-#[utoipa::path(post, path = "/v1/grants/{id}/reject", request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/grants/{id}/reject", params(("id" = String, Path, description = "The grant's id (`grant-` and 12 hex digits)")), request_body = DecisionBody, responses((status = 200, body = GrantRecord), (status = 409, body = ApiError)), security(("token" = [])))]
 async fn reject_grant(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -374,7 +377,7 @@ async fn reject_grant(
     decide(&state, &p, &id, &body.note, false).await
 }
 
-#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 404, body = ApiError, description = "No such component or grant"), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
 async fn deploy(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -404,7 +407,7 @@ fn deployment(state: &AppState, id: &str) -> ApiResult<Arc<super::deployments::D
         .ok_or_else(|| ApiError::not_found(format!("no running deployment `{id}` in this service")))
 }
 
-#[utoipa::path(get, path = "/v1/deployments/{id}", responses((status = 200, body = DeploymentView), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/deployments/{id}", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), responses((status = 200, body = DeploymentView), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn get_deployment(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -412,7 +415,7 @@ async fn get_deployment(
     Ok(Json(deployment(&state, &id)?.view()))
 }
 
-#[utoipa::path(delete, path = "/v1/deployments/{id}", responses((status = 200, description = "How the session ended"), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(delete, path = "/v1/deployments/{id}", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), responses((status = 200, description = "How the session ended"), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn stop_deployment(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -423,7 +426,7 @@ async fn stop_deployment(
     Ok(Json(ops::stop(&dep, Duration::from_secs(60)).await?))
 }
 
-#[utoipa::path(put, path = "/v1/deployments/{id}/plugin", request_body = SwapBody, responses((status = 200, body = SwapOutcome), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(put, path = "/v1/deployments/{id}/plugin", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = SwapBody, responses((status = 200, body = SwapOutcome), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
 async fn swap_plugin(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -434,7 +437,7 @@ async fn swap_plugin(
     Ok(Json(ops::swap(&state, &p, dep, body).await?))
 }
 
-#[utoipa::path(post, path = "/v1/deployments/{id}/halt", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/{id}/halt", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn halt(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -442,10 +445,15 @@ async fn halt(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let dep = deployment(&state, &id)?;
-    Ok(Json(ops::set_trading(&dep, &p, &body.reason, true)?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome =
+        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, true))
+            .await
+            .map_err(|e| ApiError::internal(format!("halt task: {e}")))??;
+    Ok(Json(outcome))
 }
 
-#[utoipa::path(post, path = "/v1/deployments/{id}/resume", request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments/{id}/resume", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn resume(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -453,7 +461,12 @@ async fn resume(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let dep = deployment(&state, &id)?;
-    Ok(Json(ops::set_trading(&dep, &p, &body.reason, false)?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome =
+        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, false))
+            .await
+            .map_err(|e| ApiError::internal(format!("resume task: {e}")))??;
+    Ok(Json(outcome))
 }
 
 /// Paging of logs.
@@ -461,28 +474,53 @@ async fn resume(
 #[serde(deny_unknown_fields)]
 struct Page {
     /// Only entries after this sequence number.
+    #[param(minimum = 0)]
     after: Option<u64>,
     /// At most this many (default 1000, at most 10000).
+    #[param(minimum = 0, maximum = 10_000)]
     limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/deployments/{id}/events", params(Page), responses((status = 200, body = Vec<StreamEvent>)), security(("token" = [])))]
+impl Page {
+    /// The documented bounds, enforced: `limit` above 10000 is refused, not clamped.
+    fn checked(&self) -> ApiResult<(u64, usize)> {
+        let limit = self.limit.unwrap_or(1000);
+        if limit > 10_000 {
+            return Err(ApiError::bad_request(format!(
+                "limit={limit}: at most 10000 entries per page; page on with `after`"
+            )));
+        }
+        Ok((self.after.unwrap_or(0), limit))
+    }
+}
+
+#[utoipa::path(get, path = "/v1/deployments/{id}/events", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)"), Page), responses((status = 200, body = Vec<StreamEvent>)), security(("token" = [])))]
 async fn deployment_events(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<StreamEvent>>> {
+    let (after, limit) = page.checked()?;
     let dep = deployment(&state, &id)?;
-    let limit = page.limit.unwrap_or(1000).min(10_000);
-    Ok(Json(dep.events_after(page.after.unwrap_or(0), limit)))
+    Ok(Json(dep.events_after(after, limit)))
 }
 
 #[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
 async fn stream(
     State(state): State<Arc<AppState>>,
-    Query(filter): Query<StreamFilter>,
-    ws: WebSocketUpgrade,
+    ApiQuery(filter): ApiQuery<StreamFilter>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => {
+            return ApiError::bad_request(format!(
+                "{}: /v1/stream is a WebSocket; connect with a WebSocket client (ws://.../v1/stream)",
+                r.body_text()
+            ))
+            .into_response();
+        }
+    };
     let rx = state.stream.subscribe();
     ws.on_upgrade(move |socket| forward(socket, rx, filter.deployment))
 }
@@ -579,11 +617,11 @@ async fn post_signals(
 #[utoipa::path(get, path = "/v1/audit", params(Page), responses((status = 200, description = "Audit records in sequence order")), security(("token" = [])))]
 async fn audit_list(
     State(state): State<Arc<AppState>>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<crate::audit::AuditRecord>>> {
-    let records = super::audit_store::records(&state.pool).await?;
-    let limit = page.limit.unwrap_or(1000).min(10_000);
+    let (_, limit) = page.checked()?;
     let after = page.after;
+    let records = super::audit_store::records(&state.pool).await?;
     Ok(Json(
         records
             .into_iter()
@@ -618,6 +656,8 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
+    /// 1 to 100 characters, not only blanks.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
     role: Role,
 }
@@ -636,7 +676,7 @@ async fn create_token(
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<(StatusCode, Json<TokenIssued>)> {
-    if body.name.trim().is_empty() || body.name.len() > 100 {
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         return Err(ApiError::bad_request("`name` must be 1 to 100 characters"));
     }
     let token = auth::new_token()?;
@@ -662,7 +702,7 @@ async fn create_token(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", params(("name" = String, Path, description = "The token's name")), responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
 async fn revoke_token(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -694,12 +734,13 @@ async fn halt_service(
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<ServiceTrading>> {
-    Ok(Json(ops::set_service_trading(
-        &state,
-        &p,
-        &body.reason,
-        true,
-    )?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome = tokio::task::spawn_blocking(move || {
+        ops::set_service_trading(&state, &p, &body.reason, true)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("service halt task: {e}")))??;
+    Ok(Json(outcome))
 }
 
 #[utoipa::path(post, path = "/v1/resume", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "The service-wide halt is lifted (a deployment halted on its own stays halted)"), (status = 400, body = ApiError)), security(("token" = [])))]
@@ -708,12 +749,13 @@ async fn resume_service(
     Extension(p): Extension<Principal>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<ServiceTrading>> {
-    Ok(Json(ops::set_service_trading(
-        &state,
-        &p,
-        &body.reason,
-        false,
-    )?))
+    // The risk control audits the change synchronously: off the async workers.
+    let outcome = tokio::task::spawn_blocking(move || {
+        ops::set_service_trading(&state, &p, &body.reason, false)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("service resume task: {e}")))??;
+    Ok(Json(outcome))
 }
 
 #[derive(OpenApi)]
@@ -726,46 +768,9 @@ async fn resume_service(
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued,
         ServiceTrading, DeploymentState)),
-    modifiers(&Security, &ErrorCodes)
+    modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)
 )]
 struct ApiDoc;
-
-struct Security;
-
-/// The `ErrorCode` schema describes each code with its HTTP status and meaning.
-struct ErrorCodes;
-
-impl utoipa::Modify for ErrorCodes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, schema::Schema};
-
-        use crate::names::Named;
-        let Some(components) = openapi.components.as_mut() else {
-            return;
-        };
-        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut("ErrorCode") {
-            let lines: Vec<String> = ErrorCode::VALUES
-                .iter()
-                .map(|v| format!("- `{}` ({}): {}", v.name, v.value.status().as_u16(), v.help))
-                .collect();
-            o.description = Some(format!(
-                "The machine-readable code of an error (`error`); it decides the HTTP status.\n\n{}",
-                lines.join("\n")
-            ));
-        }
-    }
-}
-
-impl utoipa::Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 #[cfg(test)]
 mod tests {

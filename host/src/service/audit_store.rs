@@ -90,6 +90,9 @@ pub async fn sign_head(pool: &AnyPool, signer: &Signer) -> Result<Option<Checkpo
     lock(&mut tx).await?;
     let head = head(&mut tx).await?;
     let Some(seq) = head.next_seq.checked_sub(1) else {
+        // End the transaction now: a dropped one is rolled back only when its connection
+        // is next used, and until then it holds the chain's lock against every writer.
+        tx.rollback().await.map_err(err("ending a checkpoint"))?;
         return Ok(None);
     };
     let cp = signer.sign(seq, &head.last_hash, crate::time::wall_clock_ns());
@@ -226,7 +229,7 @@ enum Job {
 /// An [`AuditStore`] writing to the `audit` table through the writer thread.
 #[derive(Debug)]
 pub struct DbAuditStore {
-    jobs: mpsc::Sender<Job>,
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
 }
 
 fn stopped() -> std::io::Error {
@@ -285,7 +288,10 @@ pub struct OpenedTrail {
 /// with a newly made key (`new_key`), so trails from before checkpoints carry on.
 pub fn open(url: &str, signer: Arc<Signer>, new_key: bool) -> Result<OpenedTrail, OpenAuditError> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<u64, OpenAuditError>>();
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    // A tokio channel, awaited: between jobs the writer's runtime runs what sqlx spawned
+    // (a dropped transaction's connection goes back to its pool only in such a task, and
+    // until then holds the chain's lock). A blocking receive would starve those tasks.
+    let (jobs_tx, mut jobs_rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
     let url = url.to_string();
     let key = Arc::clone(&signer);
     std::thread::Builder::new()
@@ -312,7 +318,7 @@ pub fn open(url: &str, signer: Arc<Signer>, new_key: bool) -> Result<OpenedTrail
                         return;
                     }
                 };
-                while let Ok(job) = jobs_rx.recv() {
+                while let Some(job) = jobs_rx.recv().await {
                     match job {
                         Job::Append(e, done) => {
                             let entry = Entry {

@@ -2,10 +2,10 @@
 //! matrix of endpoint × role ([`ROUTES`]) that a single middleware enforces. A route that
 //! is not in the matrix is refused (fail closed); the tests walk the whole matrix.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -16,9 +16,15 @@ use sqlx::{AnyPool, Row};
 
 use super::{
     AppState,
+    auth_failures::Verdict,
     error::{ApiError, ErrorCode},
 };
-use crate::audit::AuditAction;
+
+/// The wire name of an error code (`unauthorized`, `forbidden`).
+fn code_name(code: ErrorCode) -> &'static str {
+    use crate::names::Named;
+    code.name()
+}
 
 /// A principal's role.
 #[derive(
@@ -214,7 +220,8 @@ pub async fn lookup(pool: &AnyPool, token: &str) -> Result<Option<Principal>, su
 }
 
 /// The middleware: finds the route's rule, checks the bearer token and the role, and
-/// puts the [`Principal`] into the request. Failures are audited and answered in JSON.
+/// puts the [`Principal`] into the request. Failures are answered in JSON, counted per
+/// client address and audited as one summary per window ([`super::auth_failures`]).
 pub async fn authorize(
     State(state): State<Arc<AppState>>,
     matched: Option<MatchedPath>,
@@ -260,18 +267,32 @@ pub async fn authorize(
             Err(e) => return ApiError::internal(e).into_response(),
         },
     };
-    let denied = |code: ErrorCode, message: String, who: &str| {
-        let details =
-            serde_json::json!({ "method": method.as_str(), "route": path, "reason": code });
-        if let Err(e) = state.audit.append(
-            who,
-            AuditAction::AuthFailed,
-            &format!("{} {path}", method),
-            details,
-        ) {
-            return ApiError::internal(e).into_response();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let route = format!("{method} {path}");
+    // Failures are counted per address and audited as one summary per window
+    // (`auth_failures`); over the rate they get 429 instead of 401/403.
+    let denied = |code: ErrorCode, message: String, who: &str| match state.auth_failures.record(
+        peer,
+        who,
+        &route,
+        code_name(code),
+    ) {
+        Verdict::Refuse => ApiError::new(code, message).into_response(),
+        Verdict::Limited(wait) => {
+            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            let mut resp = ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("too many authentication failures from your address; retry in {secs} s with a valid token"),
+                )
+                .into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
         }
-        ApiError::new(code, message).into_response()
     };
     let Some(principal) = principal else {
         return denied(

@@ -36,6 +36,12 @@ pub struct ServiceConfig {
     /// first start; its public key is written beside it as `<file>.pub`). Default:
     /// `<state_dir>/audit-signing.key`.
     pub audit_key: Option<PathBuf>,
+    /// Authentication failures one client address may cause per window before it gets
+    /// 429 (they refill evenly over the window).
+    pub auth_failures_per_window: u32,
+    /// The window of [`Self::auth_failures_per_window`], in seconds; each address's
+    /// failures in a window are audited as one summary record.
+    pub auth_failure_window_s: u64,
 }
 
 impl Default for ServiceConfig {
@@ -51,6 +57,8 @@ impl Default for ServiceConfig {
             swap_timeout_ms: 30_000,
             json_logs: false,
             audit_key: None,
+            auth_failures_per_window: 20,
+            auth_failure_window_s: 60,
         }
     }
 }
@@ -110,10 +118,18 @@ impl ServiceConfig {
         for (key, value) in [
             ("max_upload_bytes", self.max_upload_bytes),
             ("max_json_bytes", self.max_json_bytes),
+            (
+                "auth_failures_per_window",
+                self.auth_failures_per_window as usize,
+            ),
+            ("auth_failure_window_s", self.auth_failure_window_s as usize),
         ] {
             if value == 0 {
                 problems.push(key, "must be positive");
             }
+        }
+        if self.auth_failure_window_s > 86_400 {
+            problems.push("auth_failure_window_s", "must be at most 86400 (one day)");
         }
         problems.into_result().map_err(ConfigError::Invalid)
     }

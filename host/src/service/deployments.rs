@@ -31,6 +31,7 @@ const EVENT_LOG_CAP: usize = 20_000;
 #[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     /// sha256 digest of a registered component.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub plugin: String,
     /// An approved grant for the component's manifest name.
     pub grant: String,
@@ -340,12 +341,14 @@ pub(super) async fn watch_end(
         // The full report is in the outcome; the audit keeps the summary.
         let mut summary = o.clone();
         summary.remove("report");
-        let _ = state.audit.append(
-            "host",
-            AuditAction::DeploymentStopped,
-            &format!("deployment {}", dep.id),
-            serde_json::json!({ "status": status, "outcome": summary }),
-        );
+        let _ = state
+            .audit(
+                "host",
+                AuditAction::DeploymentStopped,
+                &format!("deployment {}", dep.id),
+                serde_json::json!({ "status": status, "outcome": summary }),
+            )
+            .await;
     }
     if let Err(e) = finish(&state.pool, &dep.id, status, &outcome).await {
         tracing::error!(deployment = %dep.id, "{e}");

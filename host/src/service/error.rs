@@ -50,6 +50,7 @@ error_codes! {
     // Who asks.
     Unauthorized = "unauthorized", UNAUTHORIZED: "No valid API token was sent.",
     Forbidden = "forbidden", FORBIDDEN: "The token's role may not call this route (or the route is not in the access matrix).",
+    RateLimited = "rate-limited", TOO_MANY_REQUESTS: "Too many authentication failures from this address; wait for the window to refill (`Retry-After`).",
     // Registry and grants.
     ComponentRefused = "component-refused", UNPROCESSABLE_ENTITY: "The uploaded component failed the inspect rules; `details` lists the refusals.",
     VersionExists = "version-exists", CONFLICT: "This plugin name and version is already registered with another digest.",
@@ -214,6 +215,7 @@ mod tests {
                 ("not-found", 404),
                 ("unauthorized", 401),
                 ("forbidden", 403),
+                ("rate-limited", 429),
                 ("component-refused", 422),
                 ("version-exists", 409),
                 ("already-decided", 409),
@@ -243,5 +245,23 @@ mod tests {
             assert_eq!(json["error"], code.name());
             assert_eq!(code.name().parse::<ErrorCode>(), Ok(*code));
         }
+    }
+}
+
+/// Query parameters; rejections (unknown parameter, wrong type) become JSON 400s.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|r| ApiError::new(ErrorCode::InvalidRequest, r.body_text()))
     }
 }

@@ -184,14 +184,19 @@ pub fn apply(component: &PluginComponent, grant: &GrantSpec) -> Result<PluginCom
 pub struct GrantRequestBody {
     /// sha256 digest of the uploaded component.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub digest: Option<String>,
     /// Manifest name (with `version`, instead of `digest`; with `digest`, must match it).
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub plugin: Option<String>,
+    /// Manifest version (with `plugin`).
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub version: Option<String>,
     pub grant: GrantSpec,
     /// Why it needs this (shown to the reviewer).
+    #[schema(min_length = 1, pattern = "\\S")]
     pub reason: String,
 }
 

@@ -10,6 +10,7 @@ pub mod api;
 pub mod audit_store;
 mod audit_tx;
 pub mod auth;
+pub mod auth_failures;
 mod body;
 pub mod config;
 pub mod db;
@@ -17,6 +18,7 @@ pub mod deployments;
 pub mod error;
 pub mod grants;
 pub mod metrics;
+mod openapi_doc;
 pub mod ops;
 pub mod registry;
 
@@ -58,6 +60,8 @@ pub struct AppState {
     pub risk: crate::capabilities::risk_gate::SharedRisk,
     /// The state folder (`trading-state.json` keeps the service-wide trading state).
     pub state_dir: Dir,
+    /// Authentication failures per client address: rate and audit summaries.
+    pub auth_failures: auth_failures::AuthFailures,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -184,6 +188,9 @@ impl Server {
         let stored = crate::capabilities::risk_gate::persist::StoredStates::load(&state_dir)
             .map_err(|e| StartError::Other(format!("{}: {e}", config.state_dir.display())))?;
         risk.control.restore(&stored);
+        let auth_window = Duration::from_secs(config.auth_failure_window_s);
+        let auth_failures =
+            auth_failures::AuthFailures::new(config.auth_failures_per_window, auth_window);
         let state = Arc::new(AppState {
             config,
             pool,
@@ -196,6 +203,7 @@ impl Server {
             accepting: AtomicBool::new(true),
             risk,
             state_dir,
+            auth_failures,
             deployments: Mutex::default(),
         });
         let bootstrap = match std::env::var("STRATBOX_ADMIN_TOKEN") {
@@ -203,17 +211,23 @@ impl Server {
             Err(_) => None,
         };
         state
-            .audit
-            .append(
+            .audit(
                 "host",
                 AuditAction::ServiceLifecycle,
                 "service",
                 serde_json::json!({ "event": "started", "listen": addr.to_string(), "audit_records": records, "database": db::redact(&state.config.database_url), "bootstrap_token": bootstrap }),
             )
-            .map_err(|e| StartError::Other(e.to_string()))?;
+            .await
+            .map_err(|e| StartError::Other(e.message))?;
         let app = api::router(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let flusher = tokio::spawn(auth_failures::flush_every_window(
+            Arc::downgrade(&state),
+            state.auth_failures.window(),
+        ));
         let task = tokio::spawn(async move {
+            // The peer address keys the rate limit of authentication failures.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
@@ -222,6 +236,7 @@ impl Server {
             if let Err(e) = served {
                 tracing::error!("server: {e}");
             }
+            flusher.abort();
         });
         tracing::info!(%addr, "stratbox service listening");
         Ok(Self {
@@ -250,17 +265,20 @@ impl Server {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let _ = self.state.audit.append(
-            "host",
-            AuditAction::ServiceLifecycle,
-            "service",
-            serde_json::json!({ "event": "stopped" }),
-        );
-        let audit = self.state.audit.clone();
-        match tokio::task::spawn_blocking(move || audit.checkpoint()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("the audit head was not signed at shutdown: {e}"),
-            Err(e) => tracing::error!("the audit head was not signed at shutdown: {e}"),
+        if let Err(e) = self.state.flush_auth_failures().await {
+            tracing::error!("auditing authentication failures: {}", e.message);
+        }
+        let _ = self
+            .state
+            .audit(
+                "host",
+                AuditAction::ServiceLifecycle,
+                "service",
+                serde_json::json!({ "event": "stopped" }),
+            )
+            .await;
+        if let Err(e) = audit_store::sign_head(&self.state.pool, &self.state.audit_signer).await {
+            tracing::error!("the audit head was not signed at shutdown: {e}");
         }
         self.state.pool.close().await;
     }
@@ -308,24 +326,30 @@ pub async fn bootstrap_admin(state: &AppState, token: &str) -> Result<Bootstrap,
         }
         return Ok(Bootstrap::Known);
     }
-    // Audited first: the token exists only once its issue is on record.
-    state
-        .audit
-        .append(
-            "environment",
-            AuditAction::TokenChanged,
-            "token bootstrap",
-            serde_json::json!({ "issued": "bootstrap", "role": "admin" }),
-        )
-        .map_err(|e| StartError::Other(e.to_string()))?;
+    // The token and its audit record commit together: it exists only once it is on record.
+    let other = |e: error::ApiError| StartError::Other(e.message);
+    let mut tx = state.begin().await.map_err(other)?;
     auth::store_token(
-        &state.pool,
+        &mut *tx,
         token,
         "bootstrap",
         auth::Role::Admin,
         "environment",
     )
     .await?;
+    state
+        .audit_in(
+            &mut tx,
+            "environment",
+            AuditAction::TokenChanged,
+            "token bootstrap",
+            serde_json::json!({ "issued": "bootstrap", "role": "admin" }),
+        )
+        .await
+        .map_err(other)?;
+    audit_tx::commit(tx, "the bootstrap token")
+        .await
+        .map_err(other)?;
     Ok(Bootstrap::Stored)
 }
 

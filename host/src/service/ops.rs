@@ -40,6 +40,7 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct SwapBody {
     /// Digest of the new version (same manifest name as the running one).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub plugin: String,
     /// An approved grant to run it under; by default the deployment's current grant. A
     /// version that needs more than the current grant needs a new, approved one.
@@ -67,13 +68,15 @@ pub struct ReasonBody {
     pub reason: String,
 }
 
-fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) -> ApiError {
-    let _ = state.audit.append(
-        &who.actor(),
-        AuditAction::DeployRefused,
-        subject,
-        serde_json::json!({ "error": e.error, "message": e.message }),
-    );
+async fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) -> ApiError {
+    let _ = state
+        .audit(
+            &who.actor(),
+            AuditAction::DeployRefused,
+            subject,
+            serde_json::json!({ "error": e.error, "message": e.message }),
+        )
+        .await;
     e
 }
 
@@ -216,7 +219,10 @@ pub async fn deploy(
 ) -> Result<DeploymentView, ApiError> {
     let subject = format!("plugin {}", req.plugin);
     let result = deploy_inner(state, who, req).await;
-    result.map_err(|e| refused(state, who, &subject, e))
+    match result {
+        Ok(view) => Ok(view),
+        Err(e) => Err(refused(state, who, &subject, e).await),
+    }
 }
 
 async fn deploy_inner(
@@ -286,7 +292,7 @@ async fn deploy_inner(
     .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??;
     let (spec, table, risk, params, effective) = prepared;
     // Audited before anything runs: the session's own decisions follow this record.
-    state.audit.append(
+    state.audit(
         &who.actor(),
         AuditAction::Deployed,
         &format!("deployment {id}"),
@@ -299,7 +305,7 @@ async fn deploy_inner(
             "session": req.session,
             "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
         }),
-    )?;
+    ).await?;
     let mut handle = paper::start(spec)
         .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
     let thread = handle.take_thread();
@@ -414,12 +420,12 @@ pub async fn swap(
     let instance = match instance {
         Ok(i) => i,
         Err(e) => {
-            state.audit.append(
+            state.audit(
                 &who.actor(),
                 AuditAction::SwapRolledBack,
                 &subject,
                 serde_json::json!({ "phase": "prepare", "to_sha256": body.plugin, "error": e.error, "message": e.message }),
-            )?;
+            ).await?;
             return Err(e);
         }
     };

@@ -31,6 +31,7 @@ mod service_api;
 mod service_e2e;
 mod service_grants;
 mod service_kill_switch;
+mod service_load;
 mod signals;
 mod translate_parity;
 mod translate_watch;

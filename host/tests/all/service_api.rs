@@ -115,6 +115,31 @@ fn start(config: impl FnOnce(&mut ServiceConfig)) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Audits the pending authentication-failure summaries now (the server does it every
+    /// window and at shutdown).
+    fn flush_auth_failures(&self) -> usize {
+        let state = &self.server.as_ref().unwrap().state;
+        self.rt.block_on(state.flush_auth_failures()).unwrap()
+    }
+
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    fn audit_trail(&self) -> Vec<Value> {
+        let (status, body) = send(
+            &agent(),
+            &self.base,
+            "GET",
+            "/v1/audit?limit=10000",
+            Some(self.token(Role::Auditor)),
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         if let Some(s) = self.server.take() {
@@ -135,7 +160,8 @@ fn assert_json_error(status: u16, body: &str, context: &str) {
 
 #[test]
 fn every_endpoint_answers_every_role_as_the_matrix_says() {
-    let f = start(|_| {});
+    // A budget above this test's failures: every refusal here is a 401/403, not a 429.
+    let f = start(|c| c.auth_failures_per_window = 10_000);
     let agent = agent();
     let mut checked = 0;
     for (method, template, access) in ROUTES {
@@ -177,7 +203,8 @@ fn every_endpoint_answers_every_role_as_the_matrix_says() {
     // A bad token is a 401, like none.
     let (status, body) = send(&agent, &f.base, "GET", "/v1/whoami", Some("sbx_forged"));
     assert_eq!(status, 401, "{body}");
-    // Every refusal above is in the audit trail.
+    // Every refusal above is counted in the audit trail: one summary for this address.
+    f.flush_auth_failures();
     let auditor = &f
         .tokens
         .iter()
@@ -193,10 +220,19 @@ fn every_endpoint_answers_every_role_as_the_matrix_says() {
     );
     assert_eq!(status, 200);
     let trail: Vec<Value> = serde_json::from_str(&body).unwrap();
-    let denied = trail
+    let summaries: Vec<&Value> = trail
         .iter()
         .filter(|r| r["action"] == "auth-failed")
-        .count();
+        .collect();
+    assert_eq!(
+        summaries.len(),
+        1,
+        "one summary per address and window: {summaries:?}"
+    );
+    let summary = &summaries[0]["details"];
+    assert_eq!(summary["address"], "127.0.0.1", "{summary}");
+    assert_eq!(summary["limited"], 0, "{summary}");
+    let denied = summary["failures"].as_u64().unwrap() as usize;
     let expected_denials: usize = ROUTES
         .iter()
         .map(|(.., a)| match a {
@@ -205,10 +241,7 @@ fn every_endpoint_answers_every_role_as_the_matrix_says() {
         })
         .sum::<usize>()
         + 1;
-    assert_eq!(
-        denied, expected_denials,
-        "one audit record per refused request"
-    );
+    assert_eq!(denied, expected_denials, "every refused request is counted");
     let (status, metrics) = send(&agent, &f.base, "GET", "/metrics", None);
     assert_eq!(status, 200);
     assert!(
@@ -359,6 +392,8 @@ fn refused_bodies_are_read_so_the_client_gets_the_answer() {
     let f = start(|c| {
         c.max_json_bytes = 4096;
         c.max_upload_bytes = 64 * 1024;
+        // Every round has one refusal for the token: keep them all 401 (not 429).
+        c.auth_failures_per_window = 1000;
     });
     let agent = agent();
     let admin = &f.tokens.iter().find(|(r, _)| *r == Role::Admin).unwrap().1;
@@ -727,4 +762,215 @@ fn a_revoked_bootstrap_token_stays_revoked_and_does_not_stop_a_restart() {
     assert_eq!(restart.unwrap(), Bootstrap::Revoked);
     let (status, _) = send(&agent(), &f.base, "GET", "/v1/whoami", Some(&boot));
     assert_eq!(status, 401);
+}
+
+/// Issue 22: an anonymous flood is answered 429 once over the per-address rate, costs the
+/// audit trail one summary record instead of one record per request, and does not lock
+/// out a caller with a valid token from the same address.
+#[test]
+fn an_unauthenticated_flood_is_rate_limited_and_audited_as_one_summary() {
+    const FLOOD: usize = 200;
+    let f = start(|c| {
+        c.auth_failures_per_window = 5;
+        c.auth_failure_window_s = 3600;
+    });
+    let agent = agent();
+    let before = f.audit_trail().len();
+    let mut statuses = Vec::with_capacity(FLOOD);
+    for i in 0..FLOOD {
+        let token = (i % 2 == 0).then_some("sbx_forged");
+        let (status, body) = send(&agent, &f.base, "GET", "/v1/whoami", token);
+        if status == 429 {
+            assert_json_error(status, &body, "a rate-limited failure");
+            assert!(body.contains("rate-limited"), "{body}");
+        }
+        statuses.push(status);
+    }
+    assert!(statuses[..5].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // The header says when to come back.
+    let resp = agent.get(format!("{}/v1/whoami", f.base)).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    // A valid token from the same address still passes.
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "GET",
+        "/v1/whoami",
+        Some(f.token(Role::Operator)),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Nothing was appended per request ...
+    let during = f.audit_trail();
+    assert!(
+        during[before..]
+            .iter()
+            .all(|r| r["action"] != "auth-failed"),
+        "no per-request records: {:?}",
+        &during[before..]
+    );
+    // ... and the window's summary is one record with the counts.
+    assert_eq!(f.flush_auth_failures(), 1);
+    let trail = f.audit_trail();
+    let summaries: Vec<&Value> = trail
+        .iter()
+        .filter(|r| r["action"] == "auth-failed")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let d = &summaries[0]["details"];
+    assert_eq!(d["address"], "127.0.0.1", "{d}");
+    assert_eq!(d["failures"], FLOOD as u64 + 1, "{d}");
+    assert_eq!(d["limited"], FLOOD as u64 + 1 - 5, "{d}");
+    assert_eq!(d["window_s"], 3600, "{d}");
+    assert_eq!(d["first_reason"], "unauthorized", "{d}");
+    assert_eq!(summaries[0]["actor"], "anonymous");
+    // The chain is intact.
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "GET",
+        "/v1/audit/verify",
+        Some(f.token(Role::Auditor)),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The server writes the summaries by itself at the end of each window.
+#[test]
+fn failure_summaries_are_audited_every_window() {
+    let f = start(|c| c.auth_failure_window_s = 1);
+    let agent = agent();
+    for _ in 0..3 {
+        assert_eq!(send(&agent, &f.base, "GET", "/v1/whoami", None).0, 401);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let trail = f.audit_trail();
+        let counted: u64 = trail
+            .iter()
+            .filter(|r| r["action"] == "auth-failed")
+            .map(|r| r["details"]["failures"].as_u64().unwrap())
+            .sum();
+        if counted == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no summary after 30 s: {trail:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 22: the document is valid OpenAPI 3.1 (the OAI's meta-schema, committed under
+/// `oas/`) and complete: every path template's parameters are declared, every operation
+/// that needs a token documents the refusals, digests carry their pattern and the paging
+/// bounds are the ones the server enforces.
+#[test]
+fn the_openapi_document_is_valid_and_complete() {
+    let f = start(|_| {});
+    let agent = agent();
+    let (status, body) = send(&agent, &f.base, "GET", "/openapi.json", None);
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let meta: Value = serde_json::from_str(include_str!("oas/schema-3.1-2022-10-07.json")).unwrap();
+    let validator = jsonschema::draft202012::new(&meta).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid OpenAPI 3.1:\n{}",
+        errors.join("\n")
+    );
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split('}').next())
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for name in &names {
+                let declared = params
+                    .iter()
+                    .any(|p| p["name"] == *name && p["in"] == "path" && p["required"] == true);
+                if !declared {
+                    problems.push(format!(
+                        "{method} {path}: path parameter `{name}` not declared"
+                    ));
+                }
+            }
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let codes: Vec<&str> = ["400", "401", "403", "429"]
+                .into_iter()
+                .filter(|c| {
+                    secured
+                        && (c != &"400" || !params.is_empty() || op.get("requestBody").is_some())
+                })
+                .collect();
+            for code in codes {
+                let r = &op["responses"][code];
+                if r["content"]["application/json"]["schema"]["$ref"]
+                    != "#/components/schemas/ApiError"
+                {
+                    problems.push(format!("{method} {path}: no {code} ApiError response"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let digest = doc["paths"]["/v1/plugins/{digest}"]["get"]["parameters"][0]["schema"].clone();
+    assert_eq!(digest["pattern"], "^[0-9a-f]{64}$", "{digest}");
+    assert_eq!(
+        doc["components"]["schemas"]["DeployRequest"]["properties"]["plugin"]["pattern"],
+        "^[0-9a-f]{64}$"
+    );
+    let limit = doc["paths"]["/v1/audit"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()["schema"]
+        .clone();
+    assert_eq!(limit["maximum"], 10_000, "{limit}");
+    // The documented bound is enforced, not clamped, and the refusal is JSON.
+    let auditor = f.token(Role::Auditor);
+    let (status, body) = send(
+        &agent,
+        &f.base,
+        "GET",
+        "/v1/audit?limit=10001",
+        Some(auditor),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_json_error(status, &body, "limit=10001");
+    let (status, body) = send(&agent, &f.base, "GET", "/v1/audit?limit=ten", Some(auditor));
+    assert_eq!(status, 400, "{body}");
+    assert_json_error(status, &body, "limit=ten");
+    assert_eq!(
+        send(
+            &agent,
+            &f.base,
+            "GET",
+            "/v1/audit?limit=10000",
+            Some(auditor)
+        )
+        .0,
+        200
+    );
+    // The upload is documented as binary, not as an array of integers.
+    let upload = &doc["paths"]["/v1/plugins"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        upload["application/wasm"]["schema"]["format"], "binary",
+        "{upload}"
+    );
 }

@@ -639,6 +639,8 @@ fn end_to_end(database_url: String) {
     ] {
         assert!(m.contains(name), "{name} missing from /metrics");
     }
+    // Refused requests are audited as one summary per address and window: write it now.
+    assert!(rt.block_on(server.state.flush_auth_failures()).unwrap() >= 1);
     let (s, v) = api.call("GET", "/v1/audit/verify", Some(&auditor), None);
     assert_eq!(s, 200, "{v}");
     let (_, trail) = api.call("GET", "/v1/audit?limit=10000", Some(&auditor), None);
