@@ -1,10 +1,14 @@
-//! The fuzz targets (`fuzz/`, docs/fuzzing.md, decision 0024): installing the pinned
-//! `cargo-fuzz`, building every target once, and running each on its committed corpus.
+//! The fuzz targets (`fuzz/`, docs/fuzzing.md, decision 0024): building every target once
+//! with libFuzzer's instrumentation, and running each on its committed corpus.
 //!
+//! The build is the one `cargo fuzz build` makes (the same `RUSTFLAGS`, see [`rustflags`]),
+//! run by cargo directly: CI then does not compile cargo-fuzz first (about two minutes on
+//! two cores), and a profile of our own ([`Profile::Smoke`]) can make the CI build cheaper.
 //! `cargo xtask test` runs each target for [`SMOKE_SECONDS`]; `cargo xtask fuzz` runs
-//! longer. The committed corpus (`fuzz/corpus/<target>`) is only read: what a run finds
-//! goes to a scratch corpus under `fuzz/target/`, so CI never dirties the checkout. The
-//! crashing inputs kept under `fuzz/regressions/<target>` are replayed first on every run.
+//! longer, fully optimised. The committed corpus (`fuzz/corpus/<target>`) is only read:
+//! what a run finds goes to a scratch corpus under `fuzz/target/`, so CI never dirties the
+//! checkout. The crashing inputs kept under `fuzz/regressions/<target>` are replayed first
+//! on every run.
 
 use std::{
     path::{Path, PathBuf},
@@ -12,9 +16,6 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-
-/// The cargo-fuzz release the build flags below were chosen for (builds with rustc 1.95).
-pub const CARGO_FUZZ_VERSION: &str = "0.13.1";
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
 pub const TARGETS: [&str; 5] = [
@@ -28,77 +29,102 @@ pub const TARGETS: [&str; 5] = [
 /// How long `cargo xtask test` runs each target.
 pub const SMOKE_SECONDS: u64 = 30;
 
-/// Build flags shared by `build` and `run` (so `run` does not rebuild), chosen in decision
-/// 0024: optimised with debug assertions and overflow checks, no sanitizer (safe Rust; ASan
-/// would double the build and halve the rate), 16 codegen units (cargo-fuzz's default of 1
-/// serialises wasmtime's and Cranelift's largest crates on a 2-core machine).
-pub const BUILD_FLAGS: [&str; 6] = [
-    "--release",
-    "--debug-assertions",
-    "--sanitizer",
-    "none",
-    "--codegen-units",
-    "16",
-];
+/// The cargo profile the targets are built with (`fuzz/Cargo.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo xtask fuzz`: everything optimised (cargo-fuzz's release build).
+    Release,
+    /// `cargo xtask test`: the fuzzed crates optimised as for long runs, their
+    /// dependencies (wasmtime, Cranelift, serde ...) at opt-level 1 and no debug info.
+    Smoke,
+}
 
-/// libFuzzer flags for every run (one process: libFuzzer's default; `-jobs=1` would move
-/// the output into a `fuzz-0.log` file that CI does not show): a per-input timeout well above the slowest legitimate
-/// input (compiling a 250 KiB component), and room for wasmtime's engine. Input length is
-/// libFuzzer's default: the largest input of the corpus, at least 4 KiB.
+impl Profile {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Smoke => "smoke",
+        }
+    }
+}
+
+/// The `RUSTFLAGS` of cargo-fuzz 0.13.1's `build --release --debug-assertions --sanitizer
+/// none --codegen-units 16` on Linux (decision 0024): libFuzzer's coverage
+/// instrumentation (inline 8-bit counters, PC table, compare tracing, stack depth), `cfg
+/// fuzzing`, no branch folding, debug assertions (and so overflow checks), and 16 codegen
+/// units (cargo-fuzz's default of 1 serialises wasmtime's and Cranelift's largest crates on
+/// two cores). No sanitizer: the fuzzed code is safe Rust.
+#[must_use]
+pub fn rustflags() -> String {
+    [
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-pc-table",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+        "--cfg",
+        "fuzzing",
+        "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+        "-Cllvm-args=-sanitizer-coverage-stack-depth",
+        "-Cdebug-assertions",
+        "-Ccodegen-units=16",
+    ]
+    .join(" ")
+}
+
+/// libFuzzer flags for every run (one process: libFuzzer's default): a per-input timeout
+/// well above the slowest legitimate input (compiling a 250 KiB component), and room for
+/// wasmtime's engine. Input length is libFuzzer's default: the largest input of the corpus,
+/// at least 4 KiB.
 pub const LIBFUZZER_FLAGS: [&str; 2] = ["-timeout=60", "-rss_limit_mb=3072"];
 
-/// `cargo fuzz`, with the nightly flags it passes allowed on the stable toolchain.
-fn cargo_fuzz(root: &Path) -> Command {
-    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    // The instrumented build always goes to `fuzz/target`, never to a CARGO_TARGET_DIR
-    // set for the normal build (whose artifacts it could not share anyway).
-    c.current_dir(root.join("fuzz"))
-        .arg("fuzz")
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env_remove("CARGO_TARGET_DIR");
-    c
-}
-
-/// The installed cargo-fuzz version, if any (`cargo-fuzz 0.13.1`).
-fn installed_version() -> Option<String> {
-    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["fuzz", "--version"])
+/// The host's target triple (`rustc -vV`): the targets are built for it explicitly, so
+/// that `RUSTFLAGS` reach the fuzzed code but not build scripts and proc macros.
+fn host_triple() -> Result<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .arg("-vV")
         .output()
-        .ok()?;
-    let text = String::from_utf8(out.stdout).ok()?;
-    out.status
-        .success()
-        .then(|| text.split_whitespace().nth(1).map(str::to_owned))
-        .flatten()
+        .context("running `rustc -vV`")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("`rustc -vV` names no host triple")
 }
 
-/// Installs cargo-fuzz [`CARGO_FUZZ_VERSION`] from crates.io unless it is already there.
-pub fn ensure_cargo_fuzz(run: &dyn Fn(&mut Command) -> Result<()>) -> Result<()> {
-    if installed_version().as_deref() == Some(CARGO_FUZZ_VERSION) {
-        return Ok(());
-    }
-    run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
-            "install",
-            "cargo-fuzz",
-            "--locked",
-            "--version",
-            CARGO_FUZZ_VERSION,
-        ]),
-    )
+/// Where the instrumented build goes: always `fuzz/target`, never a `CARGO_TARGET_DIR` set
+/// for the normal build (whose artifacts it could not share anyway).
+fn target_dir(root: &Path) -> PathBuf {
+    root.join("fuzz/target")
 }
 
-/// Builds every target (one cargo invocation: dependencies compile once).
-pub fn build(root: &Path, run: &dyn Fn(&mut Command) -> Result<()>) -> Result<()> {
-    let mut cmd = cargo_fuzz(root);
-    cmd.arg("build").args(BUILD_FLAGS);
-    run(&mut cmd)
+/// Builds every target with `profile` (one cargo invocation: dependencies compile once);
+/// returns the folder holding the binaries.
+pub fn build(
+    root: &Path,
+    profile: Profile,
+    run: &dyn Fn(&mut Command) -> Result<()>,
+) -> Result<PathBuf> {
+    let triple = host_triple()?;
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root.join("fuzz"))
+        .args(["build", "--locked", "--bins", "--target", &triple])
+        .args(["--profile", profile.name()])
+        .env("CARGO_TARGET_DIR", target_dir(root))
+        .env("RUSTFLAGS", rustflags())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    run(&mut cmd)?;
+    Ok(target_dir(root).join(triple).join(profile.name()))
 }
 
-/// Runs `target` for `seconds` on its committed corpus and its regressions; new inputs go
-/// to `scratch` (emptied first unless `keep` is set).
+/// Runs the built `target` (in `bin_dir`) for `seconds` on its committed corpus and its
+/// regressions; new inputs go to `scratch` (emptied first unless `keep` is set), a crashing
+/// input to `fuzz/artifacts/<target>/`.
 pub fn run_target(
     root: &Path,
+    bin_dir: &Path,
     target: &str,
     seconds: u64,
     scratch: &Path,
@@ -117,19 +143,22 @@ pub fn run_target(
     }
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let fuzz = root.join("fuzz");
-    let mut cmd = cargo_fuzz(root);
-    cmd.args(["run", target])
-        .args(BUILD_FLAGS)
+    let artifacts = fuzz.join("artifacts").join(target);
+    std::fs::create_dir_all(&artifacts)
+        .with_context(|| format!("creating {}", artifacts.display()))?;
+    let mut cmd = Command::new(bin_dir.join(target));
+    cmd.current_dir(&fuzz)
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-print_final_stats=1")
+        .args(LIBFUZZER_FLAGS)
+        // The first folder is where libFuzzer writes what it finds.
         .arg(scratch)
         .arg(fuzz.join("corpus").join(target));
     let regressions = fuzz.join("regressions").join(target);
     if regressions.is_dir() {
         cmd.arg(regressions);
     }
-    cmd.arg("--")
-        .arg(format!("-max_total_time={seconds}"))
-        .arg("-print_final_stats=1")
-        .args(LIBFUZZER_FLAGS);
     run(&mut cmd)
 }
 
@@ -157,6 +186,13 @@ mod tests {
                 .map(|d| d.count())
                 .unwrap_or(0);
             assert!(seeds > 0, "fuzz/corpus/{t} is empty");
+        }
+        for p in [Profile::Release, Profile::Smoke] {
+            assert!(
+                p == Profile::Release || manifest.contains(&format!("[profile.{}]", p.name())),
+                "fuzz/Cargo.toml lacks the profile {}",
+                p.name()
+            );
         }
     }
 }

@@ -64,7 +64,13 @@ fn main() -> Result<()> {
             seconds,
             keep,
             targets,
-        } => fuzz(&root, seconds, keep, &targets),
+        } => fuzz(
+            &root,
+            xtask::fuzz::Profile::Release,
+            seconds,
+            keep,
+            &targets,
+        ),
         Cmd::Bench => bench(&root),
         Cmd::Layers => core_dependencies(&root).and_then(|()| layers(&root)),
     }
@@ -231,25 +237,37 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     if no_fuzz {
         return Ok(());
     }
-    fuzz(root, xtask::fuzz::SMOKE_SECONDS, false, &[])
+    fuzz(
+        root,
+        xtask::fuzz::Profile::Smoke,
+        xtask::fuzz::SMOKE_SECONDS,
+        false,
+        &[],
+    )
 }
 
-/// Installs cargo-fuzz if needed, builds every fuzz target, runs `targets` (all if empty)
-/// for `seconds` each (decision 0024).
-fn fuzz(root: &Path, seconds: u64, keep: bool, targets: &[String]) -> Result<()> {
+/// Builds every fuzz target with `profile`, runs `targets` (all if empty) for `seconds`
+/// each (decision 0024).
+fn fuzz(
+    root: &Path,
+    profile: xtask::fuzz::Profile,
+    seconds: u64,
+    keep: bool,
+    targets: &[String],
+) -> Result<()> {
     let started = std::time::Instant::now();
-    xtask::fuzz::ensure_cargo_fuzz(&run)?;
-    xtask::fuzz::build(root, &run)?;
+    let bin_dir = xtask::fuzz::build(root, profile, &run)?;
     let built = started.elapsed();
     let all: Vec<String> = xtask::fuzz::TARGETS.map(str::to_owned).to_vec();
     let targets = if targets.is_empty() { &all } else { targets };
     for t in targets {
         let scratch = xtask::fuzz::scratch_corpus(root, t);
-        xtask::fuzz::run_target(root, t, seconds, &scratch, keep, &run)
+        xtask::fuzz::run_target(root, &bin_dir, t, seconds, &scratch, keep, &run)
             .with_context(|| format!("fuzz target `{t}` failed: the crashing input is under fuzz/artifacts/{t}/ (docs/fuzzing.md)"))?;
     }
     eprintln!(
-        "  fuzz: built in {:.0} s, {} target(s) x {seconds} s, {:.0} s in all",
+        "  fuzz: built ({} profile) in {:.0} s, {} target(s) x {seconds} s, {:.0} s in all",
+        profile.name(),
         built.as_secs_f64(),
         targets.len(),
         started.elapsed().as_secs_f64()
