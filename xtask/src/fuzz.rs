@@ -119,29 +119,28 @@ pub fn build(
     Ok(target_dir(root).join(triple).join(profile.name()))
 }
 
-/// Runs the built `target` (in `bin_dir`) for `seconds` on its committed corpus and its
-/// regressions; new inputs go to `scratch` (emptied first unless `keep` is set), a crashing
-/// input to `fuzz/artifacts/<target>/`.
-pub fn run_target(
+/// The command that runs the built `target` (in `bin_dir`) for `seconds` on its committed
+/// corpus and its regressions; new inputs go to `scratch` (emptied first unless `keep` is
+/// set), a crashing input to `fuzz/artifacts/<target>/`.
+pub fn target_command(
     root: &Path,
     bin_dir: &Path,
     target: &str,
     seconds: u64,
-    scratch: &Path,
     keep: bool,
-    run: &dyn Fn(&mut Command) -> Result<()>,
-) -> Result<()> {
+) -> Result<Command> {
     if !TARGETS.contains(&target) {
         bail!(
             "unknown fuzz target `{target}` (the targets are {})",
             TARGETS.join(", ")
         );
     }
+    let scratch = scratch_corpus(root, target);
     if !keep && scratch.exists() {
-        std::fs::remove_dir_all(scratch)
+        std::fs::remove_dir_all(&scratch)
             .with_context(|| format!("emptying {}", scratch.display()))?;
     }
-    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let fuzz = root.join("fuzz");
     let artifacts = fuzz.join("artifacts").join(target);
     std::fs::create_dir_all(&artifacts)
@@ -153,13 +152,68 @@ pub fn run_target(
         .arg("-print_final_stats=1")
         .args(LIBFUZZER_FLAGS)
         // The first folder is where libFuzzer writes what it finds.
-        .arg(scratch)
+        .arg(&scratch)
         .arg(fuzz.join("corpus").join(target));
     let regressions = fuzz.join("regressions").join(target);
     if regressions.is_dir() {
         cmd.arg(regressions);
     }
-    run(&mut cmd)
+    Ok(cmd)
+}
+
+/// Runs `targets`, up to `parallel` at a time (each one libFuzzer process on one core, for
+/// `seconds` of wall time), each writing to `fuzz/target/logs/<target>.log`; prints each
+/// log's final statistics, and the whole tail of a failed one. Fails if any target failed.
+pub fn run_targets(
+    root: &Path,
+    bin_dir: &Path,
+    targets: &[String],
+    seconds: u64,
+    keep: bool,
+    parallel: usize,
+) -> Result<()> {
+    let logs = root.join("fuzz/target/logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let mut failed = Vec::new();
+    for batch in targets.chunks(parallel.max(1)) {
+        let mut running = Vec::new();
+        for t in batch {
+            let log_path = logs.join(format!("{t}.log"));
+            let log = std::fs::File::create(&log_path)
+                .with_context(|| format!("creating {}", log_path.display()))?;
+            let mut cmd = target_command(root, bin_dir, t, seconds, keep)?;
+            cmd.stdout(log.try_clone()?).stderr(log);
+            eprintln!("$ fuzz {t} ({seconds} s) > {}", log_path.display());
+            let child = cmd
+                .spawn()
+                .with_context(|| format!("starting the fuzz target {t} (built?)"))?;
+            running.push((t, log_path, child));
+        }
+        for (t, log_path, mut child) in running {
+            let status = child.wait()?;
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            if status.success() {
+                let stats: Vec<&str> = lines
+                    .iter()
+                    .copied()
+                    .filter(|l| l.starts_with("stat::") || l.starts_with("Done "))
+                    .collect();
+                eprintln!("  fuzz {t}: ok; {}", stats.join("; "));
+            } else {
+                let tail = &lines[lines.len().saturating_sub(80)..];
+                eprintln!("  fuzz {t}: FAILED ({status}):\n{}", tail.join("\n"));
+                failed.push(t.as_str());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "fuzz target(s) {} failed: the crashing input is under fuzz/artifacts/<target>/ (docs/fuzzing.md)",
+            failed.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The scratch corpus of `target`: `fuzz/target/corpus/<target>` (git-ignored).

@@ -42,6 +42,10 @@ enum Cmd {
         /// Keep the scratch corpus of an earlier run (grow it) instead of starting afresh.
         #[arg(long)]
         keep: bool,
+        /// Build and run as `cargo xtask test` does: the `smoke` profile, targets run in
+        /// parallel (give `--seconds 30` for exactly CI's step).
+        #[arg(long)]
+        smoke: bool,
         /// Targets to run (default: all, one after the other).
         targets: Vec<String>,
     },
@@ -63,14 +67,16 @@ fn main() -> Result<()> {
         Cmd::Fuzz {
             seconds,
             keep,
+            smoke,
             targets,
-        } => fuzz(
-            &root,
-            xtask::fuzz::Profile::Release,
-            seconds,
-            keep,
-            &targets,
-        ),
+        } => {
+            let profile = if smoke {
+                xtask::fuzz::Profile::Smoke
+            } else {
+                xtask::fuzz::Profile::Release
+            };
+            fuzz(&root, profile, seconds, keep, &targets)
+        }
         Cmd::Bench => bench(&root),
         Cmd::Layers => core_dependencies(&root).and_then(|()| layers(&root)),
     }
@@ -260,11 +266,13 @@ fn fuzz(
     let built = started.elapsed();
     let all: Vec<String> = xtask::fuzz::TARGETS.map(str::to_owned).to_vec();
     let targets = if targets.is_empty() { &all } else { targets };
-    for t in targets {
-        let scratch = xtask::fuzz::scratch_corpus(root, t);
-        xtask::fuzz::run_target(root, &bin_dir, t, seconds, &scratch, keep, &run)
-            .with_context(|| format!("fuzz target `{t}` failed: the crashing input is under fuzz/artifacts/{t}/ (docs/fuzzing.md)"))?;
-    }
+    // The short CI runs use every core (one libFuzzer process each, so each target still
+    // gets `seconds` of a whole core); long runs go one after the other.
+    let parallel = match profile {
+        xtask::fuzz::Profile::Smoke => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        xtask::fuzz::Profile::Release => 1,
+    };
+    xtask::fuzz::run_targets(root, &bin_dir, targets, seconds, keep, parallel)?;
     eprintln!(
         "  fuzz: built ({} profile) in {:.0} s, {} target(s) x {seconds} s, {:.0} s in all",
         profile.name(),
@@ -276,17 +284,13 @@ fn fuzz(
 }
 
 /// The short API fuzzing run: schemathesis against a `stratbox serve` on loopback
-/// (`scripts/api-fuzz.sh`; no 5xx, every response as documented). The script installs
-/// the pinned schemathesis into a virtual environment under the target directory.
+/// (`scripts/api-fuzz.sh`; no 5xx, every response as documented), after `cargo test`. The
+/// script installs the pinned schemathesis into a virtual environment under the target
+/// directory.
 fn api_fuzz(root: &Path) -> Result<()> {
-    run(cargo(root).args([
-        "build",
-        "--locked",
-        "--package",
-        "stratbox",
-        "--bin",
-        "stratbox",
-    ]))?;
+    // The binary `cargo test` just built for the integration tests. Not `cargo build
+    // --bin stratbox`: without the dev-dependencies cargo resolves other features for
+    // shared crates (serde_json among them) and would rebuild most of the tree.
     let bin = target_dir(root)?
         .join("debug")
         .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX));
