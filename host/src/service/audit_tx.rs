@@ -32,15 +32,12 @@ impl AppState {
         subject: &str,
         details: serde_json::Value,
     ) -> Result<AuditRecord, ApiError> {
-        let details = record::details_of(details);
-        let entry = Entry {
-            ts_ns: crate::time::wall_clock_ns(),
-            actor,
-            action,
-            subject,
-            details: &details,
-        };
-        Ok(audit_store::append(&self.pool, &entry, &self.audit_signer).await?)
+        let mut tx = self.begin().await?;
+        let record = self
+            .audit_in(&mut tx, actor, action, subject, details)
+            .await?;
+        commit(tx, &format!("audit record {}", record.seq)).await?;
+        Ok(record)
     }
 
     /// Appends one record inside `conn`'s transaction (bounded like every record).
