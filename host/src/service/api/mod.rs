@@ -32,6 +32,8 @@ use crate::{audit::AuditAction, nautilus::paper::Command};
 
 type ApiResult<T> = Result<T, ApiError>;
 
+mod tokens;
+
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
     let upload_limit = state.config.max_upload_bytes;
@@ -63,8 +65,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/signals", post(post_signals))
         .route("/v1/audit", get(audit_list))
         .route("/v1/audit/verify", get(audit_verify))
-        .route("/v1/tokens", post(create_token))
-        .route("/v1/tokens/{name}/revoke", post(revoke_token))
+        .route("/v1/tokens", post(tokens::create_token))
+        .route("/v1/tokens/{name}/revoke", post(tokens::revoke_token))
         .route("/v1/halt", post(halt_service))
         .route("/v1/resume", post(resume_service))
         .layer(DefaultBodyLimit::max(json_limit))
@@ -652,80 +654,6 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
     })))
 }
 
-/// `POST /v1/tokens`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct TokenBody {
-    /// 1 to 100 characters, not only blanks.
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
-    name: String,
-    role: Role,
-}
-
-/// A new token: shown once, stored only as its hash.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct TokenIssued {
-    name: String,
-    role: Role,
-    token: String,
-}
-
-#[utoipa::path(post, path = "/v1/tokens", request_body = TokenBody, responses((status = 201, body = TokenIssued)), security(("token" = [])))]
-async fn create_token(
-    State(state): State<Arc<AppState>>,
-    Extension(p): Extension<Principal>,
-    ApiJson(body): ApiJson<TokenBody>,
-) -> ApiResult<(StatusCode, Json<TokenIssued>)> {
-    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
-        return Err(ApiError::bad_request("`name` must be 1 to 100 characters"));
-    }
-    let token = auth::new_token()?;
-    let mut tx = state.begin().await?;
-    auth::store_token(&mut *tx, &token, &body.name, body.role, &p.actor()).await?;
-    state
-        .audit_in(
-            &mut tx,
-            &p.actor(),
-            AuditAction::TokenChanged,
-            &format!("token {}", body.name),
-            serde_json::json!({ "issued": body.name, "role": body.role.name() }),
-        )
-        .await?;
-    super::audit_tx::commit(tx, "a new token").await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenIssued {
-            name: body.name,
-            role: body.role,
-            token,
-        }),
-    ))
-}
-
-#[utoipa::path(post, path = "/v1/tokens/{name}/revoke", params(("name" = String, Path, description = "The token's name")), responses((status = 200, description = "How many tokens were revoked"), (status = 404, body = ApiError)), security(("token" = [])))]
-async fn revoke_token(
-    State(state): State<Arc<AppState>>,
-    Extension(p): Extension<Principal>,
-    Path(name): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let mut tx = state.begin().await?;
-    let n = auth::revoke(&mut *tx, &name).await?;
-    if n == 0 {
-        return Err(ApiError::not_found(format!("no live token named `{name}`")));
-    }
-    state
-        .audit_in(
-            &mut tx,
-            &p.actor(),
-            AuditAction::TokenChanged,
-            &format!("token {name}"),
-            serde_json::json!({ "revoked": name, "count": n }),
-        )
-        .await?;
-    super::audit_tx::commit(tx, "a token revocation").await?;
-    Ok(Json(serde_json::json!({ "revoked": name, "count": n })))
-}
-
 // The service-wide kill switch (issue 22): every deployment, and those started later.
 
 #[utoipa::path(post, path = "/v1/halt", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "Every deployment of the service refuses new orders (HALTED); audited before it takes effect"), (status = 400, body = ApiError)), security(("token" = [])))]
@@ -763,10 +691,10 @@ async fn resume_service(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, stream, post_signals, audit_list, audit_verify, create_token, revoke_token,
+        deployment_events, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
         halt_service, resume_service),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
-        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, TokenBody, TokenIssued,
+        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
         ServiceTrading, DeploymentState)),
     modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)
 )]
