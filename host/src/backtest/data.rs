@@ -39,7 +39,10 @@ crate::named_enum! {
         FxcmQuotesOhlc = "fxcm-quotes-ohlc":
             "FXCM bid/ask minute bars → four quotes per minute (open, high, low, close of both \
              sides, 15 s apart), as Nautilus's `QuoteTickDataWrangler` makes them.",
-        FxcmBars = "fxcm-bars": "FXCM bid minute bars → `<id>-1-MINUTE-BID-EXTERNAL` bars.",
+        FxcmBars = "fxcm-bars":
+            "FXCM bid and ask minute bars → `<id>-1-MINUTE-BID-EXTERNAL` and `...-ASK-EXTERNAL` \
+             bars (Nautilus's venue fills from the pair; a bid file alone loads, but no order \
+             can fill on it).",
         OhlcvBars = "ohlcv-bars": "`timestamp,open,high,low,close,volume` → bars.",
         OhlcvQuotes = "ohlcv-quotes":
             "`timestamp,open,high,low,close,volume` → one quote per bar at its close (bid = ask).",
@@ -56,6 +59,8 @@ pub struct Loaded {
     pub data: Vec<Data>,
     /// What the data holds, for warnings (`quotes`, `bars`, `trades`).
     pub kinds: Vec<&'static str>,
+    /// What the user should know about the data before the run (printed as warnings).
+    pub warnings: Vec<String>,
 }
 
 /// Loading failed: what, where, what to do.
@@ -251,7 +256,7 @@ fn instrument_for(
     };
     defs.nautilus(&id).cloned().ok_or_else(|| {
         LoadDataError(format!(
-            "unknown instrument `{id}`; defined: {} (add it to an instruments file and pass --instruments)",
+            "unknown instrument `{id}`; defined: {} (add it to an instruments file and pass --instruments; a currency pair `XXX/YYY.VENUE` of ISO codes named with --instrument gets a standard definition)",
             defs.ids().collect::<Vec<_>>().join(", ")
         ))
     })
@@ -360,14 +365,18 @@ fn load_target(
             instrument,
             data,
             kinds,
+            warnings: Vec::new(),
         });
     }
     let instrument = instrument_for(t.shown, instrument, defs)?;
     let inst = Instrument::of(&instrument);
     let id = inst.id;
     let strict = Checks::Strict;
+    if format == DataFormat::FxcmBars {
+        return fxcm_bars(t, instrument, &inst);
+    }
     let (series, kinds) = match format {
-        DataFormat::FxcmQuotes | DataFormat::FxcmBars => {
+        DataFormat::FxcmQuotes => {
             let (bid, ask) = fxcm_files(t)?;
             let minutes = fxcm::minutes(
                 &Source::file(t.dir, &bid),
@@ -377,11 +386,7 @@ fn load_target(
                 strict,
             )
             .map_err(|e| t.data_err(&e))?;
-            if format == DataFormat::FxcmBars {
-                (minutes.into_bars().series, vec!["bars"])
-            } else {
-                (minutes.into_quotes().series, vec!["quotes"])
-            }
+            (minutes.into_quotes().series, vec!["quotes"])
         }
         DataFormat::FxcmQuotesOhlc => {
             let (bid, ask) = fxcm_files(t)?;
@@ -428,7 +433,7 @@ fn load_target(
                 quote_csv::quotes(&t.source(), &inst, strict).map_err(|e| t.data_err(&e))?;
             (parsed.series, vec!["quotes"])
         }
-        DataFormat::Auto | DataFormat::Parquet => {
+        DataFormat::Auto | DataFormat::Parquet | DataFormat::FxcmBars => {
             return fail("internal error: the data format was not resolved");
         }
     };
@@ -440,6 +445,55 @@ fn load_target(
         instrument,
         data: series.into_data(),
         kinds,
+        warnings: Vec::new(),
+    })
+}
+
+/// FXCM bars: the bid and the ask bars of each minute when the `-ask-` file is beside the
+/// bid file; the bid bars alone (with a warning: nothing can fill) when it is not.
+fn fxcm_bars(
+    t: &Target<'_>,
+    instrument: InstrumentAny,
+    inst: &Instrument,
+) -> Result<Loaded, LoadDataError> {
+    let (bid, ask) = fxcm_files(t)?;
+    let bid_source = Source::file(t.dir, &bid);
+    let mut warnings = Vec::new();
+    let data = if t.dir.metadata(&ask).is_ok_and(|m| m.is_file()) {
+        fxcm::minutes(
+            &bid_source,
+            &Source::file(t.dir, &ask),
+            inst,
+            fxcm::bid_bar_type(inst.id),
+            Checks::Strict,
+        )
+        .map_err(|e| t.data_err(&e))?
+        .into_bid_ask_bars()
+    } else {
+        warnings.push(format!(
+            "`{ask}` is not beside `{bid}`: the run gets bid bars only, from which Nautilus's \
+             simulated venue cannot make a market, so every order will be rejected; put the \
+             ask file beside the bid file (or trade quotes: --format fxcm-quotes)"
+        ));
+        fxcm::bars(
+            &bid_source,
+            inst,
+            fxcm::bid_bar_type(inst.id),
+            Checks::Strict,
+        )
+        .map_err(|e| t.data_err(&e))?
+        .series
+        .into_data()
+    };
+    if data.is_empty() {
+        return fail(format!("`{}` holds no data", t.shown));
+    }
+    Ok(Loaded {
+        format: DataFormat::FxcmBars,
+        instrument,
+        data,
+        kinds: vec!["bars"],
+        warnings,
     })
 }
 
@@ -535,10 +589,45 @@ fn query_catalog(
             "--catalog {shown}: no {kind} of {id} between --from and --to"
         ));
     }
+    let mut data = series.into_data();
+    let mut warnings = Vec::new();
+    // Bid bars need their ask bars (and the other way round) for Nautilus's venue to fill.
+    if let Some(twin) = other_side(&ds.identifier) {
+        let found = catalog.datasets_of(kind, &id).map_err(catalog_err)?;
+        match found
+            .iter()
+            .find(|d| d.identifier == twin && !d.files.is_empty())
+        {
+            Some(other) => {
+                let more = read::query(catalog, other, from, to).map_err(catalog_err)?;
+                data.extend(more.into_data());
+                // Stable: at equal times the picked side stays first.
+                data.sort_by_key(nautilus_model::data::HasTsInit::ts_init);
+            }
+            None => warnings.push(format!(
+                "--catalog {shown} has no `{twin}` bars beside `{}`: Nautilus's simulated venue \
+                 makes a market only from bid and ask bars together, so every order will be \
+                 rejected; import the other side too",
+                ds.identifier
+            )),
+        }
+    }
     Ok(Loaded {
         format: DataFormat::Parquet,
         instrument,
-        data: series.into_data(),
+        data,
         kinds: vec![kind.dir()],
+        warnings,
     })
+}
+
+/// The folder of the other side's bars of a `...-BID-...` or `...-ASK-...` bar dataset.
+fn other_side(identifier: &str) -> Option<String> {
+    if identifier.contains("-BID-") {
+        Some(identifier.replacen("-BID-", "-ASK-", 1))
+    } else if identifier.contains("-ASK-") {
+        Some(identifier.replacen("-ASK-", "-BID-", 1))
+    } else {
+        None
+    }
 }

@@ -363,9 +363,13 @@ pub fn run(
             policy_sha256: spec.risk.policy.sha256.clone(),
             orders_accepted: 0,
             refused_by_reason: BTreeMap::new(),
+            venue_rejected_by_reason: BTreeMap::new(),
+            denied_by_reason: BTreeMap::new(),
             state_changes: spec.risk.control.history(),
         };
         for s in &strategies {
+            report::add_reasons(&mut r.venue_rejected_by_reason, &s.venue_rejected_by_reason);
+            report::add_reasons(&mut r.denied_by_reason, &s.denied_by_reason);
             if let Some(p) = &s.plugin {
                 r.orders_accepted += p.orders_accepted_by_gate;
                 for (code, n) in &p.orders_refused_by_gate {

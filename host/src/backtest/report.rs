@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::sandbox::FaultRecord;
 
 /// Bump when the layout of `report.json` changes.
-pub const REPORT_FORMAT: u32 = 3;
+pub const REPORT_FORMAT: u32 = 4;
 
 /// One order a strategy submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +37,9 @@ pub struct OrderRow {
     pub trigger_price: Option<String>,
     pub status: String,
     pub filled_qty: String,
+    /// Why the venue rejected it (`REJECTED`) or Nautilus's `RiskEngine` denied it
+    /// (`DENIED`); `None` otherwise.
+    pub reason: Option<String>,
 }
 
 /// One fill.
@@ -110,6 +113,40 @@ pub struct StrategyReport {
     pub unrealized_pnl: BTreeMap<String, String>,
     /// Nautilus's PnL statistics of this strategy's positions, by currency.
     pub pnl_stats: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Orders the venue rejected (`OrderRejected`), by reason.
+    pub venue_rejected_by_reason: BTreeMap<String, u64>,
+    /// Orders Nautilus's own `RiskEngine` denied (`OrderDenied`), by reason. The stratbox
+    /// risk gate's refusals are the plugin's `orders_refused_by_gate`.
+    pub denied_by_reason: BTreeMap<String, u64>,
+}
+
+/// Distinct reasons kept per strategy and map; the rest count under [`OTHER_REASONS`]
+/// (venue messages may embed prices or amounts, making each one distinct).
+pub const MAX_REASONS: usize = 32;
+
+/// The key under which reasons past [`MAX_REASONS`] are counted.
+pub const OTHER_REASONS: &str = "(other reasons)";
+
+fn count_reason(map: &mut BTreeMap<String, u64>, reason: &str) {
+    if let Some(n) = map.get_mut(reason) {
+        *n += 1;
+    } else if map.len() < MAX_REASONS {
+        map.insert(reason.to_string(), 1);
+    } else {
+        *map.entry(OTHER_REASONS.to_string()).or_default() += 1;
+    }
+}
+
+/// Adds `from`'s counts to `into` (bounded as [`count_reason`]).
+pub fn add_reasons(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (reason, n) in from {
+        let key = if into.contains_key(reason) || into.len() < MAX_REASONS {
+            reason.clone()
+        } else {
+            OTHER_REASONS.to_string()
+        };
+        *into.entry(key).or_default() += n;
+    }
 }
 
 /// The account as a whole.
@@ -174,6 +211,10 @@ pub struct RiskReport {
     pub orders_accepted: u64,
     /// Refusals by reject code, all plugins.
     pub refused_by_reason: BTreeMap<String, u64>,
+    /// Orders the venue rejected, by reason, all strategies (past the gate).
+    pub venue_rejected_by_reason: BTreeMap<String, u64>,
+    /// Orders Nautilus's `RiskEngine` denied, by reason, all strategies (past the gate).
+    pub denied_by_reason: BTreeMap<String, u64>,
     /// Trading-state changes (halts, resumes) in order, with their causes.
     pub state_changes: Vec<crate::capabilities::risk_gate::control::StateChange>,
 }
@@ -182,12 +223,13 @@ fn sorted(m: impl IntoIterator<Item = (String, f64)>) -> BTreeMap<String, f64> {
     m.into_iter().collect()
 }
 
-/// The last bid and ask (equal for bars and trades) of each instrument, for marking open
-/// positions: longs at the bid, shorts at the ask.
+/// The last bid and ask of each instrument, for marking open positions: longs at the bid,
+/// shorts at the ask. A bid bar moves the bid, an ask bar the ask; other bars and trades
+/// set both.
 pub type Marks = BTreeMap<InstrumentId, (Price, Price)>;
 
-/// Updates `marks` with the last (bid, ask) an event shows: a quote's sides, a bar's or a
-/// trade's price on both.
+/// Updates `marks` with the last (bid, ask) an event shows: a quote's sides, a bid or ask
+/// bar's close on its side, another bar's or a trade's price on both.
 pub fn observe(marks: &mut Marks, d: &nautilus_model::data::Data) {
     use nautilus_model::data::Data;
     match d {
@@ -195,7 +237,15 @@ pub fn observe(marks: &mut Marks, d: &nautilus_model::data::Data) {
             marks.insert(q.instrument_id, (q.bid_price, q.ask_price));
         }
         Data::Bar(b) => {
-            marks.insert(b.bar_type.instrument_id(), (b.close, b.close));
+            use nautilus_model::enums::PriceType;
+            let id = b.bar_type.instrument_id();
+            match (b.bar_type.spec().price_type, marks.get_mut(&id)) {
+                (PriceType::Bid, Some((bid, _))) => *bid = b.close,
+                (PriceType::Ask, Some((_, ask))) => *ask = b.close,
+                _ => {
+                    marks.insert(id, (b.close, b.close));
+                }
+            }
         }
         Data::Trade(t) => {
             marks.insert(t.instrument_id, (t.price, t.price));
@@ -243,19 +293,31 @@ pub fn strategy_report(
         .collect();
     orders.sort_by_key(|o| (o.ts_init(), o.client_order_id().to_string()));
     let mut fills = Vec::new();
+    let mut venue_rejected_by_reason = BTreeMap::new();
+    let mut denied_by_reason = BTreeMap::new();
     let order_rows = orders
         .iter()
         .map(|o| {
+            let mut reason = None;
             for e in o.events() {
-                if let OrderEventAny::Filled(f) = e {
-                    fills.push(FillRow {
+                match e {
+                    OrderEventAny::Filled(f) => fills.push(FillRow {
                         client_order_id: f.client_order_id.to_string(),
                         ts_event: f.ts_event.as_u64(),
                         side: f.order_side.to_string(),
                         last_qty: f.last_qty.to_string(),
                         last_px: f.last_px.to_string(),
                         commission: f.commission.map(|c| c.to_string()),
-                    });
+                    }),
+                    OrderEventAny::Rejected(r) => {
+                        count_reason(&mut venue_rejected_by_reason, r.reason.as_str());
+                        reason = Some(r.reason.to_string());
+                    }
+                    OrderEventAny::Denied(d) => {
+                        count_reason(&mut denied_by_reason, d.reason.as_str());
+                        reason = Some(d.reason.to_string());
+                    }
+                    _ => {}
                 }
             }
             OrderRow {
@@ -269,6 +331,7 @@ pub fn strategy_report(
                 trigger_price: o.trigger_price().map(|p| p.to_string()),
                 status: o.status().to_string(),
                 filled_qty: o.filled_qty().to_string(),
+                reason,
             }
         })
         .collect();
@@ -345,6 +408,8 @@ pub fn strategy_report(
             .map(|(k, v)| (k, v.to_string()))
             .collect(),
         pnl_stats,
+        venue_rejected_by_reason,
+        denied_by_reason,
     }
 }
 

@@ -1,9 +1,12 @@
 //! FXCM bid/ask minute bars (`timestamp,open,high,low,close`), as in `data/fxcm/`.
 //!
-//! One side's file reads as bars without volume. A bid file and an ask file align row by
-//! row; each minute becomes a bid bar (`<id>-1-MINUTE-BID-EXTERNAL` by default) and a quote
-//! (bid close / ask close, [`QUOTE_SIZE`](super::QUOTE_SIZE) each side), both stamped with
-//! the row's timestamp. Prices are exact at the instrument's price precision.
+//! The files carry no volume: every bar gets [`QUOTE_SIZE`](super::QUOTE_SIZE) (1,000,000,
+//! the `default_volume` of Nautilus's `BarDataWrangler`), so Nautilus's matching engine,
+//! which splits a bar's volume over the four quotes it makes from a bid bar and an ask bar,
+//! has liquidity to fill against. A bid file and an ask file align row by row; each minute
+//! becomes a bid bar (`<id>-1-MINUTE-BID-EXTERNAL`), an ask bar (`...-ASK-EXTERNAL`) and a
+//! quote (bid close / ask close, [`QUOTE_SIZE`](super::QUOTE_SIZE) each side), all stamped
+//! with the row's timestamp. Prices are exact at the instrument's price precision.
 
 use nautilus_model::{
     data::{Bar, BarSpecification, BarType, QuoteTick},
@@ -44,14 +47,29 @@ fn rows(source: &Source<'_>, price_precision: u8, checks: Checks) -> Result<Rows
 /// The bid bar type of an instrument's FXCM minute bars.
 #[must_use]
 pub fn bid_bar_type(instrument_id: InstrumentId) -> BarType {
+    minute_bars(instrument_id, PriceType::Bid)
+}
+
+/// The ask bar type of an instrument's FXCM minute bars.
+#[must_use]
+pub fn ask_bar_type(instrument_id: InstrumentId) -> BarType {
+    minute_bars(instrument_id, PriceType::Ask)
+}
+
+fn minute_bars(instrument_id: InstrumentId, side: PriceType) -> BarType {
     BarType::new(
         instrument_id,
-        BarSpecification::new(1, BarAggregation::Minute, PriceType::Bid),
+        BarSpecification::new(1, BarAggregation::Minute, side),
         AggregationSource::External,
     )
 }
 
-/// One side's file as bars of `bar_type` without volume.
+/// The volume of every FXCM bar (the files have none): [`QUOTE_SIZE`](super::QUOTE_SIZE).
+fn volume(instrument: &Instrument) -> Quantity {
+    quote_size(instrument.size_precision)
+}
+
+/// One side's file as bars of `bar_type` (volume: [`QUOTE_SIZE`](super::QUOTE_SIZE)).
 ///
 /// # Errors
 /// An unreadable or malformed file, named with its line.
@@ -62,23 +80,24 @@ pub fn bars(
     checks: Checks,
 ) -> Result<Parsed, DataError> {
     let rows = rows(source, instrument.price_precision, checks)?;
-    let zero = Quantity::from_raw(0, instrument.size_precision);
+    let volume = volume(instrument);
     let bars = Rows {
         values: rows
             .values
             .iter()
-            .map(|r| bar(bar_type, r.ohlc, zero, r.ts))
+            .map(|r| bar(bar_type, r.ohlc, volume, r.ts))
             .collect(),
         lines: rows.lines,
     };
     Ok(bars.into_bars(bar_type))
 }
 
-/// A bid file and an ask file read as minutes: per row, the bid bar and the quote of the
-/// two closes.
+/// A bid file and an ask file read as minutes: per row, the bid bar, the ask bar and the
+/// quote of the two closes.
 #[derive(Debug)]
 pub struct Minutes {
     pub bars: Vec<Bar>,
+    pub ask_bars: Vec<Bar>,
     pub quotes: Vec<QuoteTick>,
     /// The line of each minute in the bid file.
     pub lines: Vec<u64>,
@@ -105,6 +124,19 @@ impl Minutes {
         }
         .into_bars(self.bar_type)
     }
+
+    /// Per minute the bid bar, then the ask bar (same timestamp): what Nautilus's simulated
+    /// venue needs to fill orders from bars (it makes quotes of a bid and an ask bar).
+    #[must_use]
+    pub fn into_bid_ask_bars(self) -> Vec<nautilus_model::data::Data> {
+        use nautilus_model::data::Data;
+        let mut out = Vec::with_capacity(self.bars.len() * 2);
+        for (b, a) in self.bars.into_iter().zip(self.ask_bars) {
+            out.push(Data::Bar(b));
+            out.push(Data::Bar(a));
+        }
+        out
+    }
 }
 
 /// Reads a bid file and an ask file, aligned row by row, into minutes of `instrument`
@@ -121,20 +153,22 @@ pub fn minutes(
 ) -> Result<Minutes, DataError> {
     let (bids, asks) = matched(bid, ask, instrument.price_precision, checks)?;
     let size = quote_size(instrument.size_precision);
-    let zero = Quantity::from_raw(0, instrument.size_precision);
-    let (bars, quotes) = bids
-        .values
-        .iter()
-        .zip(&asks.values)
-        .map(|(b, a)| {
-            (
-                bar(bar_type, b.ohlc, zero, b.ts),
-                quote(instrument, b.ohlc[3], a.ohlc[3], size, size, b.ts),
-            )
-        })
-        .unzip();
+    let volume = volume(instrument);
+    let ask_type = minute_bars(bar_type.instrument_id(), PriceType::Ask);
+    let n = bids.values.len();
+    let (mut bars, mut ask_bars, mut quotes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (b, a) in bids.values.iter().zip(&asks.values) {
+        bars.push(bar(bar_type, b.ohlc, volume, b.ts));
+        ask_bars.push(bar(ask_type, a.ohlc, volume, b.ts));
+        quotes.push(quote(instrument, b.ohlc[3], a.ohlc[3], size, size, b.ts));
+    }
     Ok(Minutes {
         bars,
+        ask_bars,
         quotes,
         lines: bids.lines,
         bar_type,

@@ -303,7 +303,112 @@ impl InstrumentDef {
     }
 }
 
+/// The standard currency pair's settings: those of Nautilus's `default_fx_ccy`
+/// (`nautilus_model::instruments::stubs`), which Nautilus's own tests and examples use.
+pub mod standard_fx {
+    /// Price decimals when the quote currency is JPY.
+    pub const JPY_PRICE_PRECISION: u8 = 3;
+    /// Price decimals for every other quote currency.
+    pub const PRICE_PRECISION: u8 = 5;
+    pub const LOT_SIZE: &str = "1000";
+    pub const MIN_QUANTITY: &str = "100";
+    pub const MAX_QUANTITY: &str = "1000000";
+    pub const MARGIN: &str = "0.03";
+    pub const FEE: &str = "0.00002";
+}
+
+impl InstrumentDef {
+    /// The standard definition of the currency pair `id` (`BASE/QUOTE.VENUE`, two
+    /// different ISO 4217 codes Nautilus knows as fiat or commodity-backed currencies), or
+    /// why `id` is not one.
+    ///
+    /// # Errors
+    /// `id` is not `XXX/YYY.VENUE` of such codes.
+    pub fn standard_fx(id: &str) -> Result<Self, String> {
+        use nautilus_model::enums::CurrencyType;
+        let (symbol, venue) = id
+            .rsplit_once('.')
+            .ok_or_else(|| format!("`{id}` is not SYMBOL.VENUE"))?;
+        let (base, quote) = symbol
+            .split_once('/')
+            .ok_or_else(|| format!("`{symbol}` is not BASE/QUOTE"))?;
+        if venue.is_empty() {
+            return Err(format!("`{id}` has no venue"));
+        }
+        for code in [base, quote] {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!("`{code}` is not a three-letter ISO 4217 code"));
+            }
+            let c = currency(code)?;
+            if !matches!(
+                c.currency_type,
+                CurrencyType::Fiat | CurrencyType::CommodityBacked
+            ) {
+                return Err(format!("`{code}` is not a fiat currency"));
+            }
+        }
+        if base == quote {
+            return Err(format!("`{symbol}` names one currency twice"));
+        }
+        let precision = if quote == "JPY" {
+            standard_fx::JPY_PRICE_PRECISION
+        } else {
+            standard_fx::PRICE_PRECISION
+        };
+        Ok(Self {
+            id: id.to_string(),
+            kind: Kind::CurrencyPair,
+            base: base.to_string(),
+            quote: quote.to_string(),
+            settlement: None,
+            is_inverse: false,
+            price_precision: precision,
+            size_precision: 0,
+            price_increment: format!("0.{}1", "0".repeat(usize::from(precision) - 1)),
+            size_increment: "1".to_string(),
+            lot_size: Some(standard_fx::LOT_SIZE.to_string()),
+            min_quantity: Some(standard_fx::MIN_QUANTITY.to_string()),
+            max_quantity: Some(standard_fx::MAX_QUANTITY.to_string()),
+            margin_init: Some(standard_fx::MARGIN.to_string()),
+            margin_maint: Some(standard_fx::MARGIN.to_string()),
+            maker_fee: Some(standard_fx::FEE.to_string()),
+            taker_fee: Some(standard_fx::FEE.to_string()),
+        })
+    }
+}
+
 impl Instruments {
+    /// Adds the standard currency-pair definition ([`InstrumentDef::standard_fx`]) of `id`
+    /// when `id` is not defined but is such a pair; returns the announcement to show when
+    /// it did. An id that is defined, or not a currency pair, is left to the caller's
+    /// "unknown instrument" error.
+    pub fn add_standard_fx(&mut self, id: &str) -> Option<String> {
+        if self.nautilus(id).is_some() {
+            return None;
+        }
+        let def = InstrumentDef::standard_fx(id).ok()?;
+        let mut problems = Problems::new();
+        let (any, info) = def.build(&mut problems)?;
+        if !problems.is_empty() {
+            return None;
+        }
+        let text = format!(
+            "{id} is not in the instrument definitions: using the standard currency pair \
+             (Nautilus's `default_fx_ccy`: price precision {}, increment {}; size precision 0, \
+             lot {}, min {}, max {}; margin {}, maker/taker fee {}); define it in a file and \
+             pass --instruments to change it",
+            def.price_precision,
+            def.price_increment,
+            standard_fx::LOT_SIZE,
+            standard_fx::MIN_QUANTITY,
+            standard_fx::MAX_QUANTITY,
+            standard_fx::MARGIN,
+            standard_fx::FEE,
+        );
+        self.defs.push((def, any, info));
+        Some(text)
+    }
+
     /// Parses and checks definitions; every problem is reported, each as
     /// `file: instrument[i].key: message`.
     pub fn parse(text: &str, file: &str) -> Result<Self, DefError> {
@@ -410,6 +515,53 @@ mod tests {
             defs.info("GBP/USD.FXCM"),
             Some(&crate::stubs::gbpusd_fxcm())
         );
+    }
+
+    #[test]
+    fn an_undefined_currency_pair_gets_the_standard_definition() {
+        let mut defs = Instruments::bundled();
+        assert!(defs.add_standard_fx("GBP/USD.FXCM").is_none(), "defined");
+        let note = defs
+            .add_standard_fx("USD/JPY.FXCM")
+            .expect("a standard pair");
+        assert!(
+            note.contains("USD/JPY.FXCM") && note.contains("--instruments"),
+            "{note}"
+        );
+        let jpy = defs.nautilus("USD/JPY.FXCM").expect("added").clone();
+        assert_eq!(jpy.price_precision(), 3);
+        assert_eq!(jpy.price_increment().to_string(), "0.001");
+        assert_eq!(jpy.size_precision(), 0);
+        assert_eq!(
+            defs.info("USD/JPY.FXCM").map(|i| i.price_precision),
+            Some(3)
+        );
+        defs.add_standard_fx("EUR/GBP.SIM")
+            .expect("a standard pair");
+        let eur = defs.nautilus("EUR/GBP.SIM").expect("added");
+        assert_eq!(eur.price_precision(), 5);
+        assert_eq!(eur.price_increment().to_string(), "0.00001");
+        // As Nautilus's own `default_fx_ccy` makes it.
+        let nautilus = nautilus_model::instruments::stubs::default_fx_ccy(
+            "USD/JPY".into(),
+            Some("FXCM".into()),
+        );
+        assert_eq!(jpy.lot_size(), nautilus.lot_size());
+        assert_eq!(jpy.min_quantity(), nautilus.min_quantity());
+        assert_eq!(jpy.max_quantity(), nautilus.max_quantity());
+        assert_eq!(jpy.margin_init(), nautilus.margin_init());
+        assert_eq!(jpy.taker_fee(), nautilus.taker_fee());
+        for not_fx in [
+            "BTC/USDT.BINANCE",
+            "USD/USD.SIM",
+            "USDJPY.SIM",
+            "usd/jpy.SIM",
+            "USD/JPY",
+            "XXQ/USD.SIM",
+        ] {
+            assert!(defs.add_standard_fx(not_fx).is_none(), "{not_fx}");
+            assert!(InstrumentDef::standard_fx(not_fx).is_err(), "{not_fx}");
+        }
     }
 
     #[test]

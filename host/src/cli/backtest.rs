@@ -174,8 +174,9 @@ fn print_strategy(s: &StrategyReport, guest_nanos: Option<u64>) {
             p.callbacks, p.fuel_total, p.fuel_max, p.peak_memory_bytes
         );
         println!(
-            "    risk gate: {} accepted, refused {:?}",
-            p.orders_accepted_by_gate, p.orders_refused_by_gate
+            "    risk gate: {} accepted, refused: {}",
+            p.orders_accepted_by_gate,
+            counted(&p.orders_refused_by_gate)
         );
         if p.signals_received > 0 || !p.signal_dead_letters.is_empty() {
             println!(
@@ -189,6 +190,44 @@ fn print_strategy(s: &StrategyReport, guest_nanos: Option<u64>) {
             None => println!("    faults: none"),
         }
     }
+    if !s.venue_rejected_by_reason.is_empty() {
+        println!(
+            "    venue rejected {} orders: {}",
+            total(&s.venue_rejected_by_reason),
+            counted(&s.venue_rejected_by_reason)
+        );
+    }
+    if !s.denied_by_reason.is_empty() {
+        println!(
+            "    Nautilus RiskEngine denied {} orders: {}",
+            total(&s.denied_by_reason),
+            counted(&s.denied_by_reason)
+        );
+    }
+}
+
+fn total(by_reason: &BTreeMap<String, u64>) -> u64 {
+    by_reason.values().sum()
+}
+
+/// `none`, or `reason ×n, reason ×n` (most frequent first, at most five).
+fn counted(by_reason: &BTreeMap<String, u64>) -> String {
+    if total(by_reason) == 0 {
+        return "none".to_string();
+    }
+    let mut v: Vec<(&String, &u64)> = by_reason.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let listed: Vec<String> = v
+        .iter()
+        .take(5)
+        .map(|(reason, n)| format!("{reason} ×{n}"))
+        .collect();
+    let more = if v.len() > 5 {
+        format!(" and {} more reasons (report.json)", v.len() - 5)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", listed.join(", "))
 }
 
 fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
@@ -233,21 +272,40 @@ fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
         print_strategy(s, *g);
     }
     let risk = &r.risk;
-    let refused: Vec<String> = risk
-        .refused_by_reason
-        .iter()
-        .map(|(code, n)| format!("{code} {n}"))
-        .collect();
     println!(
         "risk (policy {}): {} orders accepted, refused: {}",
         risk.policy_version,
         risk.orders_accepted,
-        if refused.is_empty() {
-            "none".to_string()
-        } else {
-            refused.join(", ")
-        }
+        counted(&risk.refused_by_reason)
     );
+    let rejected = total(&risk.venue_rejected_by_reason);
+    let denied = total(&risk.denied_by_reason);
+    let mut past_gate = Vec::new();
+    if rejected > 0 {
+        past_gate.push(format!(
+            "venue rejected {rejected} orders ({})",
+            counted(&risk.venue_rejected_by_reason)
+        ));
+    }
+    if denied > 0 {
+        past_gate.push(format!(
+            "Nautilus RiskEngine denied {denied} ({})",
+            counted(&risk.denied_by_reason)
+        ));
+    }
+    if !past_gate.is_empty() {
+        println!("past the gate: {}", past_gate.join("; "));
+    }
+    if risk
+        .venue_rejected_by_reason
+        .keys()
+        .any(|r| r.starts_with("No market for"))
+    {
+        println!(
+            "  (\"No market\": Nautilus's simulated venue fills from quotes, trades, LAST/MID bars, \
+             or bid and ask bars together; bid or ask bars alone give it no market)"
+        );
+    }
     let sig = &r.signals;
     if let Some(source) = &sig.source {
         println!(
@@ -385,10 +443,11 @@ pub fn run(args: &Args) -> u8 {
             Err(e) => return fail(format!("--webhook: {e}")),
         }
     }
-    let defs = match super::instrument_defs(args.instruments.as_deref()) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+    let defs =
+        match super::instrument_defs_for(args.instruments.as_deref(), args.instrument.as_deref()) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
     let loaded = match &args.catalog {
         Some(root) => data::load_catalog(
             root,
@@ -411,6 +470,9 @@ pub fn run(args: &Args) -> u8 {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
     let instrument_id = loaded.instrument.id().to_string();
     let engine = match SandboxEngine::new(EngineOptions::default()) {
         Ok(e) => e,

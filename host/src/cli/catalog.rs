@@ -6,7 +6,7 @@ use std::{io::Write, path::PathBuf};
 use nautilus_model::{identifiers::InstrumentId, instruments::Instrument as _};
 use serde::Serialize;
 
-use super::{fail, instrument_defs, key_value, named::named};
+use super::{fail, key_value, named::named};
 use crate::catalog::{
     fields,
     import::{self, BarStamp, Format, Instrument, Request},
@@ -200,7 +200,7 @@ fn import_cmd(a: &ImportArgs) -> Result<u8, String> {
         .clone()
         .or_else(|| a.source_url.clone())
         .ok_or("give a source")?;
-    let defs = instrument_defs(a.instruments.as_deref())?;
+    let defs = super::instrument_defs_for(a.instruments.as_deref(), Some(&a.instrument))?;
     let nautilus = defs.nautilus(&a.instrument).ok_or_else(|| {
         format!(
             "unknown instrument `{}` (known: {}); define it in --instruments",

@@ -165,6 +165,21 @@ pub(crate) fn instrument_defs(
     Instruments::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
 }
 
+/// [`instrument_defs`], plus the standard currency pair `instrument` gets when it is an
+/// undefined `XXX/YYY.VENUE` of ISO codes (announced on stderr).
+pub(crate) fn instrument_defs_for(
+    path: Option<&std::path::Path>,
+    instrument: Option<&str>,
+) -> Result<crate::catalog::instrument_defs::Instruments, String> {
+    let mut defs = instrument_defs(path)?;
+    if let Some(id) = instrument
+        && let Some(note) = defs.add_standard_fx(id)
+    {
+        eprintln!("note: {note}");
+    }
+    Ok(defs)
+}
+
 /// Prints an error in the house style and returns the usage exit code.
 pub(crate) fn fail(message: impl std::fmt::Display) -> u8 {
     eprintln!("error: {message}");

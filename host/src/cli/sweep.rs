@@ -216,10 +216,11 @@ pub fn run(args: &Args) -> u8 {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let defs = match super::instrument_defs(args.instruments.as_deref()) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+    let defs =
+        match super::instrument_defs_for(args.instruments.as_deref(), args.instrument.as_deref()) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
     let path = match plugin_path(&args.plugin) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -251,6 +252,9 @@ pub fn run(args: &Args) -> u8 {
     };
     if loaded.data.is_empty() {
         return fail(format!("--data {}: no market data", args.data.display()));
+    }
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
     }
     let instrument_id = loaded.instrument.id().to_string();
     let bar_type = loaded.data.iter().find_map(|d| match d {

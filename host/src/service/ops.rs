@@ -147,8 +147,27 @@ fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str
     Ok(name)
 }
 
-fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded, ApiError> {
-    let defs = Instruments::bundled();
+/// The session's data and the instruments it runs with: the bundled definitions, plus the
+/// standard currency pair when `session.instrument` is an undefined `XXX/YYY.VENUE`.
+fn load_data(
+    state: &AppState,
+    s: &deployments::SessionRequest,
+) -> Result<(Loaded, Instruments), ApiError> {
+    let mut defs = Instruments::bundled();
+    if let Some(id) = s.instrument.as_deref()
+        && let Some(note) = defs.add_standard_fx(id)
+    {
+        tracing::info!("deployment session: {note}");
+    }
+    let loaded = load_session_data(state, s, &defs)?;
+    Ok((loaded, defs))
+}
+
+fn load_session_data(
+    state: &AppState,
+    s: &deployments::SessionRequest,
+    defs: &Instruments,
+) -> Result<Loaded, ApiError> {
     let bad = |e: backtest::data::LoadDataError| ApiError::new(ErrorCode::InvalidData, e.0);
     match (&s.data, &s.catalog) {
         (Some(file), None) => {
@@ -160,7 +179,7 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
                 format,
                 s.instrument.as_deref(),
                 s.bar_type.as_deref(),
-                &defs,
+                defs,
             )
             .map_err(bad)
         }
@@ -177,7 +196,7 @@ fn load_data(state: &AppState, s: &deployments::SessionRequest) -> Result<Loaded
                 instrument,
                 s.kind,
                 s.bar_type.as_deref(),
-                &defs,
+                defs,
             )
             .map_err(bad)
         }
@@ -249,7 +268,7 @@ async fn deploy_inner(
         let component = st.registry.component(&req2.plugin)?;
         let component = grants::apply(&component, &grant2.spec)
             .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
-        let loaded = load_data(&st, &req2.session)?;
+        let (loaded, defs) = load_data(&st, &req2.session)?;
         let instrument_id =
             nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
         let params = resolve_params(&component, &req2.params, Some(&instrument_id))?;
@@ -265,7 +284,7 @@ async fn deploy_inner(
             &backtest::settlement_currency(&loaded.instrument),
         )
         .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
-        let table = Arc::new(Instruments::bundled().table());
+        let table = Arc::new(defs.table());
         // One host-wide book and one kill switch for every deployment of the service.
         let risk = RiskHub::joined(policy, &st.risk, &id2, Notifiers::log());
         let name = component.manifest().name.clone();

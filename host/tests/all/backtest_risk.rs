@@ -181,7 +181,8 @@ fn hostile_plugins_get_the_right_reason_codes() {
     let engine = engine();
     let spam = load(&engine, artifacts::HOSTILE_ORDER_SPAM);
     let bad = load(&engine, artifacts::HOSTILE_BAD_NUMBERS);
-    let loaded = first(DataFormat::FxcmBars, 40);
+    // 40 minutes: a bid bar and an ask bar each.
+    let loaded = first(DataFormat::FxcmBars, 80);
     let bar_type = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL";
     let (hub, _, _) = hub("version = \"h\"\n");
     let report = run(

@@ -211,9 +211,8 @@ fn trend_following_matches_ema_cross_on_gbpusd_2012() {
     );
 }
 
-/// FXCM minute bars are bid bars only: Nautilus's matching engine needs bid *and* ask bars
-/// to fill from bars, so on them every order is rejected and only the decisions (orders)
-/// are compared. The BTC perpetual's LAST bars fill, so there the fills are compared too.
+/// On FXCM minutes (bid and ask bars: the strategy trades the bid bars, Nautilus's venue
+/// fills from both) and on the BTC perpetual's LAST bars: the same orders and the same fills.
 fn on_both_bar_sets(hand: &str, translated: &str, params: &[(&str, &str)]) {
     let data = gbpusd();
     let mut fx = vec![("bar_type", GBPUSD_BARS), ("trade_size", "100000")];
@@ -224,7 +223,7 @@ fn on_both_bar_sets(hand: &str, translated: &str, params: &[(&str, &str)]) {
         &["--data", &data, "--format", "fxcm-bars"],
         &fx,
         100,
-        0,
+        100,
     );
     let data = format!("{DATA}/{BTC}");
     let mut btc = vec![("bar_type", BTC_BARS), ("trade_size", "0.1")];

@@ -282,7 +282,15 @@ pub fn read(request: &Request) -> Result<Read, ImportError> {
         }
         Format::Fxcm => {
             need(kind, &[Kind::Bars, Kind::Quotes], format)?;
-            let bt = bar_type(PriceType::Bid)?;
+            // An `-ask-` file holds ask bars (import both sides to backtest on bars).
+            let is_ask = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("-ask-"));
+            let bt = bar_type(if is_ask {
+                PriceType::Ask
+            } else {
+                PriceType::Bid
+            })?;
             let (p, info) = with_file(path, |b, n| {
                 Ok(fxcm::bars(&Source::bytes(n, b), inst, bt, Checks::Syntax)?)
             })?;
