@@ -10,5 +10,6 @@
 pub mod fuzz;
 pub mod layers;
 pub mod plugins;
+pub mod self_contained;
 
 pub use plugins::{Built, PluginSource, build, discover};

@@ -51,8 +51,9 @@ enum Cmd {
     },
     /// Release-mode benchmarks (`stratbox bench callback`).
     Bench,
-    /// The architecture checks `test` runs first: the core's dependency tree and the host
-    /// crate's layering (docs/architecture.md).
+    /// The architecture checks `test` runs first: the core's dependency tree, the host
+    /// crate's layering (docs/architecture.md) and that no file points outside the
+    /// repository.
     Layers,
 }
 
@@ -78,7 +79,9 @@ fn main() -> Result<()> {
             fuzz(&root, profile, seconds, keep, &targets)
         }
         Cmd::Bench => bench(&root),
-        Cmd::Layers => core_dependencies(&root).and_then(|()| layers(&root)),
+        Cmd::Layers => core_dependencies(&root)
+            .and_then(|()| layers(&root))
+            .and_then(|()| self_contained(&root)),
     }
 }
 
@@ -220,6 +223,7 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     setup()?;
     core_dependencies(root)?;
     layers(root)?;
+    self_contained(root)?;
     if !no_lint {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
         run(cargo(root).args([
@@ -367,6 +371,13 @@ fn forbidden_core_dependencies(tree: &str) -> Vec<String> {
     bad.sort();
     bad.dedup();
     bad
+}
+
+/// Fails if a tracked file names a path outside the repository.
+fn self_contained(root: &Path) -> Result<()> {
+    xtask::self_contained::require(root)?;
+    eprintln!("  every tracked file stays inside the repository");
+    Ok(())
 }
 
 /// Fails if a module of the host crate imports a layer above it (docs/architecture.md).
