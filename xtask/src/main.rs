@@ -182,9 +182,20 @@ fn build_stratbox(root: &Path) -> Result<PathBuf> {
         .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX)))
 }
 
+/// Builds the `stratbox` binary the way `cargo xtask test` does (the dev profile, with
+/// dependencies optimised, and every test target), with cargo's progress shown, and returns
+/// its path. One build serves the demo and the tests: on a fresh machine a release build
+/// for the demo cost a whole second build of the dependency tree (decision 0027).
+fn build_for_demo_and_tests(root: &Path) -> Result<PathBuf> {
+    run(cargo(root).args(["test", "--workspace", "--locked", "--no-run"]))?;
+    Ok(target_dir(root)?
+        .join("debug")
+        .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX)))
+}
+
 fn demo(root: &Path) -> Result<()> {
     plugins(root)?;
-    let bin = build_stratbox(root)?;
+    let bin = build_for_demo_and_tests(root)?;
     let stratbox = || {
         let mut c = Command::new(&bin);
         c.current_dir(root);
