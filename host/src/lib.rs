@@ -23,7 +23,8 @@
 //! - [`replay`]: drive plugins with recorded events without Nautilus (tests, dry runs).
 //! - [`sweep`]: parameter grids backtested in parallel. [`translate`]: strategy
 //!   definitions → components.
-//! - [`author`]: plugin crates built into components (the guest build `translate` uses).
+//! - [`author`]: `stratbox new` and `stratbox build`: plugin crates outside this
+//!   repository, built into checked components (the guest build `translate` uses too).
 //! - [`service`]: `stratbox serve`: registry, grants, deployments, hot-swap, API, audit.
 //! - [`bench`]: `stratbox bench ...`. [`cli`]: argument parsing and printing only.
 //!

@@ -70,14 +70,8 @@ stratbox-rules = {{ path = {rules}, default-features = false, features = [{featu
 //! The checked program is `program.json`; the SDK's rules runtime evaluates it.
 //! Do not edit: change the definition and translate again.
 
-struct Program;
-
-impl stratbox_rules::runtime::ProgramSource for Program {{
-    const PROGRAM: &'static str = include_str!("../program.json");
-}}
-
-stratbox_sdk::export_strategy!(stratbox_rules::runtime::Translated<Program>);
-"#,
+{export}"#,
+        export = crate::author::templates::RULES_PROGRAM_EXPORT,
         id = def.id,
         version = def.version,
         sha = loaded.sha256,
