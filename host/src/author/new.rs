@@ -37,8 +37,8 @@ pub enum SdkSource {
 }
 
 impl SdkSource {
-    /// The dependency's TOML for the crate `package` (`stratbox-sdk`, `stratbox-rules`)
-    /// living at `rel` inside the stratbox tree, with `extra` keys.
+    /// The inline TOML of a dependency on the SDK crate at `rel` in the stratbox tree
+    /// (`sdk`, `sdk/rules`), `extra` keys appended.
     fn dependency(&self, rel: &str, extra: &str) -> String {
         match self {
             Self::Path(root) => format!("{{ path = {}{extra} }}", toml_path(&root.join(rel))),
