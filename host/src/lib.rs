@@ -23,13 +23,16 @@
 //! - [`replay`]: drive plugins with recorded events without Nautilus (tests, dry runs).
 //! - [`sweep`]: parameter grids backtested in parallel. [`translate`]: strategy
 //!   definitions → components.
+//! - [`author`]: `stratbox new` and `stratbox build`: plugin crates outside this
+//!   repository, built into checked components (the guest build `translate` uses too).
 //! - [`service`]: `stratbox serve`: registry, grants, deployments, hot-swap, API, audit.
 //! - [`bench`]: `stratbox bench ...`. [`cli`]: argument parsing and printing only.
 //!
 //! Dependency direction (arrows point to what may be used):
 //! `cli → service → {sweep, translate} → {backtest ⇄ nautilus, replay → nautilus} → {catalog, signals}
-//! → core`. Nothing imports `cli`; the core imports nothing from this crate.
+//! → core`; `translate → author → core`. Nothing imports `cli`; the core imports nothing from this crate.
 
+pub mod author;
 pub mod backtest;
 pub mod bench;
 pub mod catalog;

@@ -1,8 +1,9 @@
 //! # stratbox SDK
 //!
 //! Write a trading strategy as one struct implementing [`Strategy`] and one call of
-//! [`export_strategy!`]; build it for `wasm32-unknown-unknown` and `cargo xtask plugins`
-//! turns it into a sandboxed component the stratbox host runs inside Nautilus Trader.
+//! [`export_strategy!`]; `stratbox new` writes such a crate and `stratbox build` turns it
+//! into a sandboxed component the stratbox host runs inside Nautilus Trader (inside the
+//! stratbox repository, `cargo xtask plugins` builds the bundled ones).
 //!
 //! ```
 //! use stratbox_sdk::{indicators::average::ema::ExponentialMovingAverage, prelude::*};

@@ -29,6 +29,7 @@ const BOTTOM: &[&str] = &[
 /// `(module, what it may use besides the bottom layer)`. A module not listed may use
 /// nothing but the bottom layer; `*` means every module but `cli`.
 const ALLOWED: &[(&str, &[&str])] = &[
+    ("author", &[]),
     ("catalog", &[]),
     ("signals", &[]),
     ("replay", &["catalog", "signals", "nautilus"]),
@@ -37,11 +38,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sweep", &["catalog", "signals", "backtest", "nautilus"]),
     (
         "translate",
-        &["catalog", "signals", "backtest", "nautilus", "replay"],
+        &[
+            "author", "catalog", "signals", "backtest", "nautilus", "replay",
+        ],
     ),
     (
         "service",
         &[
+            "author",
             "catalog",
             "signals",
             "backtest",
@@ -233,5 +237,7 @@ mod tests {
         assert!(!allowed("service", "cli"));
         assert!(!allowed("bench", "cli"));
         assert!(allowed("cli", "service"));
+        assert!(allowed("translate", "author"));
+        assert!(!allowed("author", "translate"));
     }
 }

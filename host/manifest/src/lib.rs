@@ -89,7 +89,10 @@ struct RawPlugin {
     authors: Vec<String>,
 }
 
-fn valid_name(s: &str) -> bool {
+/// Whether `s` is a valid plugin name: lowercase letters, digits and `-`, starting with a
+/// letter, at most 64 bytes.
+#[must_use]
+pub fn valid_name(s: &str) -> bool {
     let mut chars = s.chars();
     s.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success (inspect: accepted), 2 usage or I/O error, 3 refused component.
 
+mod author;
 mod backtest;
 mod bench;
 mod catalog;
@@ -90,6 +91,10 @@ pub enum Command {
     },
     /// Translate strategy definitions into validated components (or --watch a registry).
     Translate(translate::Args),
+    /// Write a new strategy: a standalone plugin crate from a template.
+    New(author::NewArgs),
+    /// Build a plugin crate into a checked component (wherever the crate lives).
+    Build(author::BuildArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -130,6 +135,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Tokens { which } => service::tokens(which),
         Command::Audit { which } => service::audit(which),
         Command::Translate(args) => translate::run(&args),
+        Command::New(args) => author::new(&args),
+        Command::Build(args) => author::build(&args),
         Command::Bench { which } => bench::run(which),
     }
 }

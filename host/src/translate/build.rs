@@ -7,31 +7,17 @@
 //! pinned by a copy of the stratbox `Cargo.lock`, and is built for `wasm32-unknown-unknown`
 //! with the plugin profile, then encoded as a component with the manifest embedded.
 
-use std::{
-    io::{BufRead, BufReader, Read},
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-};
+use std::path::Path;
 
-use cap_std::fs::Dir;
 use stratbox_rules::{definition::Loaded, lower::Translation};
 
 use super::TranslateError;
-
-/// The Rust target of every component.
-pub const GUEST_TARGET: &str = "wasm32-unknown-unknown";
-
-/// The largest core module a generated crate may produce (a translation is ~100 KiB).
-const MAX_CORE_MODULE_BYTES: u64 = 64 << 20;
+use crate::author::guest::{self, toml_path};
 
 /// Cargo package name of a translation.
 #[must_use]
 pub fn package_name(id: &str) -> String {
     format!("translated-{id}")
-}
-
-fn toml_path(p: &Path) -> String {
-    toml::Value::String(p.display().to_string()).to_string()
 }
 
 /// The files of the generated crate, as (relative path, contents).
@@ -62,19 +48,12 @@ path = "src/lib.rs"
 stratbox-sdk = {{ path = {sdk} }}
 stratbox-rules = {{ path = {rules}, default-features = false, features = [{features}] }}
 
-# The stratbox plugin profile: small, fast, deterministic.
-[profile.release]
-opt-level = 3
-lto = true
-codegen-units = 1
-panic = "abort"
-debug = false
-strip = "debuginfo"
-
+{profile}
 # A crate of its own, wherever it is written.
 [workspace]
 "#,
         translator = stratbox_rules::lower::TRANSLATOR,
+        profile = guest::RELEASE_PROFILE,
         id = def.id,
         version = def.version,
         package = package_name(&def.id),
@@ -91,35 +70,16 @@ strip = "debuginfo"
 //! The checked program is `program.json`; the SDK's rules runtime evaluates it.
 //! Do not edit: change the definition and translate again.
 
-struct Program;
-
-impl stratbox_rules::runtime::ProgramSource for Program {{
-    const PROGRAM: &'static str = include_str!("../program.json");
-}}
-
-stratbox_sdk::export_strategy!(stratbox_rules::runtime::Translated<Program>);
-"#,
+{export}"#,
+        export = crate::author::templates::RULES_PROGRAM_EXPORT,
         id = def.id,
         version = def.version,
         sha = loaded.sha256,
         translator = stratbox_rules::lower::TRANSLATOR,
     );
-    let root = crate::storage::open_dir(source_root).map_err(|e| TranslateError::Source {
-        path: source_root.to_path_buf(),
-        message: format!("{e} (the stratbox source tree is needed to build; pass --source-root)"),
-    })?;
-    let read = |name: &str| -> Result<Vec<u8>, TranslateError> {
-        root.read(name).map_err(|e| TranslateError::Source {
-            path: source_root.join(name),
-            message: format!(
-                "{e} (the stratbox source tree is needed to build; pass --source-root)"
-            ),
-        })
-    };
-    Ok(vec![
-        ("Cargo.toml".into(), cargo_toml.into_bytes()),
-        ("Cargo.lock".into(), read("Cargo.lock")?),
-        (".cargo/config.toml".into(), read(".cargo/config.toml")?),
+    let mut files = vec![("Cargo.toml".into(), cargo_toml.into_bytes())];
+    files.extend(guest::pinning_files(source_root)?);
+    files.extend([
         ("stratbox.toml".into(), t.manifest_text.clone().into_bytes()),
         ("program.json".into(), t.program_json.clone().into_bytes()),
         ("definition.json".into(), loaded.text.clone().into_bytes()),
@@ -128,96 +88,6 @@ stratbox_sdk::export_strategy!(stratbox_rules::runtime::Translated<Program>);
             t.risk_policy.clone().into_bytes(),
         ),
         ("src/lib.rs".into(), lib_rs.into_bytes()),
-    ])
-}
-
-/// Writes `files` into the new directory `name` under `dir` (which must not exist), every
-/// file synced.
-pub fn write_crate(dir: &Dir, name: &str, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
-    use std::io::Write;
-    dir.create_dir(name)?;
-    let root = dir.open_dir(name)?;
-    for (path, bytes) in files {
-        if let Some(parent) = Path::new(path).parent()
-            && !parent.as_os_str().is_empty()
-        {
-            root.create_dir_all(parent)?;
-        }
-        let mut f = root.create(path)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    Ok(())
-}
-
-/// Builds the crate at `crate_dir` and returns the core module's bytes.
-pub fn cargo_build(
-    crate_dir: &Path,
-    package: &str,
-    target_dir: &Path,
-) -> Result<Vec<u8>, TranslateError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
-        .current_dir(crate_dir)
-        .args([
-            "build",
-            "--release",
-            "--message-format=json-render-diagnostics",
-        ])
-        .args(["--target", GUEST_TARGET])
-        .env("CARGO_TARGET_DIR", target_dir)
-        // Host-side flags must not leak into the guest build; the guest's own flags are
-        // in the generated .cargo/config.toml.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| TranslateError::Build(format!("cannot run cargo: {e}")))?;
-    let stderr = child.stderr.take();
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stderr {
-            let _ = s.read_to_string(&mut text);
-        }
-        text
-    });
-    let mut wasm: Option<PathBuf> = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if msg["reason"] == "compiler-artifact"
-                && msg["target"]["name"].as_str().map(|n| n.replace('_', "-"))
-                    == Some(package.to_string())
-                && let Some(files) = msg["filenames"].as_array()
-            {
-                wasm = files
-                    .iter()
-                    .filter_map(|f| f.as_str())
-                    .find(|f| f.ends_with(".wasm"))
-                    .map(PathBuf::from);
-            }
-        }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| TranslateError::Build(format!("waiting for cargo: {e}")))?;
-    let stderr = errors.join().unwrap_or_default();
-    if !status.success() {
-        let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(TranslateError::Build(format!(
-            "cargo build for {GUEST_TARGET} failed ({status}); if the target is missing run `rustup target add {GUEST_TARGET}`:\n{}",
-            tail.join("\n")
-        )));
-    }
-    let wasm = wasm.ok_or_else(|| {
-        TranslateError::Build("cargo produced no .wasm for the generated crate".into())
-    })?;
-    crate::storage::read_operator_file(&wasm, MAX_CORE_MODULE_BYTES)
-        .map_err(|e| TranslateError::Build(format!("reading the built module: {e}")))
+    ]);
+    Ok(files)
 }

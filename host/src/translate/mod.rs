@@ -23,6 +23,7 @@ use stratbox_rules::{
 };
 
 use crate::{
+    author::guest::{self, GuestError},
     sandbox::{LoadPolicy, SandboxEngine},
     storage,
 };
@@ -53,6 +54,15 @@ pub enum TranslateError {
     Io(#[from] std::io::Error),
 }
 
+impl From<GuestError> for TranslateError {
+    fn from(e: GuestError) -> Self {
+        match e {
+            GuestError::Source { path, message } => Self::Source { path, message },
+            GuestError::Build(message) => Self::Build(message),
+        }
+    }
+}
+
 /// How to translate.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -75,7 +85,7 @@ impl Options {
     /// target folder `<out>/.target`, smoke data from the source tree's `data/`.
     #[must_use]
     pub fn new(out: &Path) -> Self {
-        let source_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let source_root = guest::default_source_root();
         Self {
             out: out.to_path_buf(),
             build: true,
@@ -152,16 +162,17 @@ pub fn translate_text(origin: &str, text: &str, opts: &Options) -> Result<Outcom
     let staging_name = format!("{name}.{}", std::process::id());
     let staging = out.open_dir(".staging")?;
     let _ = staging.remove_dir_all(&staging_name);
-    build::write_crate(&staging, &staging_name, &files)?;
+    guest::write_crate(&staging, &staging_name, &files)?;
     let staged_path = opts.out.join(".staging").join(&staging_name);
     let result = (|| -> Result<(Option<Vec<u8>>, Option<smoke::SmokeReport>), TranslateError> {
         if !opts.build {
             return Ok((None, None));
         }
-        let core = build::cargo_build(
+        let core = guest::cargo_build(
             &staged_path,
             &build::package_name(&def.id),
             &opts.target_dir,
+            false,
         )?;
         let component = stratbox_manifest::componentize(&core, &t.manifest_text)
             .map_err(TranslateError::Build)?;

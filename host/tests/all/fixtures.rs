@@ -35,6 +35,13 @@ pub const NAUTILUS_64BIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/n
 pub const GBPUSD: &str = "GBP/USD.FXCM";
 pub const GBPUSD_BID_BARS: &str = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL";
 
+/// Cargo's target folder for the plugin crates tests build for the guest (translations,
+/// `stratbox new` crates), kept between runs and shared, so the SDK and its dependencies
+/// are built for `wasm32-unknown-unknown` once.
+pub fn guest_target() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-target")
+}
+
 /// `DATA/<name>` as a string, for command lines.
 pub fn data(name: &str) -> String {
     format!("{DATA}/{name}")

@@ -11,6 +11,7 @@
 mod fixtures;
 
 mod audit_trail;
+mod authoring;
 mod backtest_parity;
 mod backtest_perf;
 mod backtest_risk;

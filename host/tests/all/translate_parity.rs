@@ -10,7 +10,7 @@ use std::{
     sync::OnceLock,
 };
 
-use crate::fixtures::{DATA, ROOT, gbpusd, stratbox};
+use crate::fixtures::{DATA, ROOT, gbpusd, guest_target, stratbox};
 use serde_json::Value as Json;
 use stratbox_artifacts as artifacts;
 
@@ -18,12 +18,6 @@ const BTC: &str = "btc-perp/btc-perp-20211231-20220201_1m.csv";
 const SIGNALS: &str = "signals/btc-perp-regimes-2022-01.jsonl";
 const GBPUSD_BARS: &str = "GBP/USD.FXCM-1-MINUTE-BID-EXTERNAL";
 const BTC_BARS: &str = "BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL";
-
-/// Cargo target folder for the generated crates, kept between runs so the guest
-/// dependencies build once.
-fn translate_target() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("translate-target")
-}
 
 /// The bar-family definitions that are also translated for the BTC perpetual's bars.
 const BAR_FAMILIES: [&str; 3] = ["meanrev-bollinger", "breakout-donchian", "momentum-rsi"];
@@ -76,7 +70,7 @@ fn translations() -> &'static Path {
             std::fs::write(&path, on_btc(id)).unwrap();
             defs.push(path.display().to_string());
         }
-        let target = translate_target();
+        let target = guest_target();
         let mut args = vec![
             "translate",
             "--build",

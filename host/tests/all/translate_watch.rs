@@ -28,7 +28,7 @@ fn definition(id: &str) -> Value {
 fn options(out: &Path, build: bool) -> Options {
     let mut o = Options::new(out);
     o.build = build;
-    o.target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("translate-target");
+    o.target_dir = crate::fixtures::guest_target();
     o.smoke_events = 3_000;
     o
 }
