@@ -118,9 +118,9 @@ pub fn create(opts: &NewOptions) -> Result<Created, AuthorError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    refuse_existing(&opts.path)?;
     let files = files(&name, opts)?;
     let dir = storage::create_dir(parent)?;
+    refuse_existing(&dir, &name, &opts.path)?;
     let staging = format!(".{name}.stratbox-new.{}", std::process::id());
     let _ = dir.remove_dir_all(&staging);
     let io = |what: String| move |source| AuthorError::Io { what, source };
@@ -145,26 +145,25 @@ pub fn create(opts: &NewOptions) -> Result<Created, AuthorError> {
     })
 }
 
-/// Refuses a destination that is a file, or a folder with anything in it.
-fn refuse_existing(path: &Path) -> Result<(), AuthorError> {
+/// Refuses a destination (`name` in `dir`, shown as `path`) that is a file, or a folder
+/// with anything in it.
+fn refuse_existing(dir: &cap_std::fs::Dir, name: &str, path: &Path) -> Result<(), AuthorError> {
     let in_the_way = |why: &str| {
         AuthorError::Invalid(format!(
             "{} {why}; choose another name or folder (nothing was written)",
             path.display()
         ))
     };
-    match std::fs::symlink_metadata(path) {
+    let io = |what: &str, source| AuthorError::Io {
+        what: format!("{what} {}", path.display()),
+        source,
+    };
+    match dir.symlink_metadata(name) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(AuthorError::Io {
-            what: format!("looking at {}", path.display()),
-            source: e,
-        }),
+        Err(e) => Err(io("looking at", e)),
         Ok(m) if !m.is_dir() => Err(in_the_way("exists and is not a folder")),
         Ok(_) => {
-            let mut entries = std::fs::read_dir(path).map_err(|e| AuthorError::Io {
-                what: format!("reading {}", path.display()),
-                source: e,
-            })?;
+            let mut entries = dir.read_dir(name).map_err(|e| io("reading", e))?;
             if entries.next().is_some() {
                 Err(in_the_way("already exists and is not empty"))
             } else {
