@@ -1,6 +1,7 @@
-//! FX as a new user meets it: bar strategies on FXCM minute bars fill (bid and ask bars),
-//! a run whose orders the venue rejects says how many and why, and a currency pair that is
-//! not in the instrument file gets the standard definition.
+//! FX as a new user meets it, on the command line and through the service: bar strategies
+//! on FXCM minute bars fill (bid and ask bars), a run whose orders the venue rejects says
+//! how many and why, and a currency pair that is not in the instrument file gets the
+//! standard definition.
 
 use std::path::Path;
 
@@ -91,18 +92,26 @@ fn a_bid_file_alone_runs_and_the_summary_says_why_nothing_fills() {
     }
 }
 
-#[test]
-fn an_fx_pair_without_a_definition_gets_the_standard_one() {
-    let (code, stdout, stderr) = stratbox(&[
+/// `stratbox backtest` of ema-cross on the bundled USD/JPY minutes, `--json`.
+fn ema_cross_on_usdjpy(extra: &[&str]) -> (i32, String, String) {
+    let file = data(USDJPY_BID);
+    let mut args = vec![
         "backtest",
         "--plugin",
         artifacts::EMA_CROSS,
         "--data",
-        &data(USDJPY_BID),
+        &file,
         "--instrument",
         "USD/JPY.FXCM",
         "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    stratbox(&args)
+}
+
+#[test]
+fn an_fx_pair_without_a_definition_gets_the_standard_one() {
+    let (code, stdout, stderr) = ema_cross_on_usdjpy(&[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("note: USD/JPY.FXCM is not in the instrument definitions")
@@ -149,19 +158,11 @@ max_quantity = "50000000"
 "#,
     )
     .unwrap();
-    let (code, stdout, stderr) = stratbox(&[
-        "backtest",
-        "--plugin",
-        artifacts::EMA_CROSS,
-        "--data",
-        &data(USDJPY_BID),
-        "--instrument",
-        "USD/JPY.FXCM",
+    let (code, stdout, stderr) = ema_cross_on_usdjpy(&[
         "--instruments",
         defs.to_str().unwrap(),
         "--param",
         "trade_size=2000000",
-        "--json",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("standard currency pair"), "{stderr}");
@@ -229,4 +230,74 @@ fn catalog_bars_of_a_standard_pair_fill_with_both_sides_imported() {
     let v = json(&stdout);
     assert!(len(&v["strategies"][0]["fills"]) > 10, "{stdout}");
     assert_eq!(v["risk"]["venue_rejected_by_reason"], serde_json::json!({}));
+}
+
+const USDJPY_POLICY: &str = r#"
+version = "usdjpy"
+currency = "USD"
+
+[defaults]
+max_order_quantity = "200000"
+max_position = "300000"
+allowed_instruments = ["USD/JPY.FXCM"]
+"#;
+
+#[test]
+fn a_deployment_on_a_standard_pair_trades() {
+    use crate::service_e2e::{Api, admin_token, config, fed, runtime, wait_for};
+    use serde_json::json;
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
+    let rt = runtime();
+    let admin = admin_token(tmp.path(), &url);
+    let server = rt
+        .block_on(stratbox::service::Server::start(config(tmp.path(), url)))
+        .unwrap();
+    let api = Api::new(server.addr);
+    let (s, up) = api.upload(&admin, artifacts::EMA_CROSS);
+    assert_eq!(s, 201, "{up}");
+    let spec = json!({ "capabilities": {
+        "market-data": { "instruments": ["USD/JPY.FXCM"] },
+        "risk-gate": { "instruments": ["USD/JPY.FXCM"] }
+    } });
+    let (s, g) = api.call(
+        "POST",
+        "/v1/grants",
+        Some(&admin),
+        Some(json!({ "digest": up["digest"], "reason": "USD/JPY paper", "grant": spec })),
+    );
+    assert_eq!(s, 201, "{g}");
+    let gid = g["id"].as_str().unwrap().to_string();
+    let (s, g) = api.call(
+        "POST",
+        &format!("/v1/grants/{gid}/approve"),
+        Some(&admin),
+        Some(json!({})),
+    );
+    assert_eq!(s, 200, "{g}");
+    let (s, d) = api.call(
+        "POST",
+        "/v1/deployments",
+        Some(&admin),
+        Some(
+            json!({ "plugin": up["digest"], "grant": gid, "risk_policy": USDJPY_POLICY,
+            "session": { "data": USDJPY_BID, "format": "fxcm-quotes",
+                         "instrument": "USD/JPY.FXCM", "speed": "max" },
+            "params": { "fast_period": "10", "slow_period": "20" } }),
+        ),
+    );
+    assert_eq!(s, 201, "{d}");
+    let dep = d["id"].as_str().unwrap().to_string();
+    let outcome = wait_for(180, "the USD/JPY session to end", || {
+        let (_, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(&admin), None);
+        (!v["outcome"].is_null()).then(|| v["outcome"].clone())
+    });
+    assert_eq!(fed(&api, &admin, &dep), 28_761);
+    assert_eq!(outcome["quarantined"], false, "{outcome}");
+    // The session's report is its strategy's: fills at JPY's three decimals.
+    let fills = &outcome["report"]["fills"];
+    assert!(len(fills) > 100, "{outcome}");
+    let px = fills[0]["last_px"].as_str().unwrap();
+    assert_eq!(px.split('.').nth(1).map(str::len), Some(3), "{px}");
+    rt.block_on(server.shutdown());
 }
