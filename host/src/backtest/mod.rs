@@ -8,11 +8,12 @@
 
 pub mod chart;
 pub mod data;
+pub mod entries;
 pub mod history;
 pub mod native;
 pub mod report;
 
-use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
+use std::sync::Arc;
 
 use nautilus_backtest::{
     config::{BacktestEngineConfig, SimulatedVenueConfig},
@@ -25,19 +26,13 @@ use nautilus_model::{
     instruments::{Instrument, InstrumentAny},
     types::{Money, Quantity},
 };
-use nautilus_trading::examples::strategies::{EmaCross, EmaCrossConfig};
 use stratbox_manifest::ParamValue;
 
 pub use self::report::BacktestReport;
-use self::report::PluginFigures;
 use crate::{
     audit::AuditLog,
-    capabilities::{self, PluginEnv, risk_gate::RiskHub},
+    capabilities::risk_gate::RiskHub,
     catalog::InstrumentTable,
-    nautilus::{
-        adapter::{ComponentStrategy, SharedInstance, SharedTally},
-        router::NautilusRouter,
-    },
     sandbox::{InstantiateError, PluginComponent, SandboxEngine},
 };
 
@@ -174,19 +169,6 @@ pub fn param_text(v: &ParamValue) -> String {
     }
 }
 
-/// A component in the run: what it is, its parameters, its instance.
-type PluginEntry<'a> = (
-    &'a PluginComponent,
-    Vec<(String, ParamValue)>,
-    SharedInstance,
-    SharedTally,
-);
-
-struct Entry<'a> {
-    strategy_id: StrategyId,
-    plugin: Option<PluginEntry<'a>>,
-}
-
 /// Runs a backtest; `progress(done, total)` is called after each chunk.
 pub fn run(
     spec: BacktestSpec<'_>,
@@ -199,107 +181,21 @@ pub fn run(
     }
     let nerr = BacktestError::Nautilus;
     let (mut engine, venues) = new_engine(&spec.instruments, &spec.balances)?;
-
-    let mut entries = Vec::new();
-    for (index, s) in spec.strategies.into_iter().enumerate() {
-        match s {
-            StrategySpec::Component { component, params } => {
-                let name = &component.manifest().name;
-                let sid = strategy_id(name, index);
-                let (router, queue) = NautilusRouter::new(sid.as_str());
-                let env = PluginEnv {
-                    market: Arc::clone(&spec.table) as _,
-                    router: Box::new(router),
-                    risk: Arc::clone(&spec.risk),
-                };
-                let instance = capabilities::instantiate(sandbox, component, env, &params, audit)
-                    .map_err(|source| BacktestError::Instantiate {
-                    plugin: name.clone(),
-                    source,
-                })?;
-                let mut instance = instance;
-                instance.set_timing(spec.timing);
-                let shared: SharedInstance = Rc::new(RefCell::new(instance));
-                let tally = SharedTally::default();
-                let strategy = ComponentStrategy::new(
-                    sid,
-                    Rc::clone(&shared),
-                    queue,
-                    Arc::clone(&spec.table),
-                    Rc::clone(&tally),
-                );
-                engine.add_strategy(strategy).map_err(nerr)?;
-                entries.push(Entry {
-                    strategy_id: sid,
-                    plugin: Some((component, params, shared, tally)),
-                });
-            }
-            StrategySpec::NativeEmaCross {
-                instrument_id,
-                trade_size,
-                fast_period,
-                slow_period,
-            } => {
-                let sid = strategy_id("ema-cross-native", index);
-                let config =
-                    EmaCrossConfig::new(instrument_id, trade_size, fast_period, slow_period)
-                        .with_strategy_id(sid)
-                        .with_order_id_tag(sid.get_tag().to_string());
-                engine
-                    .add_strategy(EmaCross::from_config(config))
-                    .map_err(nerr)?;
-                entries.push(Entry {
-                    strategy_id: sid,
-                    plugin: None,
-                });
-            }
-            StrategySpec::NativeLight {
-                instrument_id,
-                trade_size,
-                config,
-            } => {
-                let sid = strategy_id("ema-atr-filter-native", index);
-                let strategy = native::NativeLight::new(sid, instrument_id, trade_size, config)
-                    .map_err(|e| BacktestError::Nautilus(anyhow::anyhow!(e)))?;
-                engine.add_strategy(strategy).map_err(nerr)?;
-                entries.push(Entry {
-                    strategy_id: sid,
-                    plugin: None,
-                });
-            }
-        }
-    }
-
-    let mut marks = report::Marks::new();
-    for d in &spec.data {
-        report::observe(&mut marks, d);
-    }
-    let events = spec.data.len();
-    let first_ts = spec.data.first().map(|d| d.ts_init().as_u64());
-    let last_ts = spec.data.last().map(|d| d.ts_init().as_u64());
+    let entries = entries::add_strategies(
+        &mut engine,
+        spec.strategies,
+        &spec.table,
+        &spec.risk,
+        spec.timing,
+        sandbox,
+        audit,
+    )?;
+    let mut feed = entries::feed(spec.data, spec.signals);
     let max_chunk = spec.chunk.max(1);
     let mut chunk = max_chunk;
     let mut done = 0;
-    let mut signals_report = spec.signals.report;
-    signals_report.loaded = spec.signals.signals.len() as u64;
-    for s in &spec.signals.signals {
-        *signals_report
-            .by_type
-            .entry(s.signal_type.name().to_string())
-            .or_default() += 1;
-    }
-    // Market data first, then signals in their order: the stable sort keeps that order
-    // among equal timestamps, so a signal stamped at a bar's close comes after the bar.
-    let mut data = spec.data;
-    data.extend(
-        spec.signals
-            .signals
-            .into_iter()
-            .zip(1..)
-            .map(|(s, seq)| crate::signals::nautilus::to_data(s, seq)),
-    );
+    let mut data = std::mem::take(&mut feed.data);
     let total = data.len();
-    data.sort_by_key(HasTsInit::ts_init);
     let mut history = history::AccountHistory::default();
     while !data.is_empty() {
         let rest = data.split_off(chunk.min(data.len()));
@@ -321,100 +217,22 @@ pub fn run(
     }
     engine.end();
 
-    let result = engine.get_result();
+    let stats = entries::Stats::of_result(&engine.get_result());
     let _ = history.collect(&engine.kernel().cache.borrow(), &venues);
     let cache = engine.kernel().cache.borrow();
-    let strategies: Vec<report::StrategyReport> = entries
-        .iter()
-        .map(|e| {
-            let plugin = e.plugin.as_ref().map(|(component, params, shared, tally)| {
-                let instance = shared.borrow();
-                let tally = tally.borrow();
-                let p = instance.profile();
-                let gate = instance.host().risk_gate.counts();
-                let m = component.manifest();
-                PluginFigures {
-                    name: m.name.clone(),
-                    version: m.version.clone(),
-                    sha256: component.sha256().to_string(),
-                    source: m.source.clone(),
-                    params: params
-                        .iter()
-                        .map(|(k, v)| (k.clone(), param_text(v)))
-                        .collect::<BTreeMap<_, _>>(),
-                    callbacks: p.callbacks,
-                    fuel_total: p.fuel_total,
-                    fuel_max: p.fuel_max,
-                    peak_memory_bytes: p.peak_memory_bytes,
-                    orders_accepted_by_gate: gate.accepted,
-                    orders_refused_by_gate: gate.rejected.clone(),
-                    fault: instance.fault().cloned(),
-                    signals_received: tally.received,
-                    signal_dead_letters: tally.dead_letters.clone(),
-                }
-            });
-            report::strategy_report(&cache, &e.strategy_id, &marks, plugin)
-        })
-        .collect();
-    let (portfolio, equity) = report::portfolio_report(&cache, &venues, &result, &history);
-    let risk = {
-        let mut r = report::RiskReport {
-            policy_version: spec.risk.policy.version.clone(),
-            policy_sha256: spec.risk.policy.sha256.clone(),
-            orders_accepted: 0,
-            refused_by_reason: BTreeMap::new(),
-            venue_rejected_by_reason: BTreeMap::new(),
-            denied_by_reason: BTreeMap::new(),
-            state_changes: spec.risk.control.history(),
-        };
-        for s in &strategies {
-            report::add_reasons(&mut r.venue_rejected_by_reason, &s.venue_rejected_by_reason);
-            report::add_reasons(&mut r.denied_by_reason, &s.denied_by_reason);
-            if let Some(p) = &s.plugin {
-                r.orders_accepted += p.orders_accepted_by_gate;
-                for (code, n) in &p.orders_refused_by_gate {
-                    *r.refused_by_reason.entry(code.clone()).or_default() += n;
-                }
-            }
-        }
-        r
-    };
-    for s in &strategies {
-        if let Some(p) = &s.plugin {
-            signals_report.delivered += p.signals_received;
-            signals_report.dead_lettered += p.signal_dead_letters.len() as u64;
-        }
-    }
-    let mut instruments: Vec<String> = spec
-        .instruments
-        .iter()
-        .map(|i| i.id().to_string())
-        .collect();
-    instruments.sort();
-    let guest_nanos = entries
-        .iter()
-        .map(|e| {
-            e.plugin
-                .as_ref()
-                .filter(|_| spec.timing)
-                .map(|(_, _, shared, _)| shared.borrow().profile().guest_nanos)
-        })
-        .collect();
-    Ok(Outcome {
-        report: BacktestReport {
-            format: report::REPORT_FORMAT,
-            events,
-            first_ts,
-            last_ts,
-            instruments,
-            portfolio,
-            strategies,
-            risk,
-            signals: signals_report,
-            equity,
+    Ok(entries::outcome(
+        &entries::Finished {
+            cache: &cache,
+            venues: &venues,
+            stats,
+            history: &history,
+            entries: &entries,
+            instruments: &spec.instruments,
+            risk: &spec.risk,
+            timing: spec.timing,
         },
-        guest_nanos,
-    })
+        feed,
+    ))
 }
 
 /// A `BacktestEngine` with Nautilus's own logging off, one simulated netting margin venue

@@ -413,12 +413,12 @@ pub fn strategy_report(
     }
 }
 
-/// The account-wide figures from Nautilus's `BacktestResult` and the account's balance
-/// history.
+/// The account-wide figures from Nautilus's performance statistics and the account's
+/// balance history.
 pub fn portfolio_report(
     cache: &Cache,
     venues: &[Venue],
-    result: &nautilus_backtest::result::BacktestResult,
+    stats: &super::entries::Stats,
     history: &super::history::AccountHistory,
 ) -> (PortfolioReport, Vec<EquityPoint>) {
     let mut starting = BTreeMap::new();
@@ -446,11 +446,7 @@ pub fn portfolio_report(
         }
     }
     equity.sort_by(|a, b| (a.ts, &a.currency).cmp(&(b.ts, &b.currency)));
-    let pnl_stats = result
-        .stats_pnls
-        .iter()
-        .map(|(k, v)| (k.clone(), sorted(v.clone())))
-        .collect();
+    let pnl_stats = stats.pnls.clone();
     let mut peak = f64::MIN;
     let mut max_dd = 0.0_f64;
     let main = equity.first().map(|p| p.currency.clone());
@@ -466,8 +462,8 @@ pub fn portfolio_report(
             starting_balances: starting,
             final_balances: last,
             pnl_stats,
-            returns_stats: sorted(result.stats_returns.clone()),
-            general_stats: sorted(result.stats_general.clone()),
+            returns_stats: stats.returns.clone(),
+            general_stats: stats.general.clone(),
         },
         equity,
     )
