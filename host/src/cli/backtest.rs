@@ -230,11 +230,11 @@ fn counted(by_reason: &BTreeMap<String, u64>) -> String {
     format!("{}{more}", listed.join(", "))
 }
 
-fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64) {
+fn print_summary(r: &BacktestReport, guest: &[Option<u64>], seconds: f64, label: &str) {
     #[allow(clippy::cast_precision_loss)]
     let rate = r.events as f64 / seconds.max(1e-9);
     println!(
-        "backtest: {} events of {} in {seconds:.2} s ({rate:.0} events/s)",
+        "{label}: {} events of {} in {seconds:.2} s ({rate:.0} events/s)",
         r.events,
         r.instruments.join(", ")
     );
@@ -431,7 +431,23 @@ pub(super) fn risk_policy(path: Option<&Path>) -> Result<RiskPolicy, String> {
     })
 }
 
+/// Which Nautilus engine a run goes through.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine {
+    /// A `BacktestEngine`, as fast as it goes (`stratbox backtest`).
+    Backtest,
+    /// A `LiveNode` with the replay feed and the sandbox venue (`stratbox live`).
+    Live(crate::nautilus::live::LiveOptions),
+}
+
+/// `stratbox backtest`.
 pub fn run(args: &Args) -> u8 {
+    run_on(args, Engine::Backtest)
+}
+
+/// Loads everything `args` name and runs it on `engine_kind`; prints the summary (or JSON)
+/// and writes the report folder.
+pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
     let policy = match risk_policy(args.risk.as_deref()) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -574,12 +590,19 @@ pub fn run(args: &Args) -> u8 {
         purge_account_events: true,
     };
     let started = Instant::now();
-    let outcome = backtest::run(spec, &engine, &audit, &mut |done, _| {
+    let mut on_progress = |done: usize, _total: usize| {
         bar.set_position(done as u64);
         if let Err(e) = follow(&control) {
             tracing::error!("cannot re-read the trading states: {e}");
         }
-    });
+    };
+    let outcome = match engine_kind {
+        Engine::Backtest => backtest::run(spec, &engine, &audit, &mut on_progress),
+        Engine::Live(options) => {
+            bar.set_length(spec.data.len() as u64);
+            crate::nautilus::live::run(spec, options, &engine, &audit, &mut on_progress)
+        }
+    };
     bar.finish_and_clear();
     let outcome = match outcome {
         Ok(o) => o,
@@ -605,7 +628,11 @@ pub fn run(args: &Args) -> u8 {
     };
     if let Some(dir) = &report_dir {
         let title = format!(
-            "stratbox backtest: {} on {}",
+            "stratbox {}: {} on {}",
+            match engine_kind {
+                Engine::Backtest => "backtest",
+                Engine::Live(_) => "live",
+            },
             components
                 .iter()
                 .map(|(_, c)| c.manifest().name.as_str())
@@ -626,7 +653,18 @@ pub fn run(args: &Args) -> u8 {
     if args.json {
         print!("{json}");
     } else {
-        print_summary(report, &outcome.guest_nanos, seconds);
+        let label = match engine_kind {
+            Engine::Backtest => "backtest".to_string(),
+            Engine::Live(o) => match o.speed {
+                crate::nautilus::paper::Speed::Max => {
+                    "live (replay feed at full speed, sandbox venue)".to_string()
+                }
+                crate::nautilus::paper::Speed::Factor(f) => {
+                    format!("live (replay feed at {f}x, sandbox venue)")
+                }
+            },
+        };
+        print_summary(report, &outcome.guest_nanos, seconds, &label);
         if let Some(p) = &args.report {
             println!(
                 "report: {} (chart: {})",

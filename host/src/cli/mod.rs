@@ -8,6 +8,7 @@ mod backtest;
 mod bench;
 mod catalog;
 mod inspect;
+mod live;
 mod named;
 mod plugins;
 mod remote;
@@ -47,6 +48,9 @@ pub enum Command {
     Inspect(inspect::Args),
     /// Backtest components inside Nautilus on recorded data: fills, PnL, report.
     Backtest(backtest::Args),
+    /// Run components on a Nautilus live node: a replay feed at a chosen speed, the sandbox
+    /// venue (paper), the risk gate; same summary and report as `backtest`.
+    Live(live::Args),
     /// Backtest one component over a grid of parameters in parallel; ranked CSV + JSON.
     Sweep(sweep::Args),
     /// Run plugins over recorded data in the sandbox (no Nautilus; orders recorded, not filled).
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Live(args) => live::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Halt(args) => trading::run(&args, TradingState::Halted),

@@ -1,5 +1,5 @@
 //! Everything that drives a strategy component inside Nautilus, whatever the engine:
-//! a `BacktestEngine` for backtests and paper sessions today, a `LiveNode` next.
+//! a `BacktestEngine` for backtests and paper sessions, a `LiveNode` for live runs.
 //!
 //! - [`adapter`]: the Nautilus `Strategy` that hands events to the component and its orders,
 //!   through the risk gate, back to Nautilus.
@@ -7,12 +7,15 @@
 //! - [`router`]: the risk gate's order router into Nautilus (the only way an order leaves).
 //! - [`hotswap`]: the swap slot: replacing a running component between two events.
 //! - [`paper`]: a paper session: one deployed component on its own thread and engine, fed
-//!   recorded data at a pace (the live node's session will sit beside it).
+//!   recorded data at a pace.
+//! - [`live`]: runs on a Nautilus `LiveNode`: a replay feed as its data client, the sandbox
+//!   venue as its execution client.
 //!
 //! [`crate::backtest`] builds whole backtest runs and their reports on top of this module.
 
 pub mod adapter;
 pub mod convert;
 pub mod hotswap;
+pub mod live;
 pub mod paper;
 pub mod router;
