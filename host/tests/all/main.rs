@@ -28,6 +28,7 @@ mod cli_translate;
 mod fx;
 mod hostile;
 mod lifecycle;
+mod live;
 mod mutation;
 mod risk_gate;
 mod service_api;
