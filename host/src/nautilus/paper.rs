@@ -53,9 +53,9 @@ pub enum Speed {
 /// Most events handed to the engine at once; commands wait at most one chunk.
 const CHUNK: usize = 512;
 /// Longest sleep between two looks at the command channel.
-const TICK: Duration = Duration::from_millis(20);
+pub(crate) const TICK: Duration = Duration::from_millis(20);
 /// How often a progress event (with PnL) is emitted.
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// Everything a session needs.
 pub struct SessionSpec {
@@ -169,6 +169,22 @@ impl SessionHandle {
 
 /// Starts the session thread.
 pub fn start(spec: SessionSpec) -> std::io::Result<SessionHandle> {
+    spawn(spec, drive)
+}
+
+/// Starts a session thread that runs `driver` (a `BacktestEngine` here, a `LiveNode` in
+/// [`super::live::session`]); the handle, commands, progress and end are the same.
+pub(crate) fn spawn<F>(spec: SessionSpec, driver: F) -> std::io::Result<SessionHandle>
+where
+    F: FnOnce(
+            SessionSpec,
+            &SwapSlot,
+            &Progress,
+            &mpsc::Receiver<Command>,
+        ) -> Result<SessionEnd, BacktestError>
+        + Send
+        + 'static,
+{
     let slot = SwapSlot::default();
     let progress = Arc::new(Progress::default());
     progress
@@ -180,7 +196,7 @@ pub fn start(spec: SessionSpec) -> std::io::Result<SessionHandle> {
         .spawn({
             let slot = slot.clone();
             let progress = Arc::clone(&progress);
-            move || run(spec, &slot, &progress, &rx)
+            move || run(spec, &slot, &progress, &rx, driver)
         })?;
     Ok(SessionHandle {
         slot,
@@ -190,14 +206,23 @@ pub fn start(spec: SessionSpec) -> std::io::Result<SessionHandle> {
     })
 }
 
-fn run(
+fn run<F>(
     spec: SessionSpec,
     slot: &SwapSlot,
     progress: &Progress,
     commands: &mpsc::Receiver<Command>,
-) -> SessionEnd {
+    driver: F,
+) -> SessionEnd
+where
+    F: FnOnce(
+        SessionSpec,
+        &SwapSlot,
+        &Progress,
+        &mpsc::Receiver<Command>,
+    ) -> Result<SessionEnd, BacktestError>,
+{
     let sha256 = spec.instance.sha256().to_string();
-    let result = drive(spec, slot, progress, commands);
+    let result = driver(spec, slot, progress, commands);
     progress.finished.store(true, Ordering::Release);
     // A swap that arrived after the last event will never be served.
     while let Some(request) = slot.cancel() {
@@ -319,40 +344,13 @@ fn drive(
         if last_progress.elapsed() >= PROGRESS_EVERY || data.is_empty() {
             last_progress = Instant::now();
             let cache = engine.kernel().cache.borrow();
-            let r = report::strategy_report(&cache, &sid, &marks, None);
-            let (p, refused) = {
-                let i = shared.borrow();
-                let counts = i.host().risk_gate.counts();
-                (i.profile(), counts.rejected.values().sum::<u64>())
-            };
-            (spec.sink)(AdapterEvent::Progress {
-                events: fed,
-                total: progress.total.load(Ordering::Relaxed),
-                sim_ts: now,
-                fills: r.fills.len() as u64,
-                callbacks: p.callbacks,
-                fuel_total: p.fuel_total,
-                orders_refused: refused,
-                signals_received: tally.borrow().received,
-                realized_pnl: r.realized_pnl,
-                unrealized_pnl: r.unrealized_pnl,
-            });
+            (spec.sink)(progress_event(
+                &cache, sid, &marks, &shared, &tally, progress,
+            ));
         }
     }
     // The state is taken before the engine stops the strategy (on-stop may change it).
-    let (snapshot, quarantined, sha256) = {
-        let mut instance = shared.borrow_mut();
-        let snap = if instance.is_quarantined() {
-            None
-        } else {
-            instance.snapshot().ok()
-        };
-        (
-            snap,
-            instance.is_quarantined(),
-            instance.sha256().to_string(),
-        )
-    };
+    let (snapshot, quarantined, sha256) = final_state(&shared);
     engine.end();
     let cache = engine.kernel().cache.borrow();
     let report = report::strategy_report(&cache, &sid, &marks, None);
@@ -369,8 +367,58 @@ fn drive(
     })
 }
 
+/// A progress event for the stream: where the session is, its fills, PnL and sandbox
+/// figures.
+pub(crate) fn progress_event(
+    cache: &nautilus_common::cache::Cache,
+    sid: nautilus_model::identifiers::StrategyId,
+    marks: &report::Marks,
+    shared: &SharedInstance,
+    tally: &SharedTally,
+    progress: &Progress,
+) -> AdapterEvent {
+    let r = report::strategy_report(cache, &sid, marks, None);
+    let (p, refused) = {
+        let i = shared.borrow();
+        let counts = i.host().risk_gate.counts();
+        (i.profile(), counts.rejected.values().sum::<u64>())
+    };
+    AdapterEvent::Progress {
+        events: progress.fed.load(Ordering::Relaxed),
+        total: progress.total.load(Ordering::Relaxed),
+        sim_ts: progress.sim_ts.load(Ordering::Relaxed),
+        fills: r.fills.len() as u64,
+        callbacks: p.callbacks,
+        fuel_total: p.fuel_total,
+        orders_refused: refused,
+        signals_received: tally.borrow().received,
+        realized_pnl: r.realized_pnl,
+        unrealized_pnl: r.unrealized_pnl,
+    }
+}
+
+/// The plugin's state to keep (`None` if quarantined), whether it is quarantined, and the
+/// running version.
+pub(crate) type FinalState = (Option<Vec<u8>>, bool, String);
+
+/// The [`FinalState`] of the session's plugin: taken before the engine stops the strategy
+/// (on-stop may change it).
+pub(crate) fn final_state(shared: &SharedInstance) -> FinalState {
+    let mut instance = shared.borrow_mut();
+    let snap = if instance.is_quarantined() {
+        None
+    } else {
+        instance.snapshot().ok()
+    };
+    (
+        snap,
+        instance.is_quarantined(),
+        instance.sha256().to_string(),
+    )
+}
+
 /// A live signal enters the replay at the current simulated time.
-fn stamped(mut signal: Signal, seq: i64, now: u64) -> Data {
+pub(crate) fn stamped(mut signal: Signal, seq: i64, now: u64) -> Data {
     signal.timestamp = now;
     crate::signals::nautilus::to_data(signal, seq)
 }

@@ -1,0 +1,248 @@
+//! Building and driving a paper `LiveNode`: the replay feed as its data client, one
+//! `nautilus-sandbox` venue per instrument venue, the feed watchdog and the end marker on
+//! its bus. [`super::run`] (`stratbox live`) and [`super::session`] (deployments) both use
+//! it; each adds its strategies between [`PaperNode::build`] and [`PaperNode::drive`].
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use nautilus_common::{
+    cache::Cache,
+    enums::Environment,
+    logging::config::LoggerConfig,
+    msgbus::{self, ShareableMessageHandler, TypedHandler},
+};
+use nautilus_live::{
+    builder::LiveNodeBuilder,
+    config::{LiveExecEngineConfig, LiveNodeConfig},
+    node::{LiveNode, LiveNodeHandle},
+};
+use nautilus_model::{
+    data::{Bar, CustomData, Data, QuoteTick, TradeTick},
+    enums::{AccountType, BookType, OmsType},
+    identifiers::{TraderId, Venue},
+    instruments::{Instrument, InstrumentAny},
+    types::Money,
+};
+use nautilus_sandbox::{SandboxExecutionClientConfig, SandboxExecutionClientFactory};
+
+use super::{
+    LiveOptions, TRADER_ID, account_id,
+    feed::{self, FeedState, ReplayFeedConfig, ReplayFeedFactory},
+    watchdog::Watchdog,
+};
+use crate::{backtest::report, capabilities::risk_gate::TradingControl};
+
+/// Bus priority of the watchdog's market-data handlers: above the strategies' (0) and the
+/// sandbox venue's (10), so a feed that was stale is ACTIVE again before anyone trades on
+/// its first event.
+const WATCHDOG_PRIORITY: u32 = 100;
+
+/// A built node, before its strategies are added.
+pub struct PaperNode {
+    pub node: LiveNode,
+    pub venues: Vec<Venue>,
+    pub feed: Arc<FeedState>,
+    pub watchdog: Rc<Watchdog>,
+    /// The last bid and ask of each instrument, as the node processed them.
+    pub marks: Rc<RefCell<report::Marks>>,
+    /// Set once the end marker went through the node.
+    pub ended: Rc<Cell<bool>>,
+}
+
+impl std::fmt::Debug for PaperNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaperNode")
+            .field("venues", &self.venues)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PaperNode {
+    /// Builds the node on the calling thread (inside a tokio runtime context): replay feed of
+    /// `data` (sorted by `ts_init`) at `options.speed`, a sandbox venue per venue with
+    /// `balances`, and the watchdog reporting to `control`.
+    ///
+    /// # Errors
+    /// Nautilus refused the configuration.
+    pub fn build(
+        instruments: &[InstrumentAny],
+        balances: &[Money],
+        data: Vec<Data>,
+        options: LiveOptions,
+        control: TradingControl,
+    ) -> anyhow::Result<Self> {
+        let mut venues: Vec<Venue> = instruments.iter().map(|i| i.id().venue).collect();
+        venues.sort();
+        venues.dedup();
+        let state = Arc::new(FeedState::default());
+        let trader_id = TraderId::from(TRADER_ID);
+        let config = LiveNodeConfig {
+            environment: Environment::Sandbox,
+            trader_id,
+            // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
+            logging: LoggerConfig {
+                stdout_level: log::LevelFilter::Off,
+                fileout_level: log::LevelFilter::Off,
+                bypass_logging: true,
+                ..Default::default()
+            },
+            // A fresh sandbox account has nothing to reconcile against.
+            exec_engine: LiveExecEngineConfig {
+                reconciliation: false,
+                ..Default::default()
+            },
+            timeout_connection: Duration::from_secs(10),
+            delay_post_stop: Duration::from_millis(100),
+            timeout_disconnection: Duration::from_secs(2),
+            timeout_shutdown: Duration::from_secs(2),
+            ..Default::default()
+        };
+        let mut builder = LiveNodeBuilder::from_config(config)?
+            .with_name("stratbox-live")
+            .add_data_client(
+                Some("REPLAY".into()),
+                Box::new(ReplayFeedFactory),
+                Box::new(ReplayFeedConfig::new(
+                    instruments.to_vec(),
+                    data,
+                    options.speed,
+                    Arc::clone(&state),
+                )),
+            )?;
+        for &venue in &venues {
+            let exec = SandboxExecutionClientConfig::builder()
+                .trader_id(trader_id)
+                .account_id(account_id(venue))
+                .venue(venue)
+                .starting_balances(balances.to_vec())
+                .oms_type(OmsType::Netting)
+                .account_type(AccountType::Margin)
+                .book_type(BookType::L1_MBP)
+                .build();
+            builder = builder.add_simulated_exec_client(
+                Some(venue.to_string()),
+                Box::new(SandboxExecutionClientFactory::new()),
+                Box::new(exec),
+            )?;
+        }
+        let node = builder.build()?;
+        let watchdog = Rc::new(Watchdog::new(control, options.stale_after));
+        let marks = Rc::new(RefCell::new(report::Marks::new()));
+        watch_market_data(&watchdog, &marks);
+        let ended = Rc::new(Cell::new(false));
+        Ok(Self {
+            node,
+            venues,
+            feed: state,
+            watchdog,
+            marks,
+            ended,
+        })
+    }
+
+    /// Calls `on_end` when the feed's end marker goes through the node (every earlier event
+    /// and the orders it caused have been processed), then stops the node.
+    pub fn on_replay_end(&self, on_end: impl Fn() + 'static) {
+        let handle = self.node.handle();
+        let ended = Rc::clone(&self.ended);
+        let topic = msgbus::switchboard::get_custom_topic(&feed::end_data_type());
+        msgbus::subscribe_any(
+            topic.into(),
+            ShareableMessageHandler::from_typed(move |_: &CustomData| {
+                ended.set(true);
+                on_end();
+                handle.stop();
+            }),
+            None,
+        );
+    }
+
+    /// Runs the node until it stops (end of the replay, [`LiveNodeHandle::stop`], Ctrl-C).
+    /// Every `tick` while it runs: starts the feed once the trader runs, lets the watchdog
+    /// look at the feed, then calls `each_tick(handle)`.
+    ///
+    /// # Errors
+    /// The node failed to start or run.
+    pub async fn drive(
+        &mut self,
+        tick: Duration,
+        mut each_tick: impl FnMut(&LiveNodeHandle),
+    ) -> anyhow::Result<()> {
+        let handle = self.node.handle();
+        let cache = Rc::clone(&self.node.kernel().cache);
+        let (venues, state, watchdog) = (&self.venues, &self.feed, &self.watchdog);
+        let node = &mut self.node;
+        let watch = async {
+            loop {
+                let going = state.go.load(Ordering::Acquire);
+                if !going && handle.is_running() {
+                    track_balances(&cache, venues);
+                    watchdog.arm();
+                    state.go.store(true, Ordering::Release);
+                }
+                watchdog.check(going && !state.done.load(Ordering::Acquire));
+                each_tick(&handle);
+                tokio::time::sleep(tick).await;
+            }
+        };
+        let result = tokio::select! {
+            r = node.run() => r,
+            () = watch => Ok(()),
+        };
+        self.feed.stop.store(true, Ordering::Release);
+        result
+    }
+}
+
+/// Market data handlers ahead of everyone else's: the watchdog hears of each event, and the
+/// marks follow the last bid and ask.
+fn watch_market_data(watchdog: &Rc<Watchdog>, marks: &Rc<RefCell<report::Marks>>) {
+    let seen = || {
+        let (w, m) = (Rc::clone(watchdog), Rc::clone(marks));
+        move |data: Data, ts: u64| {
+            report::observe(&mut m.borrow_mut(), &data);
+            w.saw_event(ts);
+        }
+    };
+    let (q, b, t) = (seen(), seen(), seen());
+    msgbus::subscribe_quotes(
+        "data.quotes.*".into(),
+        TypedHandler::from(move |x: &QuoteTick| q(Data::Quote(*x), x.ts_event.as_u64())),
+        Some(WATCHDOG_PRIORITY),
+    );
+    msgbus::subscribe_bars(
+        "data.bars.*".into(),
+        TypedHandler::from(move |x: &Bar| b(Data::Bar(*x), x.ts_event.as_u64())),
+        Some(WATCHDOG_PRIORITY),
+    );
+    msgbus::subscribe_trades(
+        "data.trades.*".into(),
+        TypedHandler::from(move |x: &TradeTick| t(Data::Trade(*x), x.ts_event.as_u64())),
+        Some(WATCHDOG_PRIORITY),
+    );
+}
+
+/// Makes Nautilus compute each venue account's balance and margins from its fills, as the
+/// backtest's simulated exchange does. `nautilus-sandbox` 0.57 leaves this off (the
+/// account's `calculate_account_state`), so its balances would never move: the report's
+/// final balance and equity curve would ignore every fill. Called once the exec clients
+/// have connected (the accounts exist) and before the first event is played.
+fn track_balances(cache: &RefCell<Cache>, venues: &[Venue]) {
+    for venue in venues {
+        let account = cache.borrow().account_for_venue_owned(venue);
+        match account {
+            Some(mut account) => {
+                account.set_calculate_account_state(true);
+                if let Err(e) = cache.borrow_mut().update_account(&account) {
+                    tracing::error!(%venue, "cannot update the sandbox account: {e}");
+                }
+            }
+            None => tracing::error!(%venue, "the sandbox venue registered no account"),
+        }
+    }
+}
