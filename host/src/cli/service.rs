@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// `<state dir>/audit-signing.key`, generated on first start).
     #[arg(long, env = "STRATBOX_AUDIT_KEY")]
     pub audit_key: Option<PathBuf>,
+    /// Allow deployments with `session.mode = "live"` (real orders on a venue); each one
+    /// also needs a grant that an admin approved with that venue in `live_venues`.
+    #[arg(long, env = "STRATBOX_LIVE_VENUES")]
+    pub live_venues: bool,
 }
 
 impl ServeArgs {
@@ -61,6 +65,7 @@ impl ServeArgs {
             c.probation_events = v;
         }
         c.json_logs |= self.json_logs;
+        c.live_venues |= self.live_venues;
         if let Some(v) = &self.audit_key {
             c.audit_key = Some(v.clone());
         }

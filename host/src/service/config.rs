@@ -42,6 +42,13 @@ pub struct ServiceConfig {
     /// The window of [`Self::auth_failures_per_window`], in seconds; each address's
     /// failures in a window are audited as one summary record.
     pub auth_failure_window_s: u64,
+    /// Whether deployments may trade on real venues (`session.mode = "live"`) at all. Off
+    /// by default: with it off, every such deployment is refused (and audited) whatever
+    /// its grant says.
+    pub live_venues: bool,
+    /// Seconds without a market event after which a live deployment's feed counts as stale
+    /// and its trading goes REDUCING until data flows again.
+    pub feed_stale_after_s: f64,
 }
 
 impl Default for ServiceConfig {
@@ -59,6 +66,8 @@ impl Default for ServiceConfig {
             audit_key: None,
             auth_failures_per_window: 20,
             auth_failure_window_s: 60,
+            live_venues: false,
+            feed_stale_after_s: 60.0,
         }
     }
 }
@@ -130,6 +139,9 @@ impl ServiceConfig {
         }
         if self.auth_failure_window_s > 86_400 {
             problems.push("auth_failure_window_s", "must be at most 86400 (one day)");
+        }
+        if !(self.feed_stale_after_s.is_finite() && self.feed_stale_after_s > 0.0) {
+            problems.push("feed_stale_after_s", "must be a positive number of seconds");
         }
         problems.into_result().map_err(ConfigError::Invalid)
     }

@@ -44,10 +44,46 @@ pub struct DeployRequest {
     pub session: SessionRequest,
 }
 
-/// The paper session: recorded data replayed at a chosen speed.
+/// Which engine a deployment's session runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionKind {
+    /// A Nautilus `BacktestEngine` replaying the data at the chosen speed.
+    #[default]
+    Paper,
+    /// A Nautilus `LiveNode`: the data arrives through a feed (the replay feed for a data
+    /// file or catalog), orders go to an execution client (see `mode`).
+    Live,
+}
+
+/// Where a live session's orders go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TradingMode {
+    /// The sandbox venue: Nautilus's matching engine on the live feed, no real orders.
+    #[default]
+    Paper,
+    /// A real venue's execution client: real orders. Needs the service's `live_venues`
+    /// setting and a grant approved with the venue in its `live_venues`.
+    Live,
+}
+
+/// A deployment's session: recorded data replayed at a chosen speed, in a backtest engine
+/// (`kind = "paper"`) or through a live node (`kind = "live"`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
+    /// `paper` (default) or `live`. (Before live sessions, `kind` named a catalog
+    /// dataset; `quotes`, `bars` and `trades` are still read as `dataset`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SessionKind>)]
+    pub kind: Option<KindField>,
+    /// With `kind = "live"`: `paper` (default, the sandbox venue) or `live` (a real venue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<TradingMode>,
+    /// With `mode = "live"`: the venue to trade on (e.g. `BINANCE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
     /// A data file under the server's data folder (e.g. `fxcm/gbpusd-m1-bid-2012.csv`).
     pub data: Option<String>,
     /// Its format (as `stratbox backtest --format`): `auto` by default.
@@ -55,7 +91,8 @@ pub struct SessionRequest {
     /// Or a catalog folder under the data folder.
     pub catalog: Option<String>,
     /// Catalog dataset kind: `quotes`, `bars` or `trades`.
-    pub kind: Option<crate::catalog::series::Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<crate::catalog::series::Kind>,
     pub instrument: Option<String>,
     pub bar_type: Option<String>,
     /// `"max"` or recorded seconds per wall-clock second (e.g. `3600`).
@@ -65,6 +102,35 @@ pub struct SessionRequest {
     /// Starting balance, `"<amount> <currency>"` (default 1,000,000 of the settlement
     /// currency).
     pub balance: Option<String>,
+}
+
+/// `session.kind` as written: a session kind, or a catalog dataset kind from before live
+/// sessions existed (now `session.dataset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KindField {
+    Session(SessionKind),
+    Dataset(crate::catalog::series::Kind),
+}
+
+impl SessionRequest {
+    /// The engine the session runs on.
+    #[must_use]
+    pub fn session_kind(&self) -> SessionKind {
+        match self.kind {
+            Some(KindField::Session(k)) => k,
+            _ => SessionKind::Paper,
+        }
+    }
+
+    /// The catalog dataset to read, however it was named.
+    #[must_use]
+    pub fn dataset(&self) -> Option<crate::catalog::series::Kind> {
+        match (self.dataset, self.kind) {
+            (Some(d), _) | (None, Some(KindField::Dataset(d))) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 /// `"max"` or a factor.

@@ -70,6 +70,8 @@ error_codes! {
     SwapRefused = "swap-refused", CONFLICT: "The session refused the swap (e.g. the new version failed to restore the state).",
     SwapTimeout = "swap-timeout", SERVICE_UNAVAILABLE: "The session did not reach an event boundary in time to take the swap.",
     StopTimeout = "stop-timeout", SERVICE_UNAVAILABLE: "The session did not stop in time.",
+    LiveVenuesDisabled = "live-venues-disabled", FORBIDDEN: "A deployment asks for real orders (`session.mode = \"live\"`) and the service's `live_venues` setting is off.",
+    VenueUnavailable = "venue-unavailable", UNPROCESSABLE_ENTITY: "The venue named for live trading has no execution adapter in this build.",
     // The service.
     AuditChainBroken = "audit-chain-broken", CONFLICT: "The audit trail failed its hash-chain verification.",
     ShuttingDown = "shutting-down", SERVICE_UNAVAILABLE: "The service is shutting down; retry against the next instance.",
@@ -233,6 +235,8 @@ mod tests {
                 ("swap-refused", 409),
                 ("swap-timeout", 503),
                 ("stop-timeout", 503),
+                ("live-venues-disabled", 403),
+                ("venue-unavailable", 422),
                 ("audit-chain-broken", 409),
                 ("shutting-down", 503),
                 ("database-unavailable", 503),

@@ -32,6 +32,11 @@ pub struct GrantSpec {
     /// Sandbox ceilings; each applies only if lower than the manifest's own.
     #[serde(default)]
     pub limits: GrantLimits,
+    /// Venues this component may trade on with real orders (`session.mode = "live"`),
+    /// e.g. `["BINANCE"]`. Empty: paper only. Approving a grant that lists a venue is the
+    /// admin's decision to let it trade real money there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_venues: Vec<String>,
 }
 
 /// Optional sandbox ceilings of a grant.
@@ -130,6 +135,26 @@ pub fn diff(old: Option<&GrantSpec>, new: &GrantSpec) -> Vec<Change> {
                 },
             });
         }
+    }
+    let (a, b): (BTreeSet<&String>, BTreeSet<&String>) = (
+        old.live_venues.iter().collect(),
+        new.live_venues.iter().collect(),
+    );
+    if a != b {
+        let show = |s: &BTreeSet<&String>| {
+            if s.is_empty() {
+                "paper only".to_string()
+            } else {
+                s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        out.push(Change {
+            what: "live-venues".into(),
+            capability: None,
+            from: show(&a),
+            to: show(&b),
+            widens: !b.is_subset(&a),
+        });
     }
     out
 }
@@ -477,6 +502,7 @@ mod tests {
                 })
                 .collect(),
             limits: GrantLimits::default(),
+            live_venues: Vec::new(),
         }
     }
 
@@ -497,5 +523,24 @@ mod tests {
         assert!(diff(Some(&a), &all)[0].widens);
         assert!(!diff(Some(&all), &a)[0].widens);
         assert!(diff(Some(&a), &a).is_empty());
+    }
+
+    #[test]
+    fn a_live_venue_widens_and_dropping_it_narrows() {
+        let paper = spec(&[(Capability::MarketData, &["A"])]);
+        let mut live = paper.clone();
+        live.live_venues = vec!["BINANCE".into()];
+        let d = diff(Some(&paper), &live);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].what, "live-venues");
+        assert_eq!(
+            (d[0].from.as_str(), d[0].to.as_str()),
+            ("paper only", "BINANCE")
+        );
+        assert!(d[0].widens);
+        assert!(!diff(Some(&live), &paper)[0].widens);
+        // Stored grants written before the field existed read back as paper only.
+        let old: GrantSpec = serde_json::from_str(r#"{"capabilities": {}}"#).unwrap();
+        assert!(old.live_venues.is_empty());
     }
 }

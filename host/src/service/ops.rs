@@ -194,7 +194,7 @@ fn load_session_data(
                 &opened,
                 name,
                 instrument,
-                s.kind,
+                s.dataset(),
                 s.bar_type.as_deref(),
                 defs,
             )
@@ -230,7 +230,66 @@ fn instantiate(
     .map_err(|e| ApiError::new(ErrorCode::InstantiateFailed, e.to_string()))
 }
 
-/// Creates a deployment and starts its paper session.
+/// Which engine the session runs on, after the live-trading checks: `mode`/`venue` only
+/// with `kind = "live"`; real orders (`mode = "live"`) only when the service allows live
+/// venues *and* the approved grant lists the venue *and* this build has its adapter. A
+/// refusal is audited by the caller ([`refused`]) before anything runs.
+fn session_kind(
+    state: &AppState,
+    s: &deployments::SessionRequest,
+    grant: &GrantRecord,
+) -> Result<deployments::SessionKind, ApiError> {
+    use deployments::{SessionKind, TradingMode};
+    if s.session_kind() == SessionKind::Paper {
+        if s.mode.is_some() || s.venue.is_some() {
+            return Err(ApiError::bad_request(
+                "session.mode and session.venue apply to live sessions only: add \"kind\": \"live\"",
+            ));
+        }
+        return Ok(SessionKind::Paper);
+    }
+    if s.mode.unwrap_or_default() == TradingMode::Paper {
+        if s.venue.is_some() {
+            return Err(ApiError::bad_request(
+                "session.venue names a venue for real orders: it needs \"mode\": \"live\" (paper live sessions use the sandbox venue)",
+            ));
+        }
+        return Ok(SessionKind::Live);
+    }
+    if !state.config.live_venues {
+        return Err(ApiError::new(
+            ErrorCode::LiveVenuesDisabled,
+            "this service does not allow real orders: an operator sets `live_venues = true` in its configuration (or --live-venues) to allow them; until then deploy with \"mode\": \"paper\"",
+        ));
+    }
+    let venue = s
+        .venue
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "session.venue is required with \"mode\": \"live\" (e.g. \"BINANCE\")",
+            )
+        })?;
+    if !grant.spec.live_venues.iter().any(|v| v == venue) {
+        return Err(ApiError::new(
+            ErrorCode::GrantInsufficient,
+            format!(
+                "grant {} does not approve real orders on {venue}: request a grant with \"live_venues\": [\"{venue}\"] and have an admin approve it",
+                grant.id
+            ),
+        ));
+    }
+    Err(ApiError::new(
+        ErrorCode::VenueUnavailable,
+        format!(
+            "{venue}: this build has no execution adapter for real orders on it; deploy with \"mode\": \"paper\" meanwhile"
+        ),
+    ))
+}
+
+/// Creates a deployment and starts its session.
 pub async fn deploy(
     state: &Arc<AppState>,
     who: &Principal,
@@ -258,6 +317,7 @@ async fn deploy_inner(
         .map_err(|e| ApiError::new(ErrorCode::InvalidRiskPolicy, format!("risk_policy: {e}")))?;
     same_currency(state, &policy)?;
     let speed = req.session.speed.speed()?;
+    let kind = session_kind(state, &req.session, &grant)?;
     let id = deployments::new_id("dep")?;
     let st = Arc::clone(state);
     let req2 = req.clone();
@@ -325,8 +385,15 @@ async fn deploy_inner(
             "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
         }),
     ).await?;
-    let mut handle = paper::start(spec)
-        .map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
+    let started = match kind {
+        deployments::SessionKind::Paper => paper::start(spec),
+        deployments::SessionKind::Live => crate::nautilus::live::session::start(
+            spec,
+            std::time::Duration::from_secs_f64(state.config.feed_stale_after_s),
+        ),
+    };
+    let mut handle =
+        started.map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
     let thread = handle.take_thread();
     let (ended_tx, ended_rx) = tokio::sync::watch::channel(None);
     let dep = Arc::new(Deployment::new(
@@ -504,6 +571,8 @@ fn requested_grant(component: &PluginComponent) -> grants::GrantSpec {
     grants::GrantSpec {
         capabilities: component.manifest().capabilities.clone(),
         limits: grants::GrantLimits::default(),
+        // Real orders are never implied by a manifest: an admin grants a venue explicitly.
+        live_venues: Vec::new(),
     }
 }
 

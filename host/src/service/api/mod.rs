@@ -379,7 +379,7 @@ async fn reject_grant(
     decide(&state, &p, &id, &body.note, false).await
 }
 
-#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 404, body = ApiError, description = "No such component or grant"), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(post, path = "/v1/deployments", request_body = DeployRequest, responses((status = 201, body = DeploymentView), (status = 403, body = ApiError, description = "Real orders (`session.mode = \"live\"`) while the service's `live_venues` setting is off"), (status = 404, body = ApiError, description = "No such component or grant"), (status = 409, body = ApiError), (status = 422, body = ApiError)), security(("token" = [])))]
 async fn deploy(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
