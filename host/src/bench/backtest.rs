@@ -285,6 +285,32 @@ pub fn decisions(s: &StrategyReport) -> (Vec<[String; 4]>, Vec<[String; 4]>) {
     )
 }
 
+/// Orders (side, type, quantity, status) and fills (side, quantity, price), without
+/// timestamps or ids: what two runs of twins on different engines must agree on.
+pub type Decisions = (Vec<[String; 4]>, Vec<[String; 3]>);
+
+/// [`Decisions`] of a strategy's report.
+#[must_use]
+pub fn decisions_without_time(s: &StrategyReport) -> Decisions {
+    (
+        s.orders
+            .iter()
+            .map(|o| {
+                [
+                    o.side.clone(),
+                    o.order_type.clone(),
+                    o.quantity.clone(),
+                    o.status.clone(),
+                ]
+            })
+            .collect(),
+        s.fills
+            .iter()
+            .map(|f| [f.side.clone(), f.last_qty.clone(), f.last_px.clone()])
+            .collect(),
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
     Replay,

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod callback;
 pub mod catalog;
 pub mod floor;
+pub mod live;
 pub mod memory;
 pub mod order_path;
 pub mod risk;

@@ -259,3 +259,48 @@ fn a_stalled_feed_moves_trading_to_reducing_until_data_flows_again() {
     assert_eq!(live["risk"]["refused_by_reason"], serde_json::json!({}));
     assert_eq!(backtest["risk"]["state_changes"], serde_json::json!([]));
 }
+
+#[test]
+fn bench_live_reports_tick_to_order_latency_of_both_sides() {
+    let tmp = tempfile::tempdir().unwrap();
+    for side in ["bid", "ask"] {
+        let name = format!("gbpusd-m1-{side}-2012.csv");
+        let text = std::fs::read_to_string(crate::fixtures::data(&format!("fxcm/{name}"))).unwrap();
+        let slice: String = text.lines().take(3_001).map(|l| format!("{l}\n")).collect();
+        std::fs::write(tmp.path().join(name), slice).unwrap();
+    }
+    let file = tmp.path().join("gbpusd-m1-bid-2012.csv");
+    let plugins = std::path::Path::new(artifacts::EMA_CROSS).parent().unwrap();
+    let (code, stdout, stderr) = stratbox(&[
+        "bench",
+        "live",
+        "--data",
+        file.to_str().unwrap(),
+        "--plugin-dir",
+        plugins.to_str().unwrap(),
+        "--reps",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let r: Json = serde_json::from_str(&stdout).unwrap();
+    // 3,000 minutes as four quotes each.
+    assert_eq!(r["events"], 12_000);
+    assert_eq!(r["identical"], true, "{r}");
+    for side in ["component", "native"] {
+        let s = &r[side];
+        let orders = s["orders"].as_u64().unwrap();
+        // Two runs, every order of both pooled; the twins trade alike.
+        assert!(orders > 100 && orders.is_multiple_of(2), "{side}: {s}");
+        let (p50, p99, max) = (
+            s["p50_us"].as_f64().unwrap(),
+            s["p99_us"].as_f64().unwrap(),
+            s["max_us"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{side}: {s}");
+        // The two parts of the path add up to at most the whole at each median.
+        assert!(s["decision_p50_us"].as_f64().unwrap() <= p99, "{side}: {s}");
+    }
+    assert_eq!(r["component"]["orders"], r["native"]["orders"]);
+    assert!(r["ratio_p99"].as_f64().unwrap() > 0.0, "{r}");
+}

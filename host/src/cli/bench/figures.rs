@@ -126,6 +126,38 @@ pub(super) fn run_order_path(config: &crate::bench::order_path::Config, json: bo
     i32::from(r.pairs.iter().any(|p| !p.identical_reports)) as u8
 }
 
+pub(super) fn run_live(config: &crate::bench::live::Config, json: bool) -> u8 {
+    let r = match crate::bench::live::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        println!(
+            "stratbox bench live ({} build): {} events of {} through a LiveNode (replay feed at full speed, sandbox venue), {} runs each",
+            r.build, r.events, r.instrument, r.reps
+        );
+        println!("  tick -> order submitted to the execution client, µs:");
+        for s in [&r.component, &r.native] {
+            println!(
+                "  {:<22} {:>5} orders  p50 {:>8.1}  p90 {:>8.1}  p99 {:>8.1}  max {:>9.1}",
+                s.strategy, s.orders, s.p50_us, s.p90_us, s.p99_us, s.max_us
+            );
+            println!(
+                "  {:<22}        tick -> decision p50 {:.1} / p99 {:.1}; decision -> submitted p50 {:.1} / p99 {:.1}",
+                "", s.decision_p50_us, s.decision_p99_us, s.order_path_p50_us, s.order_path_p99_us
+            );
+        }
+        println!(
+            "  same orders and fills on both sides: {}",
+            if r.identical { "yes" } else { "NO" }
+        );
+        println!("ratio_p99={:.3}", r.ratio_p99);
+    }
+    u8::from(!r.identical)
+}
+
 pub(super) fn run_memory(config: &crate::bench::memory::Config, json: bool) -> u8 {
     let r = match crate::bench::memory::run(config) {
         Ok(r) => r,

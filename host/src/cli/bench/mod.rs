@@ -7,8 +7,8 @@ use crate::bench::callback;
 
 mod figures;
 use figures::{
-    run_api, run_backtest, run_catalog, run_memory, run_order_path, run_risk, run_signals,
-    run_swap, run_sweep,
+    run_api, run_backtest, run_catalog, run_live, run_memory, run_order_path, run_risk,
+    run_signals, run_swap, run_sweep,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -44,6 +44,29 @@ pub enum Which {
         /// Quotes the light twins wait between trades.
         #[arg(long, default_value_t = 2_000)]
         cooldown: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tick-to-order latency through a Nautilus LiveNode (replay feed at full speed, sandbox
+    /// venue): the ema-cross component against Nautilus's EMA-cross strategy, same quotes;
+    /// p50/p99 per side and `ratio_p99=` (component / native).
+    Live {
+        /// Folder with the components (default: target/plugins).
+        #[arg(long)]
+        plugin_dir: Option<PathBuf>,
+        /// Market data (default: the bundled GBP/USD minutes, four quotes per minute).
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        #[arg(long, value_parser = named::<crate::backtest::data::DataFormat>(), default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
+        format: crate::backtest::data::DataFormat,
+        /// Runs of each side (alternating); percentiles pool every order of every run.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        #[arg(long, default_value_t = 10)]
+        fast_period: usize,
+        #[arg(long, default_value_t = 20)]
+        slow_period: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -394,6 +417,31 @@ pub fn run(which: Which) -> u8 {
                 heavy_periods: (fast_period, slow_period),
             };
             run_backtest(&config, json)
+        }
+        Which::Live {
+            plugin_dir,
+            data,
+            format,
+            reps,
+            fast_period,
+            slow_period,
+            json,
+        } => {
+            use crate::bench::backtest::{Config, LightSettings, Workload};
+            let config = crate::bench::live::Config {
+                twins: Config {
+                    plugin_dir: plugin_dir.unwrap_or_else(default_plugin_dir),
+                    workloads: vec![Workload::Heavy],
+                    data,
+                    format,
+                    reps,
+                    trade_size: "100000".to_string(),
+                    light: LightSettings::default(),
+                    heavy_periods: (fast_period, slow_period),
+                },
+                reps,
+            };
+            run_live(&config, json)
         }
         Which::OrderPath {
             plugin_dir,

@@ -49,6 +49,9 @@ pub struct LiveOptions {
     pub speed: Speed,
     /// Wall-clock silence after which the feed counts as stale (trading goes REDUCING).
     pub stale_after: Duration,
+    /// Record the wall-clock time (ns) at which the node delivered each market event, for
+    /// latency measurements (`stratbox bench live`).
+    pub record_arrivals: bool,
 }
 
 /// The account id of the simulated venue account for `venue` (`SIM-001`, as the
@@ -81,6 +84,22 @@ pub fn run(
     audit: &AuditLog,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Outcome, BacktestError> {
+    run_inspect(spec, options, sandbox, audit, progress, |_, _| ()).map(|(o, ())| o)
+}
+
+/// As [`run`], and hands `inspect` the node's cache and the arrival times (empty unless
+/// `options.record_arrivals`) before the node is dropped.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_inspect<T>(
+    spec: BacktestSpec<'_>,
+    options: LiveOptions,
+    sandbox: &SandboxEngine,
+    audit: &AuditLog,
+    progress: &mut dyn FnMut(usize, usize),
+    inspect: impl FnOnce(&nautilus_common::cache::Cache, &[u64]) -> T,
+) -> Result<(Outcome, T), BacktestError> {
     if spec.data.is_empty() {
         return Err(BacktestError::NoData);
     }
@@ -114,9 +133,10 @@ pub fn run(
     progress(watchdog.processed(), total);
 
     let cache = paper.node.kernel().cache.borrow();
+    let inspected = inspect(&cache, &paper.arrivals.borrow());
     let mut history = AccountHistory::default();
     let _ = history.collect(&cache, &paper.venues);
-    Ok(entries::outcome(
+    let outcome = entries::outcome(
         &Finished {
             cache: &cache,
             venues: &paper.venues,
@@ -128,5 +148,6 @@ pub fn run(
             timing: spec.timing,
         },
         feed,
-    ))
+    );
+    Ok((outcome, inspected))
 }

@@ -52,6 +52,9 @@ pub struct PaperNode {
     pub marks: Rc<RefCell<report::Marks>>,
     /// Set once the end marker went through the node.
     pub ended: Rc<Cell<bool>>,
+    /// Wall-clock ns at which each market event reached the node's bus (with
+    /// `record_arrivals`; empty otherwise).
+    pub arrivals: Rc<RefCell<Vec<u64>>>,
 }
 
 impl std::fmt::Debug for PaperNode {
@@ -133,7 +136,12 @@ impl PaperNode {
         let node = builder.build()?;
         let watchdog = Rc::new(Watchdog::new(control, options.stale_after));
         let marks = Rc::new(RefCell::new(report::Marks::new()));
-        watch_market_data(&watchdog, &marks);
+        let arrivals = Rc::new(RefCell::new(Vec::new()));
+        watch_market_data(
+            &watchdog,
+            &marks,
+            options.record_arrivals.then(|| Rc::clone(&arrivals)),
+        );
         let ended = Rc::new(Cell::new(false));
         Ok(Self {
             node,
@@ -142,6 +150,7 @@ impl PaperNode {
             watchdog,
             marks,
             ended,
+            arrivals,
         })
     }
 
@@ -201,10 +210,19 @@ impl PaperNode {
 
 /// Market data handlers ahead of everyone else's: the watchdog hears of each event, and the
 /// marks follow the last bid and ask.
-fn watch_market_data(watchdog: &Rc<Watchdog>, marks: &Rc<RefCell<report::Marks>>) {
+fn watch_market_data(
+    watchdog: &Rc<Watchdog>,
+    marks: &Rc<RefCell<report::Marks>>,
+    arrivals: Option<Rc<RefCell<Vec<u64>>>>,
+) {
     let seen = || {
-        let (w, m) = (Rc::clone(watchdog), Rc::clone(marks));
+        let (w, m, a) = (Rc::clone(watchdog), Rc::clone(marks), arrivals.clone());
         move |data: Data, ts: u64| {
+            if let Some(a) = &a {
+                // The clock Nautilus's live components stamp events with.
+                let now = nautilus_core::time::get_atomic_clock_realtime().get_time_ns();
+                a.borrow_mut().push(now.as_u64());
+            }
             report::observe(&mut m.borrow_mut(), &data);
             w.saw_event(ts);
         }

@@ -50,6 +50,7 @@ fn drive(
     let options = LiveOptions {
         speed: spec.speed,
         stale_after,
+        record_arrivals: false,
     };
     let mut node = PaperNode::build(
         &spec.instruments,
