@@ -163,6 +163,7 @@ fn run_once(
                     speed: Speed::Max,
                     stale_after: Duration::from_secs(3_600),
                     record_arrivals: true,
+                    record_feed: false,
                 };
                 let (outcome, samples) =
                     live::run_inspect(spec, options, engine, &audit, &mut |_, _| {}, samples)

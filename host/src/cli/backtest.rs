@@ -28,7 +28,7 @@ use crate::{
 pub struct Args {
     /// Component file, or the name of a built one (`ema-cross` = target/plugins/ema-cross.wasm).
     /// Repeatable: each plugin gets its own sandbox and strategy id.
-    #[arg(long = "plugin", required = true)]
+    #[arg(long = "plugin", required_unless_present = "replay_of")]
     pub plugins: Vec<String>,
     /// Market data: a file, or a folder of FXCM bid/ask files.
     #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
@@ -90,6 +90,66 @@ pub struct Args {
     /// Print the report as JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Backtest a finished live deployment's recording (a deployment id, or the recording's
+    /// folder) with its component, parameters and policy, and check every decision matched
+    /// the live session's. Exit 1 on the first divergence.
+    #[arg(long, value_name = "DEPLOYMENT", conflicts_with_all = ["plugins", "catalog", "signals", "signal_store", "params"])]
+    pub replay_of: Option<String>,
+    /// Where the service keeps recordings (`<service state dir>/recordings`).
+    #[arg(
+        long,
+        env = "STRATBOX_RECORDINGS",
+        default_value = "stratbox-state/recordings"
+    )]
+    pub recordings: PathBuf,
+}
+
+/// `backtest --replay-of`: finds the recording, replays it, prints the verdict.
+fn replay_of(args: &Args, which: &str) -> u8 {
+    let given = Path::new(which);
+    let folder = if given.is_dir() {
+        given.to_path_buf()
+    } else if which.contains(['/', '\\']) || which.starts_with('.') {
+        return fail(format!("--replay-of {which}: no such folder"));
+    } else {
+        let folder = args.recordings.join(which);
+        if !folder.is_dir() {
+            return fail(format!(
+                "--replay-of {which}: no recording in {} (a live deployment writes one when it ends; --recordings names the service's `<state dir>/recordings`)",
+                args.recordings.display()
+            ));
+        }
+        folder
+    };
+    let verdict = match crate::nautilus::live::recording::replay(&folder) {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--replay-of {which}: {e}")),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).unwrap_or_default()
+        );
+    } else if verdict.matched {
+        println!(
+            "replay of {}: every decision matched ({} events, {} orders, {} fills)",
+            verdict.deployment, verdict.events, verdict.orders, verdict.fills
+        );
+    } else if let Some(d) = &verdict.first_divergence {
+        let show = |v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .map_or_else(|| "(none)".to_string(), ToString::to_string)
+        };
+        println!(
+            "replay of {}: decisions diverge at {} {}\n  live:   {}\n  replay: {}",
+            verdict.deployment,
+            d.what,
+            d.index,
+            show(&d.live),
+            show(&d.replay)
+        );
+    }
+    u8::from(!verdict.matched)
 }
 
 /// A `--plugin` value as a path: an existing file, or a name in the plugin folder.
@@ -448,6 +508,14 @@ pub fn run(args: &Args) -> u8 {
 /// Loads everything `args` name and runs it on `engine_kind`; prints the summary (or JSON)
 /// and writes the report folder.
 pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
+    if let Some(which) = &args.replay_of {
+        if matches!(engine_kind, Engine::Live(_)) {
+            return fail(
+                "--replay-of replays a recording as a backtest: use `stratbox backtest --replay-of`",
+            );
+        }
+        return replay_of(args, which);
+    }
     let policy = match risk_policy(args.risk.as_deref()) {
         Ok(p) => p,
         Err(e) => return fail(e),

@@ -49,6 +49,7 @@ pub fn run(args: &Args) -> u8 {
         speed,
         stale_after: std::time::Duration::from_secs_f64(args.stale_after),
         record_arrivals: false,
+        record_feed: false,
     };
     backtest::run_on(&args.run, backtest::Engine::Live(options))
 }

@@ -122,6 +122,12 @@ pub struct SessionEnd {
     pub stopped: bool,
     pub report: Option<StrategyReport>,
     pub error: Option<String>,
+    /// Where a live session's recording went (`backtest --replay-of` reads it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
+    /// Why a live session's recording could not be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_error: Option<String>,
 }
 
 /// The running session.
@@ -163,6 +169,8 @@ impl SessionHandle {
             stopped: false,
             report: None,
             error: Some("the session thread panicked".into()),
+            recording: None,
+            recording_error: None,
         }))
     }
 }
@@ -240,6 +248,8 @@ where
         stopped: false,
         report: None,
         error: Some(e.to_string()),
+        recording: None,
+        recording_error: None,
     })
 }
 
@@ -364,6 +374,8 @@ fn drive(
         stopped,
         report: Some(report),
         error: None,
+        recording: None,
+        recording_error: None,
     })
 }
 

@@ -345,6 +345,22 @@ async fn deploy_inner(
         )
         .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
         let table = Arc::new(defs.table());
+        let recording = (kind == deployments::SessionKind::Live)
+            .then(|| -> Result<_, ApiError> {
+                Ok(crate::nautilus::live::recording::Plan {
+                    root: st.config.state_dir.join("recordings"),
+                    deployment: id2.clone(),
+                    plugin: component.manifest().name.clone(),
+                    digest: req2.plugin.clone(),
+                    component: Arc::new(st.registry.blob(&req2.plugin)?),
+                    params: effective.clone(),
+                    instrument: instrument_id.clone(),
+                    bar_type: req2.session.bar_type.clone(),
+                    balance: balance.to_string(),
+                    risk_policy: req2.risk_policy.clone(),
+                })
+            })
+            .transpose()?;
         // One host-wide book and one kill switch for every deployment of the service.
         let risk = RiskHub::joined(policy, &st.risk, &id2, Notifiers::log());
         let name = component.manifest().name.clone();
@@ -365,11 +381,11 @@ async fn deploy_inner(
             speed,
             sink: deployments::sink(tx),
         };
-        Ok((spec, table, risk, params, effective))
+        Ok((spec, table, risk, params, effective, recording))
     })
     .await
     .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??;
-    let (spec, table, risk, params, effective) = prepared;
+    let (spec, table, risk, params, effective, recording) = prepared;
     // Audited before anything runs: the session's own decisions follow this record.
     state.audit(
         &who.actor(),
@@ -390,6 +406,7 @@ async fn deploy_inner(
         deployments::SessionKind::Live => crate::nautilus::live::session::start(
             spec,
             std::time::Duration::from_secs_f64(state.config.feed_stale_after_s),
+            recording,
         ),
     };
     let mut handle =

@@ -96,6 +96,22 @@ impl Registry {
         crate::storage::write_atomic(&self.blobs, &name, bytes).map_err(ApiError::internal)
     }
 
+    /// The stored bytes of `digest` (re-hashed).
+    pub fn blob(&self, digest: &str) -> Result<Vec<u8>, ApiError> {
+        check_digest(digest)?;
+        let bytes = self
+            .blobs
+            .read(format!("{digest}.wasm"))
+            .map_err(|e| ApiError::internal(format!("reading component {digest}: {e}")))?;
+        let actual = crate::sandbox::sha256_hex(&bytes);
+        if actual != digest {
+            return Err(ApiError::internal(format!(
+                "the stored blob {digest}.wasm hashes to {actual}: the registry was altered on disk"
+            )));
+        }
+        Ok(bytes)
+    }
+
     /// The compiled component of `digest`, from the cache or the blob (re-hashed).
     pub fn component(&self, digest: &str) -> Result<Arc<PluginComponent>, ApiError> {
         check_digest(digest)?;

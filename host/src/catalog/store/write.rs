@@ -389,6 +389,16 @@ fn merge(existing: Vec<Series>, new: Series) -> Result<(Series, u64), CatalogErr
     })
 }
 
+/// Writes `series` as a Nautilus Parquet file into the catalog layout under `root`
+/// (`data/<kind>/<identifier>/<start>_<end>.parquet`), without lineage or quality checks:
+/// for data that was already checked on its way in (a live session's recorded feed).
+///
+/// # Errors
+/// nautilus-persistence failed to write.
+pub fn write_plain(root: &std::path::Path, series: Series) -> Result<(), CatalogError> {
+    stage(root, series, &WriteOptions::default())
+}
+
 fn stage(
     staging_root: &std::path::Path,
     series: Series,

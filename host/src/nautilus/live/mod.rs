@@ -17,6 +17,7 @@
 
 pub mod feed;
 pub mod node;
+pub mod recording;
 pub mod session;
 pub mod watchdog;
 
@@ -52,6 +53,8 @@ pub struct LiveOptions {
     /// Record the wall-clock time (ns) at which the node delivered each market event, for
     /// latency measurements (`stratbox bench live`).
     pub record_arrivals: bool,
+    /// Keep every market event the node delivered (a live deployment's recording).
+    pub record_feed: bool,
 }
 
 /// The account id of the simulated venue account for `venue` (`SIM-001`, as the

@@ -55,6 +55,9 @@ pub struct PaperNode {
     /// Wall-clock ns at which each market event reached the node's bus (with
     /// `record_arrivals`; empty otherwise).
     pub arrivals: Rc<RefCell<Vec<u64>>>,
+    /// Every market event the node delivered, in order (with `record_feed`; empty
+    /// otherwise).
+    pub delivered: Rc<RefCell<Vec<Data>>>,
 }
 
 impl std::fmt::Debug for PaperNode {
@@ -137,10 +140,12 @@ impl PaperNode {
         let watchdog = Rc::new(Watchdog::new(control, options.stale_after));
         let marks = Rc::new(RefCell::new(report::Marks::new()));
         let arrivals = Rc::new(RefCell::new(Vec::new()));
+        let delivered = Rc::new(RefCell::new(Vec::new()));
         watch_market_data(
             &watchdog,
             &marks,
             options.record_arrivals.then(|| Rc::clone(&arrivals)),
+            options.record_feed.then(|| Rc::clone(&delivered)),
         );
         let ended = Rc::new(Cell::new(false));
         Ok(Self {
@@ -151,6 +156,7 @@ impl PaperNode {
             marks,
             ended,
             arrivals,
+            delivered,
         })
     }
 
@@ -214,10 +220,15 @@ fn watch_market_data(
     watchdog: &Rc<Watchdog>,
     marks: &Rc<RefCell<report::Marks>>,
     arrivals: Option<Rc<RefCell<Vec<u64>>>>,
+    delivered: Option<Rc<RefCell<Vec<Data>>>>,
 ) {
     let seen = || {
         let (w, m, a) = (Rc::clone(watchdog), Rc::clone(marks), arrivals.clone());
+        let d = delivered.clone();
         move |data: Data, ts: u64| {
+            if let Some(d) = &d {
+                d.borrow_mut().push(data.clone());
+            }
             if let Some(a) = &a {
                 // The clock Nautilus's live components stamp events with.
                 let now = nautilus_core::time::get_atomic_clock_realtime().get_time_ns();

@@ -8,7 +8,7 @@ use std::{
     cell::RefCell,
     rc::Rc,
     sync::{
-        Arc,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
         mpsc,
     },
@@ -17,12 +17,17 @@ use std::{
 
 use nautilus_common::{live::runner::get_data_event_sender, messages::DataEvent};
 
-use super::{LiveOptions, node::PaperNode, node_runtime};
+use super::{
+    LiveOptions,
+    node::PaperNode,
+    node_runtime,
+    recording::{Plan, Seen},
+};
 use crate::{
     backtest::{self, BacktestError, report},
     nautilus::{
         adapter::{ComponentStrategy, SharedInstance, SharedTally},
-        hotswap::{SwapPoint, SwapSlot},
+        hotswap::{AdapterEvent, SwapPoint, SwapSlot},
         paper::{
             self, Command, FinalState, PROGRESS_EVERY, Progress, SessionEnd, SessionHandle,
             SessionSpec, TICK, final_state, progress_event, stamped,
@@ -30,20 +35,43 @@ use crate::{
     },
 };
 
-/// Starts the session thread of a live deployment.
-pub fn start(spec: SessionSpec, stale_after: Duration) -> std::io::Result<SessionHandle> {
+/// Starts the session thread of a live deployment; with `recording`, what it receives and
+/// decides is written there when it ends ([`super::recording`]).
+pub fn start(
+    spec: SessionSpec,
+    stale_after: Duration,
+    recording: Option<Plan>,
+) -> std::io::Result<SessionHandle> {
     paper::spawn(spec, move |spec, slot, progress, commands| {
-        drive(spec, stale_after, slot, progress, commands)
+        drive(spec, stale_after, recording, slot, progress, commands)
     })
 }
 
 fn drive(
-    spec: SessionSpec,
+    mut spec: SessionSpec,
     stale_after: Duration,
+    recording: Option<Plan>,
     slot: &SwapSlot,
     progress: &Progress,
     commands: &mpsc::Receiver<Command>,
 ) -> Result<SessionEnd, BacktestError> {
+    // Every version that runs, in order: the first, then each swap's or rollback's target.
+    let versions = Arc::new(Mutex::new(vec![spec.instance.sha256().to_string()]));
+    let sink = Arc::clone(&spec.sink);
+    spec.sink = Arc::new({
+        let versions = Arc::clone(&versions);
+        move |event| {
+            if let AdapterEvent::Swapped { to_sha256, .. }
+            | AdapterEvent::RolledBack { to_sha256, .. } = &event
+            {
+                versions
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(to_sha256.clone());
+            }
+            sink(event);
+        }
+    });
     let nerr = BacktestError::Nautilus;
     let runtime = node_runtime()?;
     let _entered = runtime.enter();
@@ -51,6 +79,7 @@ fn drive(
         speed: spec.speed,
         stale_after,
         record_arrivals: false,
+        record_feed: recording.is_some(),
     };
     let mut node = PaperNode::build(
         &spec.instruments,
@@ -92,6 +121,7 @@ fn drive(
     }
     let stopped = AtomicBool::new(false);
     let mut signal_seq = 0_i64;
+    let mut signals_sent = Vec::new();
     let mut last_progress = Instant::now();
     let cache = Rc::clone(&node.node.kernel().cache);
     let (watchdog, feed, marks) = (
@@ -105,9 +135,13 @@ fn drive(
                 Ok(Command::Signal(s)) => {
                     signal_seq += 1;
                     let now = feed.sim_ts.load(Ordering::Relaxed);
-                    let data = stamped(*s, signal_seq, now);
+                    let data = stamped((*s).clone(), signal_seq, now);
                     if get_data_event_sender().send(DataEvent::Data(data)).is_err() {
                         tracing::error!(deployment = %spec.id, "the node's data channel is closed; signal dropped");
+                    } else if recording.is_some() {
+                        let mut sent = *s;
+                        sent.timestamp = now;
+                        signals_sent.push(sent);
                     }
                 }
                 Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
@@ -147,6 +181,32 @@ fn drive(
         .take()
         .unwrap_or_else(|| final_state(&shared));
     let report = report::strategy_report(&cache, &sid, &marks, None);
+    let stopped = stopped.load(Ordering::Relaxed) && !node.ended.get();
+    let recording = recording.map(|plan| {
+        let versions = versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let written = plan.write(&Seen {
+            delivered: &node.delivered.borrow(),
+            signals: &signals_sent,
+            report: &report,
+            versions,
+            stopped,
+        });
+        match &written {
+            Ok(path) => {
+                tracing::info!(deployment = %spec.id, "recording written to {}", path.display())
+            }
+            Err(e) => tracing::error!(deployment = %spec.id, "recording not written: {e}"),
+        }
+        written.map(|p| p.display().to_string())
+    });
+    let (recording, recording_error) = match recording {
+        Some(Ok(path)) => (Some(path), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     Ok(SessionEnd {
         events: watchdog.processed() as u64,
         delivered: delivered.get(),
@@ -154,8 +214,10 @@ fn drive(
         snapshot,
         sha256,
         quarantined,
-        stopped: stopped.load(Ordering::Relaxed) && !node.ended.get(),
+        stopped,
         report: Some(report),
         error: None,
+        recording,
+        recording_error,
     })
 }
