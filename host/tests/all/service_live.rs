@@ -172,6 +172,11 @@ fn a_live_paper_deployment_trades_swaps_and_obeys_the_kill_switch() {
     assert_eq!(outcome["stopped"], true, "{outcome}");
     assert!(outcome["snapshot_bytes"].as_u64().unwrap() > 0, "{outcome}");
     assert_eq!(outcome["sha256"], v2, "{outcome}");
+    // Its recording cannot be replayed one for one: two versions decided.
+    let folder = outcome["recording"].as_str().unwrap().to_string();
+    let (code, _, stderr) = crate::fixtures::stratbox(&["backtest", "--replay-of", &folder]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ran 2 versions (hot-swapped)"), "{stderr}");
     rt.block_on(server.shutdown());
 }
 
@@ -343,4 +348,95 @@ fn real_orders_need_the_service_setting_and_an_approved_venue_grant() {
         );
     }
     rt.block_on(server.shutdown());
+}
+
+#[test]
+fn a_finished_live_session_replays_as_a_backtest_with_every_decision_matched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("stratbox.db").display());
+    let rt = runtime();
+    let admin = admin_token(tmp.path(), &url);
+    let server = rt.block_on(Server::start(config(tmp.path(), url))).unwrap();
+    let api = Api::new(server.addr);
+    let (v1, gid) = granted(&api, &admin, artifacts::EMA_CROSS, &gbpusd_grant());
+    let (s, d) = api.call(
+        "POST",
+        "/v1/deployments",
+        Some(&admin),
+        Some(json!({ "plugin": v1, "grant": gid, "risk_policy": POLICY,
+            "session": live_session(json!("max"), &json!({})),
+            "params": { "fast_period": "10", "slow_period": "20" } })),
+    );
+    assert_eq!(s, 201, "{d}");
+    let dep = d["id"].as_str().unwrap().to_string();
+    let outcome = wait_for(180, "the live session to end", || {
+        let (_, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(&admin), None);
+        (!v["outcome"].is_null()).then(|| v["outcome"].clone())
+    });
+    assert!(
+        outcome["recording_error"].is_null(),
+        "{}",
+        outcome["recording_error"]
+    );
+    let folder = std::path::PathBuf::from(outcome["recording"].as_str().unwrap());
+    assert_eq!(folder, tmp.path().join("state/recordings").join(&dep));
+    rt.block_on(server.shutdown());
+
+    // By deployment id, from the service's recordings folder.
+    let recordings = tmp.path().join("state/recordings");
+    let (code, stdout, stderr) = crate::fixtures::stratbox(&[
+        "backtest",
+        "--replay-of",
+        &dep,
+        "--recordings",
+        recordings.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["matched"], true, "{v}");
+    assert_eq!(v["events"], 30_117, "{v}");
+    assert!(v["fills"].as_u64().unwrap() > 1_000, "{v}");
+    assert_eq!(
+        v["fills"],
+        outcome["report"]["fills"].as_array().unwrap().len()
+    );
+
+    // The recorded feed is a catalog like any other.
+    let (code, out, err) = crate::fixtures::stratbox(&[
+        "catalog",
+        "verify",
+        "--catalog",
+        folder.join("feed").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+
+    // A recording whose decisions were altered shows the first divergence and exits 1.
+    let decisions = folder.join("decisions.json");
+    let mut report: Value = serde_json::from_slice(&std::fs::read(&decisions).unwrap()).unwrap();
+    report["fills"][7]["last_px"] = json!("9.99999");
+    std::fs::write(&decisions, serde_json::to_vec(&report).unwrap()).unwrap();
+    let (code, stdout, stderr) =
+        crate::fixtures::stratbox(&["backtest", "--replay-of", folder.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stderr}\n{stdout}");
+    assert!(stdout.contains("decisions diverge at fill 7"), "{stdout}");
+    assert!(stdout.contains("9.99999"), "{stdout}");
+    // Not a recording: a clear error.
+    let (code, _, stderr) = crate::fixtures::stratbox(&[
+        "backtest",
+        "--replay-of",
+        "dep-none",
+        "--recordings",
+        recordings.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no recording in"), "{stderr}");
+    // A folder that is not a recording.
+    let (code, _, stderr) = crate::fixtures::stratbox(&[
+        "backtest",
+        "--replay-of",
+        folder.join("feed").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is this a recording folder?"), "{stderr}");
 }
