@@ -133,6 +133,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "/v1/deployments/{id}/events",
         Access::Roles(WATCHERS),
     ),
+    (
+        "POST",
+        "/v1/deployments/{id}/replay",
+        Access::Roles(WATCHERS),
+    ),
     ("GET", "/v1/stream", Access::Roles(WATCHERS)),
     ("POST", "/v1/signals", Access::Roles(OPERATORS)),
     ("GET", "/v1/audit", Access::Roles(AUDITORS)),

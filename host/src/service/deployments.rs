@@ -549,8 +549,42 @@ pub fn new_id(prefix: &str) -> Result<String, ApiError> {
     Ok(format!("{prefix}-{}", hex::encode(b)))
 }
 
+/// Refuses anything but a deployment id (`dep-` and 12 lowercase hex digits): ids name
+/// folders under the state directory.
+pub fn check_id(id: &str) -> Result<(), ApiError> {
+    let ok = id.strip_prefix("dep-").is_some_and(|h| {
+        h.len() == 12
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "`{id}` is not a deployment id (dep- and 12 hex digits)"
+        )))
+    }
+}
+
 /// Who asked, as an audit actor.
 #[must_use]
 pub fn actor(p: &Principal) -> String {
     p.actor()
+}
+
+#[cfg(test)]
+mod id_tests {
+    #[test]
+    fn only_deployment_ids_pass() {
+        assert!(super::check_id("dep-0123456789ab").is_ok());
+        for bad in [
+            "dep-0123456789AB",
+            "dep-../../etc",
+            "dep-0123",
+            "x-0123456789ab",
+            "",
+        ] {
+            assert!(super::check_id(bad).is_err(), "{bad}");
+        }
+    }
 }

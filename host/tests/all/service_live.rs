@@ -380,6 +380,26 @@ fn a_finished_live_session_replays_as_a_backtest_with_every_decision_matched() {
     );
     let folder = std::path::PathBuf::from(outcome["recording"].as_str().unwrap());
     assert_eq!(folder, tmp.path().join("state/recordings").join(&dep));
+    // Through the API.
+    let (s, v) = api.call(
+        "POST",
+        &format!("/v1/deployments/{dep}/replay"),
+        Some(&admin),
+        Some(json!({})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["matched"].as_bool(), v["events"].as_u64()),
+        (Some(true), Some(30_117)),
+        "{v}"
+    );
+    let (s, e) = api.call(
+        "POST",
+        "/v1/deployments/dep-000000000000/replay",
+        Some(&admin),
+        Some(json!({})),
+    );
+    assert_eq!((s, e["error"].as_str()), (404, Some("not-found")), "{e}");
     rt.block_on(server.shutdown());
 
     // By deployment id, from the service's recordings folder.

@@ -214,17 +214,19 @@ fn write_feed(root: &Path, delivered: &[Data]) -> Result<Kind, String> {
 }
 
 /// The first decision that differs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Divergence {
     /// `order` or `fill`, and its position (0-based) in the session's sequence.
     pub what: String,
     pub index: usize,
+    #[schema(value_type = Object)]
     pub live: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
     pub replay: Option<serde_json::Value>,
 }
 
 /// What a replay found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     pub deployment: String,
     pub events: usize,

@@ -61,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/deployments/{id}/halt", post(halt))
         .route("/v1/deployments/{id}/resume", post(resume))
         .route("/v1/deployments/{id}/events", get(deployment_events))
+        .route("/v1/deployments/{id}/replay", post(replay_deployment))
         .route("/v1/stream", get(stream))
         .route("/v1/signals", post(post_signals))
         .route("/v1/audit", get(audit_list))
@@ -507,6 +508,26 @@ async fn deployment_events(
     Ok(Json(dep.events_after(after, limit)))
 }
 
+#[utoipa::path(post, path = "/v1/deployments/{id}/replay", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), responses((status = 200, body = crate::nautilus::live::recording::Verdict, description = "The replay ran; `matched` says whether every decision matched the live session"), (status = 404, body = ApiError, description = "No recording of this deployment (live deployments write one when they end)"), (status = 422, body = ApiError, description = "The recording cannot be replayed (hot-swapped, damaged)")), security(("token" = [])))]
+async fn replay_deployment(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::nautilus::live::recording::Verdict>> {
+    super::deployments::check_id(&id)?;
+    let folder = state.config.state_dir.join("recordings").join(&id);
+    if !state.state_dir.is_dir(format!("recordings/{id}")) {
+        return Err(ApiError::not_found(format!(
+            "no recording of deployment {id}: live deployments (session.kind = \"live\") write one when they end"
+        )));
+    }
+    let verdict =
+        tokio::task::spawn_blocking(move || crate::nautilus::live::recording::replay(&folder))
+            .await
+            .map_err(|e| ApiError::internal(format!("replay task: {e}")))?
+            .map_err(|e| ApiError::new(ErrorCode::InvalidData, e))?;
+    Ok(Json(verdict))
+}
+
 #[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
 async fn stream(
     State(state): State<Arc<AppState>>,
@@ -691,7 +712,7 @@ async fn resume_service(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
+        deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
         halt_service, resume_service),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
