@@ -198,8 +198,9 @@ fn live_refuses_a_bad_speed_with_what_to_give() {
 fn a_stalled_feed_moves_trading_to_reducing_until_data_flows_again() {
     let tmp = tempfile::tempdir().unwrap();
     // Thursday 2012-02-02 ~22:00 to Monday 02:00: FXCM is silent from Friday 21:59 to Sunday
-    // 22:01 (48 h). At 50,000× the weekend is 3.5 s of wall-clock silence, the minutes
-    // around it 1.2 ms apart: a 0.5 s staleness limit sees exactly one stall.
+    // 22:01 (48 h). At 30,000× the weekend is 5.8 s of wall-clock silence, the minutes
+    // around it 2 ms apart: a 2 s staleness limit sees exactly one stall, with a wide margin
+    // for a loaded machine.
     for side in ["bid", "ask"] {
         let name = format!("gbpusd-m1-{side}-2012.csv");
         let text = std::fs::read_to_string(crate::fixtures::data(&format!("fxcm/{name}"))).unwrap();
@@ -225,7 +226,7 @@ fn a_stalled_feed_moves_trading_to_reducing_until_data_flows_again() {
     let (live, _) = report(
         tmp.path(),
         "live",
-        &["--speed", "50000", "--stale-after", "0.5"],
+        &["--speed", "30000", "--stale-after", "2"],
         &args,
     );
     let changes = live["risk"]["state_changes"].as_array().unwrap();
@@ -255,7 +256,7 @@ fn a_stalled_feed_moves_trading_to_reducing_until_data_flows_again() {
     assert_eq!(back["event_ts"].as_u64(), Some(ns("2012-02-05T22:01:00Z")));
     // Trading resumed before the strategy saw Monday's first minute: every decision is the
     // backtest's (which has no stall), and nothing was refused meanwhile.
-    assert_same_decisions(&backtest, &live, "ema-cross across a weekend, 50000x");
+    assert_same_decisions(&backtest, &live, "ema-cross across a weekend, 30000x");
     assert_eq!(live["risk"]["refused_by_reason"], serde_json::json!({}));
     assert_eq!(backtest["risk"]["state_changes"], serde_json::json!([]));
 }
