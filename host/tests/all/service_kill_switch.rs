@@ -28,7 +28,7 @@ use stratbox_artifacts as artifacts;
 use crate::service_e2e::{Api, POLICY, SERIAL, config, runtime, session, story, wait_for};
 
 /// The latest figures of a deployment's session (its last `progress` event).
-fn progress(api: &Api, token: &str, dep: &str) -> Value {
+pub(crate) fn progress(api: &Api, token: &str, dep: &str) -> Value {
     crate::service_e2e::events(api, token, dep)
         .into_iter()
         .rev()
@@ -37,7 +37,7 @@ fn progress(api: &Api, token: &str, dep: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn figure(api: &Api, token: &str, dep: &str, name: &str) -> u64 {
+pub(crate) fn figure(api: &Api, token: &str, dep: &str, name: &str) -> u64 {
     progress(api, token, dep)[name].as_u64().unwrap_or(0)
 }
 

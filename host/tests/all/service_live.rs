@@ -8,21 +8,10 @@ use serde_json::{Value, json};
 use stratbox::service::{Server, ServiceConfig};
 use stratbox_artifacts as artifacts;
 
-use crate::service_e2e::{Api, POLICY, SERIAL, admin_token, config, runtime, session, wait_for};
-
-/// The deployment's last `progress` figures.
-fn progress(api: &Api, token: &str, dep: &str) -> Value {
-    crate::service_e2e::events(api, token, dep)
-        .into_iter()
-        .rev()
-        .find(|e| e["event"]["kind"] == "progress")
-        .map(|e| e["event"].clone())
-        .unwrap_or(Value::Null)
-}
-
-fn figure(api: &Api, token: &str, dep: &str, name: &str) -> u64 {
-    progress(api, token, dep)[name].as_u64().unwrap_or(0)
-}
+use crate::{
+    service_e2e::{Api, POLICY, SERIAL, admin_token, config, runtime, session, wait_for},
+    service_kill_switch::figure,
+};
 
 fn kinds(api: &Api, token: &str, dep: &str) -> Vec<String> {
     crate::service_e2e::events(api, token, dep)
