@@ -16,6 +16,7 @@
 //! Ctrl-C; either way the node stops its trader and the report is read from its cache.
 
 pub mod feed;
+pub mod venue;
 pub mod watchdog;
 
 use std::{
