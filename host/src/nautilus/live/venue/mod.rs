@@ -17,9 +17,13 @@
 //! - [`VenueConfig::resolve`] reads the keys ([`keys`]) and picks the endpoints
 //!   ([`endpoints`]); nothing connects yet.
 //! - [`add_clients`] adds the adapter's data and execution clients to a `LiveNodeBuilder`.
+//! - [`node::build_node`] builds a whole node with the run's component strategies, each
+//!   behind its risk gate as in a backtest; [`node::fetch_instruments`] asks the venue for
+//!   its instruments first, so the gates know them.
 
 pub mod endpoints;
 pub mod keys;
+pub mod node;
 
 use nautilus_binance::{
     common::{consts::BINANCE, enums::BinanceProductType},
