@@ -29,6 +29,7 @@ mod fx;
 mod hostile;
 mod lifecycle;
 mod live;
+mod live_venue;
 mod mutation;
 mod risk_gate;
 mod service_api;

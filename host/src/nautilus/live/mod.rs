@@ -19,6 +19,7 @@ pub mod feed;
 pub mod node;
 pub mod recording;
 pub mod session;
+pub mod venue;
 pub mod watchdog;
 
 use std::time::Duration;
