@@ -122,7 +122,13 @@ struct KeyFile {
 
 fn read_key_file(path: &Path) -> Result<KeyFile, VenueError> {
     let err = |why: String| VenueError::Keys(format!("key file {}: {why}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| {
+    // Through a cap-std handle on its folder, as every file the host reads.
+    let name = path
+        .file_name()
+        .ok_or_else(|| err("names no file".into()))?;
+    let dir = crate::storage::open_dir(path.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| err(format!("cannot open its folder ({e})")))?;
+    let file = dir.open(name).map_err(|e| {
         err(format!(
             "cannot open it ({e}); check the path in `keys = {{ file = \"...\" }}`"
         ))
@@ -172,8 +178,8 @@ fn read_key_file(path: &Path) -> Result<KeyFile, VenueError> {
 
 /// A key file must not be readable (or writable) by every user.
 #[cfg(unix)]
-fn check_private(meta: &std::fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt as _;
+fn check_private(meta: &cap_std::fs::Metadata) -> Result<(), String> {
+    use cap_std::fs::PermissionsExt as _;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o007 != 0 {
         return Err(format!(
@@ -184,7 +190,7 @@ fn check_private(meta: &std::fs::Metadata) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_meta: &std::fs::Metadata) -> Result<(), String> {
+fn check_private(_meta: &cap_std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
