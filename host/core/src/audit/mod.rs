@@ -80,6 +80,9 @@ pub enum AuditAction {
     TokenChanged,
     /// The service started or stopped.
     ServiceLifecycle,
+    /// A live deployment interrupted by a crash was resumed from its checkpoint (or could
+    /// not be, and why).
+    DeploymentResumed,
 }
 
 /// Appending failed: the decision must not take effect unaudited.
@@ -105,6 +108,8 @@ struct Inner {
     window: VecDeque<AuditRecord>,
     window_cap: usize,
     appended: u64,
+    /// Sequence number and hash of the newest record appended through this handle.
+    head: Option<(u64, String)>,
 }
 
 /// Handle to the audit trail; cheap to clone, safe to share.
@@ -145,6 +150,7 @@ impl AuditLog {
             window: VecDeque::new(),
             window_cap,
             appended: 0,
+            head: None,
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -216,6 +222,13 @@ impl AuditLog {
         self.lock().window.iter().cloned().collect()
     }
 
+    /// Sequence number and hash of the newest record appended through this handle (and its
+    /// clones) since it was made: the chain's head as this process last extended it.
+    #[must_use]
+    pub fn head(&self) -> Option<(u64, String)> {
+        self.lock().head.clone()
+    }
+
     /// Records appended through this handle (and its clones) since it was made.
     #[must_use]
     pub fn appended(&self) -> u64 {
@@ -230,6 +243,7 @@ impl AuditLog {
 impl Inner {
     fn keep(&mut self, record: AuditRecord) {
         self.appended += 1;
+        self.head = Some((record.seq, record.hash.clone()));
         if self.window_cap == 0 {
             return;
         }

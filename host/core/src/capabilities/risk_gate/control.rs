@@ -355,6 +355,45 @@ impl TradingControl {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// This control's own states that are not `ACTIVE` (not its parent's), each with the
+    /// actor of the change that set it: what a deployment's checkpoint keeps, so that a halt
+    /// outlives a restart. States set by `skip_actor` (the feed watchdog, whose REDUCING
+    /// lasts only while the feed is silent) are left out.
+    #[must_use]
+    pub fn own_states(&self, skip_actor: &str) -> super::persist::StoredStates {
+        let states = self.lock();
+        let actor_of = |scope: &Scope| {
+            states
+                .history
+                .iter()
+                .rev()
+                .find(|c| &c.scope == scope)
+                .map_or_else(|| "host".to_string(), |c| c.actor.clone())
+        };
+        let mut out = super::persist::StoredStates::default();
+        let entries = std::iter::once((Scope::All, &states.global)).chain(
+            states
+                .plugins
+                .iter()
+                .map(|(n, e)| (Scope::Plugin(n.clone()), e)),
+        );
+        for (scope, entry) in entries {
+            let actor = actor_of(&scope);
+            if entry.state == TradingState::Active || actor == skip_actor {
+                continue;
+            }
+            out.set(
+                &scope,
+                super::persist::StoredEntry {
+                    state: entry.state,
+                    reason: entry.reason.clone(),
+                    actor,
+                },
+            );
+        }
+        out
+    }
+
     /// Sends an alert that is not a state change (e.g. a position mismatch).
     pub fn alert(&self, alert: &Alert) {
         self.inner.notifier.notify(alert);

@@ -10,6 +10,7 @@
 //! accepts orders this gate validated.
 
 mod cancels;
+pub mod checkpoint;
 mod checks;
 pub mod control;
 mod decide;

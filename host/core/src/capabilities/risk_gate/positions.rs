@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use crate::bindings::types::{OrderSide, PositionSide, PositionView, Price, Quantity};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Net {
+pub(super) struct Net {
     /// Signed raw quantity (scale 10^9): long positive.
-    qty: i128,
+    pub qty: i128,
     /// Average open price, raw (scale 10^9).
-    avg_px: i128,
-    size_precision: u8,
+    pub avg_px: i128,
+    pub size_precision: u8,
     /// Realized PnL in the quote currency, raw (scale 10^9), linear instruments.
-    realized: i128,
+    pub realized: i128,
 }
 
 /// Positions by instrument id.
@@ -116,6 +116,16 @@ impl Positions {
     #[must_use]
     pub fn net_raw(&self, instrument_id: &str) -> i128 {
         self.by_instrument.get(instrument_id).map_or(0, |n| n.qty)
+    }
+
+    /// Every entry, as kept (checkpoints).
+    pub(super) fn entries(&self) -> impl Iterator<Item = (&str, &Net)> {
+        self.by_instrument.iter().map(|(id, n)| (id.as_str(), n))
+    }
+
+    /// Sets `instrument_id`'s entry (restoring a checkpoint).
+    pub(super) fn insert(&mut self, instrument_id: &str, net: Net) {
+        self.by_instrument.insert(instrument_id.to_string(), net);
     }
 
     /// Every instrument with a position or realized PnL: (id, signed raw qty, average
