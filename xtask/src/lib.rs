@@ -13,3 +13,24 @@ pub mod plugins;
 pub mod self_contained;
 
 pub use plugins::{Built, PluginSource, build, discover};
+
+/// `CLIPPY_ARGS` for `args` (what follows `--` in `cargo clippy -- <args>`), as
+/// `cargo clippy` passes them to `clippy-driver`: each argument followed by
+/// `__CLIPPY_HACKERY__`.
+#[must_use]
+pub fn clippy_args(args: &[&str]) -> String {
+    args.iter()
+        .map(|a| format!("{a}__CLIPPY_HACKERY__"))
+        .collect()
+}
+
+#[cfg(test)]
+mod clippy_args_tests {
+    #[test]
+    fn arguments_are_joined_as_cargo_clippy_joins_them() {
+        assert_eq!(
+            super::clippy_args(&["-D", "warnings"]),
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+        );
+    }
+}

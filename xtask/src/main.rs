@@ -129,6 +129,29 @@ fn cargo(root: &Path) -> Command {
     c
 }
 
+/// The `clippy-driver` of the toolchain cargo belongs to (beside it), else rustup's.
+fn clippy_driver() -> Result<std::path::PathBuf> {
+    let name = format!("clippy-driver{}", std::env::consts::EXE_SUFFIX);
+    if let Some(dir) = std::env::var_os("CARGO")
+        .map(std::path::PathBuf::from)
+        .and_then(|c| c.parent().map(Path::to_path_buf))
+        && dir.join(&name).is_file()
+    {
+        return Ok(dir.join(name));
+    }
+    let out = Command::new("rustup")
+        .args(["which", "clippy-driver"])
+        .output()
+        .context("running rustup to find clippy-driver")?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || path.is_empty() {
+        bail!(
+            "clippy-driver not found beside cargo or through rustup: `rustup component add clippy` (or pass --no-lint)"
+        );
+    }
+    Ok(path.into())
+}
+
 fn setup() -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -237,19 +260,17 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     self_contained(root)?;
     if !no_lint {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
-        run(cargo(root).args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
     }
     plugins(root)?;
     let mut test = cargo(root);
     test.args(["test", "--workspace", "--locked"]);
+    if !no_lint {
+        // Clippy lints every workspace crate while the test build compiles it (decision
+        // 0032): `cargo clippy --workspace --all-targets -- -D warnings` in the same pass,
+        // without a second, check-only build of every dependency.
+        test.env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?)
+            .env("CLIPPY_ARGS", xtask::clippy_args(&["-D", "warnings"]));
+    }
     if std::env::var_os("STRATBOX_TEST_POSTGRES_URL").is_none() {
         test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
     }
