@@ -17,7 +17,7 @@ use nautilus_model::{
     position::Position,
     types::Price,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::sandbox::FaultRecord;
 
@@ -25,7 +25,7 @@ use crate::sandbox::FaultRecord;
 pub const REPORT_FORMAT: u32 = 4;
 
 /// One order a strategy submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRow {
     pub client_order_id: String,
     pub instrument_id: String,
@@ -43,7 +43,7 @@ pub struct OrderRow {
 }
 
 /// One fill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FillRow {
     pub client_order_id: String,
     pub ts_event: u64,
@@ -54,7 +54,7 @@ pub struct FillRow {
 }
 
 /// One position cycle (netting positions that close and reopen give several).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PositionRow {
     /// `<instrument>-<strategy>` (Nautilus netting id, without the random suffix snapshots get).
     pub position_id: String,

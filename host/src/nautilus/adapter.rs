@@ -108,6 +108,12 @@ pub struct ComponentStrategy {
     swap: Option<SwapPoint>,
     /// Market events (quotes, bars, trades) handed to a guest that handled them.
     delivered: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Signals that reached the adapter (delivered to the guest or not).
+    signals_seen: std::rc::Rc<std::cell::Cell<u64>>,
+    /// Orders a resumed live session made to put the checkpointed position back in
+    /// Nautilus's cache: neither the gate (restored from the same checkpoint) nor the guest
+    /// hears of them.
+    seeded: std::collections::HashSet<ClientOrderId>,
 }
 
 impl fmt::Debug for ComponentStrategy {
@@ -166,6 +172,27 @@ nautilus_strategy!(ComponentStrategy, {
     }
 });
 
+/// `strategy`'s net position in `instrument_id` in Nautilus's cache (signed raw, the gate's
+/// scale).
+pub(crate) fn venue_net(
+    cache: &nautilus_common::cache::Cache,
+    strategy: StrategyId,
+    instrument_id: NInstrumentId,
+) -> i128 {
+    cache
+        .positions_open(None, Some(&instrument_id), Some(&strategy), None, None)
+        .iter()
+        .map(|p| {
+            let sign = match p.side {
+                NPositionSide::Long => 1,
+                NPositionSide::Short => -1,
+                _ => 0,
+            };
+            sign * i128::from(p.quantity.raw)
+        })
+        .sum()
+}
+
 fn rejected(id: ClientOrderId, instrument: &str, reason: &str, ts: u64) -> OrderEvent {
     OrderEvent::Rejected(WRejected {
         order_id: id.to_string(),
@@ -202,7 +229,23 @@ impl ComponentStrategy {
             signals,
             swap: None,
             delivered: std::rc::Rc::default(),
+            signals_seen: std::rc::Rc::default(),
+            seeded: std::collections::HashSet::new(),
         }
+    }
+
+    /// Orders whose events the adapter ignores: those a resumed session made to restore the
+    /// checkpointed position (`super::live::seed`).
+    #[must_use]
+    pub fn with_seeded_orders(mut self, ids: impl IntoIterator<Item = ClientOrderId>) -> Self {
+        self.seeded.extend(ids);
+        self
+    }
+
+    /// A counter of signals that reached the adapter (shared, readable while it runs).
+    #[must_use]
+    pub fn signals_seen_counter(&self) -> std::rc::Rc<std::cell::Cell<u64>> {
+        std::rc::Rc::clone(&self.signals_seen)
     }
 
     /// Equips the adapter for hot-swaps and event reporting.
@@ -546,6 +589,9 @@ impl ComponentStrategy {
     /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event;
     /// `venue_net` is, after a fill, the venue's net position the gate must agree with.
     fn order_event(&mut self, event: &OrderEvent, closes: bool, venue_net: Option<i128>) {
+        if !self.seeded.is_empty() && self.seeded.contains(&ClientOrderId::new(order_id(event))) {
+            return;
+        }
         self.poll_swap();
         {
             // The book is updated once, whichever version then hears of the event.
@@ -567,19 +613,7 @@ impl ComponentStrategy {
 
     /// The strategy's net position in `instrument_id` in Nautilus's cache (signed raw).
     fn venue_net(&self, instrument_id: NInstrumentId) -> i128 {
-        let strategy_id = self.strategy_id();
-        self.cache()
-            .positions_open(None, Some(&instrument_id), Some(&strategy_id), None, None)
-            .iter()
-            .map(|p| {
-                let sign = match p.side {
-                    NPositionSide::Long => 1,
-                    NPositionSide::Short => -1,
-                    _ => 0,
-                };
-                sign * i128::from(p.quantity.raw)
-            })
-            .sum()
+        venue_net(&self.cache(), self.strategy_id(), instrument_id)
     }
 
     fn deliver_quote(&mut self, q: &NQuote) {
@@ -665,12 +699,16 @@ impl DataActor for ComponentStrategy {
 
     fn on_data(&mut self, data: &nautilus_model::data::CustomData) -> anyhow::Result<()> {
         if let Some(signal) = data.data.as_any().downcast_ref::<SignalData>() {
+            self.signals_seen.set(self.signals_seen.get() + 1);
             self.deliver_signal(signal);
         }
         Ok(())
     }
 
     fn on_order_filled(&mut self, e: &OrderFilled) -> anyhow::Result<()> {
+        if self.seeded.contains(&e.client_order_id) {
+            return Ok(());
+        }
         let name = e.instrument_id.to_string();
         let Some(side) = convert::side(e.order_side) else {
             return Ok(());

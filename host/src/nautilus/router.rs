@@ -7,7 +7,10 @@
 //! Nautilus's order factory and `Strategy::submit_order` as soon as the callback returns,
 //! at the same simulated time. Nautilus's own `RiskEngine` then checks it again.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{
+    Arc, Mutex, PoisonError,
+    atomic::{AtomicU64, Ordering},
+};
 
 use crate::capabilities::risk_gate::{OrderRouter, ValidatedOrder};
 
@@ -23,11 +26,24 @@ pub enum Pending {
     },
 }
 
-/// The queue shared by a [`NautilusRouter`] and its adapter.
-#[derive(Debug, Clone, Default)]
-pub struct PendingQueue(Arc<Mutex<Vec<Pending>>>);
+/// The queue shared by a [`NautilusRouter`] and its adapter, with the number of the next
+/// client order id (a live checkpoint keeps it, so a resumed session never reuses an id).
+#[derive(Debug, Clone)]
+pub struct PendingQueue(Arc<Mutex<Vec<Pending>>>, Arc<AtomicU64>);
+
+impl Default for PendingQueue {
+    fn default() -> Self {
+        Self(Arc::default(), Arc::new(AtomicU64::new(1)))
+    }
+}
 
 impl PendingQueue {
+    /// The number the router's next client order id will carry.
+    #[must_use]
+    pub fn next_order_number(&self) -> u64 {
+        self.1.load(Ordering::Acquire)
+    }
+
     /// Takes everything queued, oldest first.
     pub fn drain(&self) -> Vec<Pending> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
@@ -63,7 +79,6 @@ impl PendingQueue {
 #[derive(Debug)]
 pub struct NautilusRouter {
     strategy_id: String,
-    next: u64,
     queue: PendingQueue,
 }
 
@@ -71,11 +86,18 @@ impl NautilusRouter {
     /// A router for the strategy `strategy_id` and the queue its adapter drains.
     #[must_use]
     pub fn new(strategy_id: &str) -> (Self, PendingQueue) {
+        Self::numbered_from(strategy_id, 1)
+    }
+
+    /// As [`Self::new`], the first id numbered `next` (a session resumed from a
+    /// checkpoint continues where it stopped).
+    #[must_use]
+    pub fn numbered_from(strategy_id: &str, next: u64) -> (Self, PendingQueue) {
         let queue = PendingQueue::default();
+        queue.1.store(next.max(1), Ordering::Release);
         (
             Self {
                 strategy_id: strategy_id.to_string(),
-                next: 1,
                 queue: queue.clone(),
             },
             queue,
@@ -85,8 +107,8 @@ impl NautilusRouter {
 
 impl OrderRouter for NautilusRouter {
     fn submit(&mut self, order: &ValidatedOrder) -> Result<String, String> {
-        let client_order_id = format!("O-{}-{}", self.strategy_id, self.next);
-        self.next += 1;
+        let n = self.queue.1.fetch_add(1, Ordering::AcqRel);
+        let client_order_id = format!("O-{}-{n}", self.strategy_id);
         self.queue.push(Pending::Submit {
             client_order_id: client_order_id.clone(),
             order: Box::new(order.clone()),

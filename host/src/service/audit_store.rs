@@ -152,6 +152,21 @@ pub async fn records(pool: &AnyPool) -> Result<Vec<AuditRecord>, DbError> {
 }
 
 /// Every checkpoint, in sequence order.
+/// The hash of record `seq`, if the chain has it.
+///
+/// # Errors
+/// The database cannot be read.
+pub async fn hash_at(pool: &AnyPool, seq: u64) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT hash FROM audit WHERE seq = $1")
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .fetch_optional(pool)
+        .await
+        .map_err(err("reading the audit chain"))?;
+    row.map(|r| r.try_get("hash"))
+        .transpose()
+        .map_err(err("reading the audit chain"))
+}
+
 pub async fn checkpoints(pool: &AnyPool) -> Result<Vec<Checkpoint>, DbError> {
     let rows = sqlx::query(
         "SELECT seq, hash, ts_ns, public_key, signature FROM audit_checkpoints ORDER BY seq",

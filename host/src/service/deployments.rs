@@ -19,6 +19,7 @@ use crate::{
     catalog::InstrumentTable,
     nautilus::{
         hotswap::{AdapterEvent, EventSink, SwapSlot},
+        live::checkpoint::SignalJournal,
         paper::{Command, Progress, SessionEnd, SessionHandle},
     },
 };
@@ -185,6 +186,9 @@ pub struct Deployment {
     pub(super) next_seq: Mutex<u64>,
     /// `None` while running; how it ended afterwards.
     pub ended: watch::Receiver<Option<serde_json::Value>>,
+    /// A live deployment's signal journal: every signal handed to it is appended (and
+    /// synced) first, so a resumed session gets the ones its checkpoint had not seen.
+    pub(super) journal: Mutex<Option<SignalJournal>>,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -250,7 +254,27 @@ impl Deployment {
             events: Mutex::default(),
             next_seq: Mutex::new(1),
             ended,
+            journal: Mutex::new(None),
         }
+    }
+
+    /// Keeps `journal` as the deployment's signal journal ([`Self::hand_signal`]).
+    pub(super) fn set_journal(&self, journal: SignalJournal) {
+        *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(journal);
+    }
+
+    /// Hands `signal` to the session: journaled and synced first for a live deployment (the
+    /// journal's order is the order the session receives them in).
+    ///
+    /// # Errors
+    /// The journal could not be written: the signal was not handed over.
+    pub fn hand_signal(&self, signal: &crate::signals::Signal) -> Result<(), String> {
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(j) = journal.as_mut() {
+            j.append(signal)?;
+        }
+        self.send(Command::Signal(Box::new(signal.clone())));
+        Ok(())
     }
 
     #[must_use]
@@ -418,6 +442,10 @@ pub(super) async fn watch_end(
     }
     if let Err(e) = finish(&state.pool, &dep.id, status, &outcome).await {
         tracing::error!(deployment = %dep.id, "{e}");
+    } else if status != "failed" {
+        // Nothing left to resume. A failed session keeps its last checkpoint for
+        // inspection (it is not resumed: only `running` deployments are).
+        crate::nautilus::live::checkpoint::remove(&state.checkpoints, &dep.id);
     }
     // The outcome first, then the status: a reader that sees the status sees the outcome.
     let _ = ended.send(Some(outcome));
@@ -491,7 +519,7 @@ async fn set_column(
     Ok(())
 }
 
-async fn finish(
+pub(super) async fn finish(
     pool: &AnyPool,
     id: &str,
     status: &str,
@@ -506,6 +534,43 @@ async fn finish(
         .await
         .map_err(db::err("finishing a deployment"))?;
     Ok(())
+}
+
+/// A deployment stored as `running` when the service started: its process ended without
+/// stopping it (a crash or kill).
+#[derive(Debug)]
+pub(super) struct Interrupted {
+    pub id: String,
+    /// The request it was deployed with (or why it cannot be read).
+    pub spec: Result<DeployRequest, String>,
+    pub digest: String,
+    pub grant_id: String,
+    pub created_by: String,
+    pub plugin: String,
+}
+
+/// Every deployment stored as `running`, oldest first.
+pub(super) async fn interrupted(pool: &AnyPool) -> Result<Vec<Interrupted>, db::DbError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.spec, d.digest, d.grant_id, d.created_by, p.name FROM deployments d LEFT JOIN plugins p ON p.digest = d.digest WHERE d.status = 'running' ORDER BY d.created_ns",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db::err("listing interrupted deployments"))?;
+    rows.iter()
+        .map(|r| -> Result<Interrupted, sqlx::Error> {
+            let spec: String = r.try_get("spec")?;
+            Ok(Interrupted {
+                id: r.try_get("id")?,
+                spec: serde_json::from_str(&spec).map_err(|e| format!("its stored request: {e}")),
+                digest: r.try_get("digest")?,
+                grant_id: r.try_get("grant_id")?,
+                created_by: r.try_get("created_by")?,
+                plugin: r.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map_err(db::err("reading an interrupted deployment"))
 }
 
 /// Deployments stored by earlier runs of the service (not running in this process).

@@ -17,9 +17,11 @@ pub mod db;
 pub mod deployments;
 pub mod error;
 pub mod grants;
+mod launch;
 pub mod metrics;
 mod openapi_doc;
 pub mod ops;
+mod recovery;
 pub mod registry;
 
 use std::{
@@ -53,6 +55,8 @@ pub struct AppState {
     pub audit_signer: Arc<crate::audit::Signer>,
     pub registry: Registry,
     pub snapshots: Dir,
+    /// Live deployments' checkpoints and signal journals (`<state_dir>/checkpoints`).
+    pub checkpoints: Dir,
     pub data_dir: Dir,
     pub stream: broadcast::Sender<deployments::StreamEvent>,
     pub accepting: AtomicBool,
@@ -147,7 +151,11 @@ impl Server {
         .map_err(|e| StartError::Other(e.to_string()))??;
         let (audit, audit_signer, records) = (trail.log, trail.signer, trail.records);
         let state_dir = crate::storage::create_dir(&config.state_dir)?;
-        for sub in ["plugins", "snapshots"] {
+        for sub in [
+            "plugins",
+            "snapshots",
+            crate::nautilus::live::checkpoint::CHECKPOINTS_DIR,
+        ] {
             state_dir.create_dir_all(sub).map_err(|source| {
                 crate::storage::StorageError::Write {
                     name: sub.into(),
@@ -165,6 +173,7 @@ impl Server {
         };
         let blobs = open_sub("plugins")?;
         let snapshots = open_sub("snapshots")?;
+        let checkpoints = open_sub(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR)?;
         let data_dir = crate::storage::open_dir(&config.data_dir)?;
         let engine = SandboxEngine::new(EngineOptions::default())
             .map_err(|e| StartError::Engine(e.to_string()))?;
@@ -198,6 +207,7 @@ impl Server {
             audit_signer,
             registry: Registry::new(blobs, engine),
             snapshots,
+            checkpoints,
             data_dir,
             stream,
             accepting: AtomicBool::new(true),
@@ -219,6 +229,9 @@ impl Server {
             )
             .await
             .map_err(|e| StartError::Other(e.message))?;
+        // Live deployments a crash interrupted resume from their checkpoints before the
+        // first request is served.
+        recovery::resume_interrupted(&state).await;
         let app = api::router(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let flusher = tokio::spawn(auth_failures::flush_every_window(

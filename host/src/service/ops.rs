@@ -13,25 +13,19 @@ use super::{
     deployments::{self, Current, DeployRequest, Deployment, DeploymentView},
     error::{ApiError, ErrorCode},
     grants::{self, GrantRecord},
-    registry,
+    launch, registry,
 };
 use crate::{
     audit::AuditAction,
-    backtest::{
-        self,
-        data::{DataFormat, Loaded},
-    },
+    backtest,
     capabilities::{
-        self, Instance, PluginEnv,
-        risk_gate::{RiskHub, RiskPolicy, Scope},
+        Instance,
+        risk_gate::{RiskPolicy, Scope},
     },
-    catalog::{instrument_defs::Instruments, store::Catalog},
     nautilus::{
         hotswap::{SwapReply, SwapRequest},
-        paper::{self, SessionSpec},
         router::NautilusRouter,
     },
-    notify::Notifiers,
     sandbox::PluginComponent,
 };
 
@@ -81,7 +75,11 @@ async fn refused(state: &AppState, who: &Principal, subject: &str, e: ApiError) 
 }
 
 /// The approved grant `id` for the component `digest`, or why not.
-async fn approved_grant(state: &AppState, id: &str, digest: &str) -> Result<GrantRecord, ApiError> {
+pub(super) async fn approved_grant(
+    state: &AppState,
+    id: &str,
+    digest: &str,
+) -> Result<GrantRecord, ApiError> {
     let g = grants::get(&state.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no grant `{id}`")))?;
@@ -89,7 +87,7 @@ async fn approved_grant(state: &AppState, id: &str, digest: &str) -> Result<Gran
     Ok(g)
 }
 
-fn resolve_params(
+pub(super) fn resolve_params(
     component: &PluginComponent,
     given: &std::collections::BTreeMap<String, String>,
     instrument: Option<&str>,
@@ -122,112 +120,6 @@ fn resolve_params(
                 format!("invalid parameters:\n{problems}"),
             )
         })
-}
-
-/// A data name from a request, checked to stay under the data folder: absolute paths,
-/// `..` and symlinks that leave the folder are refused (the name is looked up through the
-/// folder's `cap-std` handle, which every later read goes through too).
-fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str, ApiError> {
-    let rel = std::path::Path::new(name);
-    let bad = |why: &str| ApiError::bad_request(format!("session.{field} `{name}`: {why}"));
-    if name.is_empty()
-        || rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return Err(bad(
-            "must be a relative name under the server's data folder, without `..`",
-        ));
-    }
-    state
-        .data_dir
-        .metadata(rel)
-        .map_err(|e| bad(&format!("not found under the data folder ({e})")))?;
-    Ok(name)
-}
-
-/// The session's data and the instruments it runs with: the bundled definitions, plus the
-/// standard currency pair when `session.instrument` is an undefined `XXX/YYY.VENUE`.
-fn load_data(
-    state: &AppState,
-    s: &deployments::SessionRequest,
-) -> Result<(Loaded, Instruments), ApiError> {
-    let mut defs = Instruments::bundled();
-    if let Some(id) = s.instrument.as_deref()
-        && let Some(note) = defs.add_standard_fx(id)
-    {
-        tracing::info!("deployment session: {note}");
-    }
-    let loaded = load_session_data(state, s, &defs)?;
-    Ok((loaded, defs))
-}
-
-fn load_session_data(
-    state: &AppState,
-    s: &deployments::SessionRequest,
-    defs: &Instruments,
-) -> Result<Loaded, ApiError> {
-    let bad = |e: backtest::data::LoadDataError| ApiError::new(ErrorCode::InvalidData, e.0);
-    match (&s.data, &s.catalog) {
-        (Some(file), None) => {
-            let name = data_name(state, file, "data")?;
-            let format = s.format.unwrap_or(DataFormat::Auto);
-            backtest::data::load_in(
-                &state.data_dir,
-                name,
-                format,
-                s.instrument.as_deref(),
-                s.bar_type.as_deref(),
-                defs,
-            )
-            .map_err(bad)
-        }
-        (None, Some(catalog)) => {
-            let name = data_name(state, catalog, "catalog")?;
-            let instrument = s.instrument.as_deref().ok_or_else(|| {
-                ApiError::bad_request("session.instrument is required with session.catalog")
-            })?;
-            let opened = Catalog::open_in(&state.data_dir, &state.config.data_dir, name)
-                .map_err(|e| ApiError::new(ErrorCode::InvalidData, format!("--catalog: {e}")))?;
-            backtest::data::load_catalog_of(
-                &opened,
-                name,
-                instrument,
-                s.dataset(),
-                s.bar_type.as_deref(),
-                defs,
-            )
-            .map_err(bad)
-        }
-        _ => Err(ApiError::bad_request(
-            "session: give exactly one of `data` (a file) or `catalog` (a folder)",
-        )),
-    }
-}
-
-/// Instantiates `component` for a deployment (CPU work: call from a blocking thread).
-fn instantiate(
-    state: &AppState,
-    component: &PluginComponent,
-    params: &[(String, ParamValue)],
-    table: &Arc<crate::catalog::InstrumentTable>,
-    risk: &Arc<RiskHub>,
-    router: NautilusRouter,
-) -> Result<Instance, ApiError> {
-    let env = PluginEnv {
-        market: Arc::clone(table) as _,
-        router: Box::new(router),
-        risk: Arc::clone(risk),
-    };
-    capabilities::instantiate(
-        state.registry.engine(),
-        component,
-        env,
-        params,
-        &state.audit,
-    )
-    .map_err(|e| ApiError::new(ErrorCode::InstantiateFailed, e.to_string()))
 }
 
 /// Which engine the session runs on, after the live-trading checks: `mode`/`venue` only
@@ -319,73 +211,28 @@ async fn deploy_inner(
     let speed = req.session.speed.speed()?;
     let kind = session_kind(state, &req.session, &grant)?;
     let id = deployments::new_id("dep")?;
-    let st = Arc::clone(state);
-    let req2 = req.clone();
-    let grant2 = grant.clone();
-    let id2 = id.clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let prepared = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let component = st.registry.component(&req2.plugin)?;
-        let component = grants::apply(&component, &grant2.spec)
-            .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
-        let (loaded, defs) = load_data(&st, &req2.session)?;
-        let instrument_id =
-            nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
-        let params = resolve_params(&component, &req2.params, Some(&instrument_id))?;
-        // What the deployment runs with, as text (a swapped-in version resolves the same).
-        let mut effective = req2.params.clone();
-        if component.manifest().params.contains_key("instrument_id") {
-            effective
-                .entry("instrument_id".to_string())
-                .or_insert(instrument_id.clone());
-        }
-        let balance = backtest::parse_balance(
-            req2.session.balance.as_deref(),
-            &backtest::settlement_currency(&loaded.instrument),
-        )
-        .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
-        let table = Arc::new(defs.table());
-        let recording = (kind == deployments::SessionKind::Live)
-            .then(|| -> Result<_, ApiError> {
-                Ok(crate::nautilus::live::recording::Plan {
-                    root: st.config.state_dir.join("recordings"),
-                    deployment: id2.clone(),
-                    plugin: component.manifest().name.clone(),
-                    digest: req2.plugin.clone(),
-                    component: Arc::new(st.registry.blob(&req2.plugin)?),
-                    params: effective.clone(),
-                    instrument: instrument_id.clone(),
-                    bar_type: req2.session.bar_type.clone(),
-                    balance: balance.to_string(),
-                    risk_policy: req2.risk_policy.clone(),
-                })
-            })
-            .transpose()?;
-        // One host-wide book and one kill switch for every deployment of the service.
-        let risk = RiskHub::joined(policy, &st.risk, &id2, Notifiers::log());
-        let name = component.manifest().name.clone();
-        let sid = backtest::strategy_id(&name, 0);
-        let (router, queue) = NautilusRouter::new(sid.as_str());
-        let instance = instantiate(&st, &component, &params, &table, &risk, router)?;
-        let spec = SessionSpec {
-            id: id2,
-            instruments: vec![loaded.instrument],
-            table: Arc::clone(&table),
-            data: loaded.data,
-            balances: vec![balance],
-            instance,
-            queue,
-            strategy_name: name,
-            risk: Arc::clone(&risk),
-            audit: st.audit.clone(),
-            speed,
-            sink: deployments::sink(tx),
-        };
-        Ok((spec, table, risk, params, effective, recording))
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??;
-    let (spec, table, risk, params, effective, recording) = prepared;
+    let prepared = {
+        let (st, req, grant, id) = (Arc::clone(state), req.clone(), grant.clone(), id.clone());
+        tokio::task::spawn_blocking(move || {
+            launch::prepare(
+                &st,
+                &launch::Plan {
+                    id: &id,
+                    digest: &req.plugin,
+                    req: &req,
+                    grant: &grant.spec,
+                    kind,
+                    speed,
+                    policy,
+                    resume: None,
+                    sink: deployments::sink(tx),
+                },
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("deploy task: {e}")))??
+    };
     // Audited before anything runs: the session's own decisions follow this record.
     state.audit(
         &who.actor(),
@@ -396,58 +243,38 @@ async fn deploy_inner(
             "version": record.version,
             "digest": req.plugin,
             "grant": grant.id,
-            "params": params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
+            "params": prepared.params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
             "session": req.session,
             "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
         }),
     ).await?;
-    let started = match kind {
-        deployments::SessionKind::Paper => paper::start(spec),
-        deployments::SessionKind::Live => crate::nautilus::live::session::start(
-            spec,
-            std::time::Duration::from_secs_f64(state.config.feed_stale_after_s),
-            recording,
-        ),
+    let current = Current {
+        digest: req.plugin.clone(),
+        grant_id: grant.id.clone(),
+        grant: grant.spec.clone(),
+        status: "running".into(),
     };
-    let mut handle =
-        started.map_err(|e| ApiError::internal(format!("cannot start the session thread: {e}")))?;
-    let thread = handle.take_thread();
-    let (ended_tx, ended_rx) = tokio::sync::watch::channel(None);
-    let dep = Arc::new(Deployment::new(
-        id.clone(),
-        record.name.clone(),
-        effective,
-        who.actor(),
-        risk,
-        table,
-        Current {
-            digest: req.plugin.clone(),
-            grant_id: grant.id.clone(),
-            grant: grant.spec.clone(),
-            status: "running".into(),
-        },
-        handle,
-        ended_rx,
-    ));
-    if let Err(e) = deployments::insert(&state.pool, &dep, &req).await {
+    let launched = launch::start(
+        state,
+        &id,
+        &record.name,
+        &who.actor(),
+        current,
+        kind,
+        prepared,
+        None,
+    )?;
+    if let Err(e) = deployments::insert(&state.pool, &launched.dep, &req).await {
         // Not recorded, so not run: stop the session that was just started.
-        dep.send(crate::nautilus::paper::Command::Stop);
-        if let Some(thread) = thread {
+        launched.dep.send(crate::nautilus::paper::Command::Stop);
+        if let Some(thread) = launched.thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         return Err(e.into());
     }
-    state.insert_deployment(Arc::clone(&dep));
-    tokio::spawn(deployments::pump(Arc::clone(state), Arc::clone(&dep), rx));
-    if let Some(thread) = thread {
-        tokio::spawn(deployments::watch_end(
-            Arc::clone(state),
-            Arc::clone(&dep),
-            thread,
-            ended_tx,
-        ));
-    }
-    Ok(dep.view())
+    let view = launched.dep.view();
+    launched.run(state, rx);
+    Ok(view)
 }
 
 /// Hot-swaps the running version of a deployment.
@@ -516,7 +343,7 @@ pub async fn swap(
         })?;
         let params = resolve_params(&component, &dep2.params, None)?;
         let (placeholder, _) = NautilusRouter::new("swap-candidate");
-        instantiate(&st, &component, &params, &dep2.table, &dep2.risk, placeholder)
+        launch::instantiate(&st, &component, &params, &dep2.table, &dep2.risk, placeholder)
     })
     .await
     .map_err(|e| ApiError::internal(format!("swap task: {e}")))?;
@@ -618,7 +445,7 @@ pub fn set_trading(
 
 /// The deployments of a service share one host-wide book, kept in one currency: a policy
 /// in another currency than the running deployments' is refused.
-fn same_currency(state: &AppState, policy: &RiskPolicy) -> Result<(), ApiError> {
+pub(super) fn same_currency(state: &AppState, policy: &RiskPolicy) -> Result<(), ApiError> {
     let other = state
         .deployments()
         .into_iter()

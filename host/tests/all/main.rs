@@ -38,6 +38,7 @@ mod service_grants;
 mod service_kill_switch;
 mod service_live;
 mod service_load;
+mod service_recovery;
 mod signals;
 mod translate_parity;
 mod translate_watch;

@@ -21,7 +21,7 @@ fn kinds(api: &Api, token: &str, dep: &str) -> Vec<String> {
 }
 
 /// Uploads `artifact`, requests `grant` for it and approves it; (digest, grant id).
-fn granted(api: &Api, admin: &str, artifact: &str, grant: &Value) -> (String, String) {
+pub(crate) fn granted(api: &Api, admin: &str, artifact: &str, grant: &Value) -> (String, String) {
     let (s, up) = api.upload(admin, artifact);
     assert_eq!(s, 201, "{up}");
     let digest = up["digest"].as_str().unwrap().to_string();
@@ -43,14 +43,14 @@ fn granted(api: &Api, admin: &str, artifact: &str, grant: &Value) -> (String, St
     (digest, gid)
 }
 
-fn gbpusd_grant() -> Value {
+pub(crate) fn gbpusd_grant() -> Value {
     json!({ "capabilities": {
         "market-data": { "instruments": ["GBP/USD.FXCM"] },
         "risk-gate": { "instruments": ["GBP/USD.FXCM"] }
     } })
 }
 
-fn live_session(speed: Value, extra: &Value) -> Value {
+pub(crate) fn live_session(speed: Value, extra: &Value) -> Value {
     let mut s = session(speed);
     s["kind"] = json!("live");
     for (k, v) in extra.as_object().unwrap() {

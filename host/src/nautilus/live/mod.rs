@@ -15,9 +15,12 @@
 //! order command it caused has been, since the node handles commands before data), or on
 //! Ctrl-C; either way the node stops its trader and the report is read from its cache.
 
+pub mod checkpoint;
+pub mod durable;
 pub mod feed;
 pub mod node;
 pub mod recording;
+pub mod seed;
 pub mod session;
 pub mod venue;
 pub mod watchdog;

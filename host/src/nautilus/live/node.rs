@@ -58,6 +58,8 @@ pub struct PaperNode {
     /// Every market event the node delivered, in order (with `record_feed`; empty
     /// otherwise).
     pub delivered: Rc<RefCell<Vec<Data>>>,
+    /// Runs once the trader runs, before the feed plays its first event ([`Self::before_feed`]).
+    before_feed: Option<Box<dyn FnOnce()>>,
 }
 
 impl std::fmt::Debug for PaperNode {
@@ -157,7 +159,14 @@ impl PaperNode {
             ended,
             arrivals,
             delivered,
+            before_feed: None,
         })
+    }
+
+    /// Calls `f` once the execution clients are connected and the strategies started, before
+    /// the feed plays its first event (a resumed session restores its position there).
+    pub fn before_feed(&mut self, f: impl FnOnce() + 'static) {
+        self.before_feed = Some(Box::new(f));
     }
 
     /// Calls `on_end` when the feed's end marker goes through the node (every earlier event
@@ -191,12 +200,16 @@ impl PaperNode {
         let handle = self.node.handle();
         let cache = Rc::clone(&self.node.kernel().cache);
         let (venues, state, watchdog) = (&self.venues, &self.feed, &self.watchdog);
+        let mut before_feed = self.before_feed.take();
         let node = &mut self.node;
         let watch = async {
             loop {
                 let going = state.go.load(Ordering::Acquire);
                 if !going && handle.is_running() {
                     track_balances(&cache, venues);
+                    if let Some(f) = before_feed.take() {
+                        f();
+                    }
                     watchdog.arm();
                     state.go.store(true, Ordering::Release);
                 }

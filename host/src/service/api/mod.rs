@@ -28,7 +28,7 @@ use super::{
     ops::{self, DeploymentState, ReasonBody, ServiceTrading, SwapBody, SwapOutcome},
     registry::{self, PluginRecord},
 };
-use crate::{audit::AuditAction, nautilus::paper::Command};
+use crate::audit::AuditAction;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -626,7 +626,14 @@ async fn post_signals(
             Ok(signal) => {
                 out.accepted += 1;
                 for d in &running {
-                    d.send(Command::Signal(Box::new(signal.clone())));
+                    if let Err(e) = d.hand_signal(&signal) {
+                        tracing::error!(deployment = %d.id, "signal not journaled: {e}");
+                        out.refused.push(serde_json::json!({
+                            "index": i,
+                            "deployment": d.id,
+                            "reason": format!("not delivered to deployment {}: {e}", d.id),
+                        }));
+                    }
                 }
             }
             Err(refusal) => out

@@ -1,0 +1,416 @@
+//! Building and starting a deployment's session: for a new deployment ([`super::ops`]) and
+//! for a live deployment resumed after a crash ([`super::recovery`]), which build it the
+//! same way from the same request.
+
+use std::sync::Arc;
+
+use cap_std::fs::Dir;
+use nautilus_model::data::Data;
+use stratbox_manifest::ParamValue;
+use tokio::sync::{mpsc, watch};
+
+use super::{
+    AppState,
+    deployments::{self, Current, DeployRequest, Deployment, SessionKind},
+    error::{ApiError, ErrorCode},
+    grants::{self, GrantSpec},
+    ops::resolve_params,
+};
+use crate::{
+    backtest::{
+        self,
+        data::{DataFormat, Loaded},
+    },
+    capabilities::{
+        self, Instance, PluginEnv,
+        risk_gate::{RiskHub, RiskPolicy},
+    },
+    catalog::{instrument_defs::Instruments, store::Catalog},
+    nautilus::{
+        hotswap::{AdapterEvent, EventSink},
+        live::{
+            checkpoint::{Checkpoint, SignalJournal},
+            durable::{Durable, Resume},
+            recording,
+            session::LiveSession,
+        },
+        paper::{self, SessionEnd, SessionSpec, Speed},
+        router::NautilusRouter,
+    },
+    notify::Notifiers,
+    sandbox::PluginComponent,
+};
+
+/// What a session is built from.
+pub(super) struct Plan<'a> {
+    pub id: &'a str,
+    /// The version to run.
+    pub digest: &'a str,
+    pub req: &'a DeployRequest,
+    pub grant: &'a GrantSpec,
+    pub kind: SessionKind,
+    pub speed: Speed,
+    pub policy: RiskPolicy,
+    /// The checkpoint a resumed live session starts from.
+    pub resume: Option<&'a Checkpoint>,
+    pub sink: EventSink,
+}
+
+/// A session built and not started yet.
+pub(super) struct Prepared {
+    pub spec: SessionSpec,
+    pub table: Arc<crate::catalog::InstrumentTable>,
+    pub risk: Arc<RiskHub>,
+    pub params: Vec<(String, ParamValue)>,
+    /// The parameters as text, as the deployment resolved them.
+    pub effective: std::collections::BTreeMap<String, String>,
+    pub recording: Option<recording::Plan>,
+    /// A resumed session's market events from before its checkpoint.
+    pub prefix: Vec<Data>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the session of `plan` (CPU work: call from a blocking thread). A resumed session
+/// gets the checkpoint's plugin state, gate book and trading states, client order ids
+/// numbered on from its counter, and the feed after the events it had handled.
+///
+/// # Errors
+/// As a deployment request: the component, data, parameters, balance or instantiation;
+/// for a resume, a checkpoint the component or the data do not fit.
+pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiError> {
+    let req = plan.req;
+    let component = st.registry.component(plan.digest)?;
+    let component = grants::apply(&component, plan.grant)
+        .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
+    let (loaded, defs) = load_data(st, &req.session)?;
+    let instrument_id = nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
+    let params = resolve_params(&component, &req.params, Some(&instrument_id))?;
+    // What the deployment runs with, as text (a swapped-in version resolves the same).
+    let mut effective = req.params.clone();
+    if component.manifest().params.contains_key("instrument_id") {
+        effective
+            .entry("instrument_id".to_string())
+            .or_insert(instrument_id.clone());
+    }
+    let balance = backtest::parse_balance(
+        req.session.balance.as_deref(),
+        &backtest::settlement_currency(&loaded.instrument),
+    )
+    .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
+    let table = Arc::new(defs.table());
+    let recording = (plan.kind == SessionKind::Live)
+        .then(|| -> Result<_, ApiError> {
+            Ok(recording::Plan {
+                root: st.config.state_dir.join("recordings"),
+                deployment: plan.id.to_string(),
+                plugin: component.manifest().name.clone(),
+                digest: req.plugin.clone(),
+                component: Arc::new(st.registry.blob(&req.plugin)?),
+                params: effective.clone(),
+                instrument: instrument_id.clone(),
+                bar_type: req.session.bar_type.clone(),
+                balance: balance.to_string(),
+                risk_policy: req.risk_policy.clone(),
+            })
+        })
+        .transpose()?;
+    // One host-wide book and one kill switch for every deployment of the service.
+    let risk = RiskHub::joined(plan.policy.clone(), &st.risk, plan.id, Notifiers::log());
+    let name = component.manifest().name.clone();
+    let sid = backtest::strategy_id(&name, 0);
+    let (router, queue) =
+        NautilusRouter::numbered_from(sid.as_str(), plan.resume.map_or(1, |c| c.next_order));
+    let mut instance = instantiate(st, &component, &params, &table, &risk, router)?;
+    let mut data = loaded.data;
+    let mut prefix = Vec::new();
+    if let Some(cp) = plan.resume {
+        restore(&mut instance, &risk, cp)?;
+        let events = usize::try_from(cp.events).unwrap_or(usize::MAX);
+        if events > data.len() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidData,
+                format!(
+                    "the checkpoint has handled {events} market events but the session's data has {}: it changed since the deployment started",
+                    data.len()
+                ),
+            ));
+        }
+        let rest = data.split_off(events);
+        prefix = std::mem::replace(&mut data, rest);
+    }
+    let spec = SessionSpec {
+        id: plan.id.to_string(),
+        instruments: vec![loaded.instrument],
+        table: Arc::clone(&table),
+        data,
+        balances: vec![balance],
+        instance,
+        queue,
+        strategy_name: name,
+        risk: Arc::clone(&risk),
+        audit: st.audit.clone(),
+        speed: plan.speed,
+        sink: Arc::clone(&plan.sink),
+    };
+    Ok(Prepared {
+        spec,
+        table,
+        risk,
+        params,
+        effective,
+        recording,
+        prefix,
+    })
+}
+
+/// Puts a checkpoint's plugin state, gate book and trading states into a fresh instance
+/// and hub.
+fn restore(instance: &mut Instance, risk: &RiskHub, cp: &Checkpoint) -> Result<(), ApiError> {
+    let bad = |why: String| {
+        ApiError::new(
+            ErrorCode::InstantiateFailed,
+            format!(
+                "resuming from checkpoint {} of {}: {why}",
+                cp.seq, cp.deployment
+            ),
+        )
+    };
+    let snapshot = cp.snapshot_bytes().map_err(bad)?;
+    match instance.restore(&snapshot) {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => return Err(bad(format!("the plugin refused its state: {why}"))),
+        Err(e) => return Err(bad(format!("the plugin faulted in restore(): {e}"))),
+    }
+    instance
+        .host_mut()
+        .risk_gate
+        .restore_checkpoint(&cp.gate)
+        .map_err(bad)?;
+    // Audited when they were set; not again.
+    risk.control.restore(&cp.trading);
+    Ok(())
+}
+
+/// A started session and its deployment, before its event pump and end watcher run.
+pub(super) struct Launched {
+    pub dep: Arc<Deployment>,
+    pub thread: Option<std::thread::JoinHandle<SessionEnd>>,
+    ended: watch::Sender<Option<serde_json::Value>>,
+}
+
+impl Launched {
+    /// Registers the deployment with the service and starts its pump and end watcher.
+    pub fn run(self, state: &Arc<AppState>, rx: mpsc::UnboundedReceiver<AdapterEvent>) {
+        state.insert_deployment(Arc::clone(&self.dep));
+        tokio::spawn(deployments::pump(
+            Arc::clone(state),
+            Arc::clone(&self.dep),
+            rx,
+        ));
+        if let Some(thread) = self.thread {
+            tokio::spawn(deployments::watch_end(
+                Arc::clone(state),
+                Arc::clone(&self.dep),
+                thread,
+                self.ended,
+            ));
+        }
+    }
+}
+
+/// Starts the session of `prepared` on its thread (a live one with its checkpoints and
+/// signal journal, resuming from `resume` if given) and makes its deployment.
+///
+/// # Errors
+/// The thread, the checkpoints folder or the journal could not be opened.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn start(
+    state: &Arc<AppState>,
+    id: &str,
+    plugin_name: &str,
+    created_by: &str,
+    current: Current,
+    kind: SessionKind,
+    prepared: Prepared,
+    resume: Option<(Checkpoint, Vec<crate::signals::Signal>)>,
+) -> Result<Launched, ApiError> {
+    let Prepared {
+        spec,
+        table,
+        risk,
+        effective,
+        recording,
+        prefix,
+        ..
+    } = prepared;
+    let io = |what: &str, e: &dyn std::fmt::Display| {
+        ApiError::internal(format!("deployment {id}: {what}: {e}"))
+    };
+    let mut journal = None;
+    let started = match kind {
+        SessionKind::Paper => paper::start(spec),
+        SessionKind::Live => {
+            let dir: Dir = state
+                .checkpoints
+                .try_clone()
+                .map_err(|e| io("the checkpoints folder", &e))?;
+            journal = Some(SignalJournal::open(&dir, id).map_err(|e| io("signal journal", &e))?);
+            let resume = resume.map(|(checkpoint, pending)| Resume {
+                checkpoint,
+                pending,
+                prefix,
+            });
+            crate::nautilus::live::session::start(
+                spec,
+                LiveSession {
+                    stale_after: std::time::Duration::from_secs_f64(
+                        state.config.feed_stale_after_s,
+                    ),
+                    recording,
+                    durable: Some((
+                        Durable { dir, resume },
+                        state
+                            .config
+                            .state_dir
+                            .join(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR),
+                    )),
+                },
+            )
+        }
+    };
+    let mut handle = started.map_err(|e| io("cannot start the session thread", &e))?;
+    let thread = handle.take_thread();
+    let (ended_tx, ended_rx) = watch::channel(None);
+    let dep = Arc::new(Deployment::new(
+        id.to_string(),
+        plugin_name.to_string(),
+        effective,
+        created_by.to_string(),
+        risk,
+        table,
+        current,
+        handle,
+        ended_rx,
+    ));
+    if let Some(j) = journal {
+        dep.set_journal(j);
+    }
+    Ok(Launched {
+        dep,
+        thread,
+        ended: ended_tx,
+    })
+}
+
+/// A data name from a request, checked to stay under the data folder: absolute paths,
+/// `..` and symlinks that leave the folder are refused (the name is looked up through the
+/// folder's `cap-std` handle, which every later read goes through too).
+fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str, ApiError> {
+    let rel = std::path::Path::new(name);
+    let bad = |why: &str| ApiError::bad_request(format!("session.{field} `{name}`: {why}"));
+    if name.is_empty()
+        || rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(bad(
+            "must be a relative name under the server's data folder, without `..`",
+        ));
+    }
+    state
+        .data_dir
+        .metadata(rel)
+        .map_err(|e| bad(&format!("not found under the data folder ({e})")))?;
+    Ok(name)
+}
+
+/// The session's data and the instruments it runs with: the bundled definitions, plus the
+/// standard currency pair when `session.instrument` is an undefined `XXX/YYY.VENUE`.
+fn load_data(
+    state: &AppState,
+    s: &deployments::SessionRequest,
+) -> Result<(Loaded, Instruments), ApiError> {
+    let mut defs = Instruments::bundled();
+    if let Some(id) = s.instrument.as_deref()
+        && let Some(note) = defs.add_standard_fx(id)
+    {
+        tracing::info!("deployment session: {note}");
+    }
+    let loaded = load_session_data(state, s, &defs)?;
+    Ok((loaded, defs))
+}
+
+fn load_session_data(
+    state: &AppState,
+    s: &deployments::SessionRequest,
+    defs: &Instruments,
+) -> Result<Loaded, ApiError> {
+    let bad = |e: backtest::data::LoadDataError| ApiError::new(ErrorCode::InvalidData, e.0);
+    match (&s.data, &s.catalog) {
+        (Some(file), None) => {
+            let name = data_name(state, file, "data")?;
+            let format = s.format.unwrap_or(DataFormat::Auto);
+            backtest::data::load_in(
+                &state.data_dir,
+                name,
+                format,
+                s.instrument.as_deref(),
+                s.bar_type.as_deref(),
+                defs,
+            )
+            .map_err(bad)
+        }
+        (None, Some(catalog)) => {
+            let name = data_name(state, catalog, "catalog")?;
+            let instrument = s.instrument.as_deref().ok_or_else(|| {
+                ApiError::bad_request("session.instrument is required with session.catalog")
+            })?;
+            let opened = Catalog::open_in(&state.data_dir, &state.config.data_dir, name)
+                .map_err(|e| ApiError::new(ErrorCode::InvalidData, format!("--catalog: {e}")))?;
+            backtest::data::load_catalog_of(
+                &opened,
+                name,
+                instrument,
+                s.dataset(),
+                s.bar_type.as_deref(),
+                defs,
+            )
+            .map_err(bad)
+        }
+        _ => Err(ApiError::bad_request(
+            "session: give exactly one of `data` (a file) or `catalog` (a folder)",
+        )),
+    }
+}
+
+/// Instantiates `component` for a deployment (CPU work: call from a blocking thread).
+pub(super) fn instantiate(
+    state: &AppState,
+    component: &PluginComponent,
+    params: &[(String, ParamValue)],
+    table: &Arc<crate::catalog::InstrumentTable>,
+    risk: &Arc<RiskHub>,
+    router: NautilusRouter,
+) -> Result<Instance, ApiError> {
+    let env = PluginEnv {
+        market: Arc::clone(table) as _,
+        router: Box::new(router),
+        risk: Arc::clone(risk),
+    };
+    capabilities::instantiate(
+        state.registry.engine(),
+        component,
+        env,
+        params,
+        &state.audit,
+    )
+    .map_err(|e| ApiError::new(ErrorCode::InstantiateFailed, e.to_string()))
+}
