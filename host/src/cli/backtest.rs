@@ -593,12 +593,9 @@ pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
-    let report_dir = match &args.report {
-        Some(p) => match storage::create_dir(p) {
-            Ok(d) => Some(d),
-            Err(e) => return fail(e),
-        },
-        None => None,
+    let report_dir = match report_folder(args) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
     };
 
     let span = {
@@ -677,8 +674,7 @@ pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
         Err(e) => return fail(e),
     };
     let seconds = started.elapsed().as_secs_f64();
-    let report = &outcome.report;
-    for s in &report.strategies {
+    for s in &outcome.report.strategies {
         if let Some(p) = &s.plugin
             && p.fault.is_none()
             && p.callbacks <= 2
@@ -690,23 +686,78 @@ pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
             );
         }
     }
+    let label = match engine_kind {
+        Engine::Backtest => "backtest".to_string(),
+        Engine::Live(o) => match o.speed {
+            crate::nautilus::paper::Speed::Max => {
+                "live (replay feed at full speed, sandbox venue)".to_string()
+            }
+            crate::nautilus::paper::Speed::Factor(f) => {
+                format!("live (replay feed at {f}x, sandbox venue)")
+            }
+        },
+    };
+    let names: Vec<&str> = components
+        .iter()
+        .map(|(_, c)| c.manifest().name.as_str())
+        .collect();
+    let kind = match engine_kind {
+        Engine::Backtest => "backtest",
+        Engine::Live(_) => "live",
+    };
+    present(
+        args,
+        &outcome,
+        report_dir.as_ref(),
+        &Presented {
+            kind,
+            label: &label,
+            plugins: &names,
+            instrument_id: &instrument_id,
+            seconds,
+        },
+    )
+}
+
+/// How a finished run is described.
+pub(super) struct Presented<'a> {
+    /// `backtest` or `live` (the chart's title).
+    pub kind: &'a str,
+    /// The summary's first line.
+    pub label: &'a str,
+    pub plugins: &'a [&'a str],
+    pub instrument_id: &'a str,
+    pub seconds: f64,
+}
+
+/// The report folder of `--report`, created before the run (a folder that cannot be made
+/// fails the command before anything runs).
+pub(super) fn report_folder(args: &Args) -> Result<Option<cap_std::fs::Dir>, String> {
+    args.report
+        .as_ref()
+        .map(|p| storage::create_dir(p).map_err(|e| e.to_string()))
+        .transpose()
+}
+
+/// Writes `report.json` and `equity.html` into `report_dir` and prints the summary (or
+/// the JSON with `--json`); the exit status.
+pub(super) fn present(
+    args: &Args,
+    outcome: &backtest::Outcome,
+    report_dir: Option<&cap_std::fs::Dir>,
+    what: &Presented<'_>,
+) -> u8 {
+    let report = &outcome.report;
     let json = match serde_json::to_string_pretty(report) {
         Ok(j) => j + "\n",
         Err(e) => return fail(format!("cannot encode the report: {e}")),
     };
-    if let Some(dir) = &report_dir {
+    if let Some(dir) = report_dir {
         let title = format!(
             "stratbox {}: {} on {}",
-            match engine_kind {
-                Engine::Backtest => "backtest",
-                Engine::Live(_) => "live",
-            },
-            components
-                .iter()
-                .map(|(_, c)| c.manifest().name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            instrument_id
+            what.kind,
+            what.plugins.join(", "),
+            what.instrument_id
         );
         let html = match chart::html(report, &title) {
             Ok(h) => h,
@@ -721,18 +772,7 @@ pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
     if args.json {
         print!("{json}");
     } else {
-        let label = match engine_kind {
-            Engine::Backtest => "backtest".to_string(),
-            Engine::Live(o) => match o.speed {
-                crate::nautilus::paper::Speed::Max => {
-                    "live (replay feed at full speed, sandbox venue)".to_string()
-                }
-                crate::nautilus::paper::Speed::Factor(f) => {
-                    format!("live (replay feed at {f}x, sandbox venue)")
-                }
-            },
-        };
-        print_summary(report, &outcome.guest_nanos, seconds, &label);
+        print_summary(report, &outcome.guest_nanos, what.seconds, what.label);
         if let Some(p) = &args.report {
             println!(
                 "report: {} (chart: {})",

@@ -1,5 +1,6 @@
 //! `stratbox live`: the `backtest` command's strategies, data, risk policy and report, run
-//! in the foreground on a Nautilus `LiveNode` with the replay feed and the sandbox venue.
+//! in the foreground on a Nautilus `LiveNode` with the replay feed and the sandbox venue,
+//! or with `--venue` on a real venue ([`super::live_venue`]).
 
 use super::{backtest, fail};
 use crate::nautilus::{live::LiveOptions, paper::Speed};
@@ -18,6 +19,18 @@ pub struct Args {
     /// trading goes REDUCING (no new exposure; audited, alerted) until data flows again.
     #[arg(long, default_value_t = 60.0)]
     pub stale_after: f64,
+    /// Trade on a real venue instead of the replay feed and the sandbox: a venue
+    /// configuration (TOML; docs/live.md, "Venues"). Needs --instrument (the venue's id,
+    /// e.g. BTCUSDT.BINANCE); runs until Ctrl-C or --duration.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["speed", "stale_after"])]
+    pub venue: Option<std::path::PathBuf>,
+    /// With --venue: stop after this many seconds.
+    #[arg(long, requires = "venue")]
+    pub duration: Option<f64>,
+    /// With --venue: allow a configuration whose environment is `live` (real money). Such a
+    /// run also needs --state-dir: the start goes to its audit trail first.
+    #[arg(long, requires = "venue")]
+    pub live_venues: bool,
 }
 
 /// Parses `--speed`.
@@ -35,6 +48,14 @@ pub fn parse_speed(text: &str) -> Result<Speed, String> {
 }
 
 pub fn run(args: &Args) -> u8 {
+    if let Some(venue) = &args.venue {
+        if let Some(d) = args.duration
+            && !(d.is_finite() && d > 0.0)
+        {
+            return fail(format!("--duration {d}: give a positive number of seconds"));
+        }
+        return super::live_venue::run(args, venue);
+    }
     let speed = match parse_speed(&args.speed) {
         Ok(s) => s,
         Err(e) => return fail(e),

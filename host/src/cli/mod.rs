@@ -9,6 +9,7 @@ mod bench;
 mod catalog;
 mod inspect;
 mod live;
+mod live_venue;
 mod named;
 mod plugins;
 mod remote;

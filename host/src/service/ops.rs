@@ -176,7 +176,7 @@ fn session_kind(
     Err(ApiError::new(
         ErrorCode::VenueUnavailable,
         format!(
-            "{venue}: this build has no execution adapter for real orders on it; deploy with \"mode\": \"paper\" meanwhile"
+            "{venue}: the service has no venue configuration to send real orders through (deployments cannot trade a venue yet; `stratbox live --venue` can); deploy with \"mode\": \"paper\" meanwhile"
         ),
     ))
 }

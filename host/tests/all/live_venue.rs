@@ -102,10 +102,15 @@ fn script() -> Script {
 
 /// The venue configuration a deployment would hold, pointed at `server`.
 fn config(server: &Loopback) -> VenueConfig {
-    VenueConfig::from_toml(&format!(
+    VenueConfig::from_toml(&config_toml(server, "testnet")).unwrap()
+}
+
+/// [`config`] as written in a file, on `environment`.
+fn config_toml(server: &Loopback, environment: &str) -> String {
+    format!(
         r#"
 venue = "binance-spot"
-environment = "testnet"
+environment = "{environment}"
 account_id = "BINANCE-001"
 keys = {{ env = {{ api_key = "{KEY_VAR}", api_secret = "{SECRET_VAR}" }} }}
 [urls]
@@ -116,8 +121,7 @@ ws_api = "{}"
         server.http(),
         server.ws_stream(),
         server.ws_api()
-    ))
-    .unwrap()
+    )
 }
 
 /// The environment the keys are read from (not the process's).
@@ -423,4 +427,86 @@ fn the_loopback_venue_refuses_a_request_signed_with_another_key() {
     assert_eq!(calls.len(), 2);
     assert!(matches!(&calls[0].signed, Some(Err(e)) if e.starts_with("-1022")));
     assert_eq!(calls[1].signed, Some(Ok(())));
+}
+
+/// `stratbox live --venue`: the same run from the command line, against the same loopback
+/// venue, stopped by `--duration`; the venue's fill is in the printed report. Real money
+/// without `--live-venues` is refused before anything connects.
+#[test]
+fn stratbox_live_trades_a_configured_venue_from_the_command_line() {
+    let server = Loopback::start(script());
+    let tmp = tempfile::tempdir().unwrap();
+    let venue = tmp.path().join("venue.toml");
+    std::fs::write(&venue, config_toml(&server, "testnet")).unwrap();
+    let policy = tmp.path().join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["live", "--venue"])
+        .arg(&venue)
+        .args([
+            "--plugin",
+            artifacts::EMA_CROSS,
+            "--instrument",
+            "BTCUSDT.BINANCE",
+        ])
+        .args(["--param", "trade_size=0.001", "--param", "fast_period=2"])
+        .args([
+            "--param",
+            "slow_period=3",
+            "--duration",
+            "6",
+            "--json",
+            "--risk",
+        ])
+        .arg(&policy)
+        .env(KEY_VAR, API_KEY)
+        .env(SECRET_VAR, ed25519_pkcs8_base64(&SEED))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let strategy = &report["strategies"][0];
+    let fills = strategy["fills"].as_array().unwrap();
+    assert_eq!(fills.len(), 1, "{strategy:#}\n{stderr}");
+    assert_eq!(
+        (fills[0]["side"].as_str(), fills[0]["last_px"].as_str()),
+        (Some("BUY"), Some("30080.50"))
+    );
+    assert_eq!(strategy["orders"][0]["status"], "FILLED");
+    let methods: Vec<String> = server
+        .records()
+        .ws_api
+        .iter()
+        .map(|c| c.method.clone())
+        .collect();
+    assert!(methods.iter().any(|m| m == "order.place"), "{methods:?}");
+
+    // environment = "live" is real money: refused without --live-venues, nothing contacted.
+    let before = server.records().rest.len();
+    std::fs::write(&venue, config_toml(&server, "live")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["live", "--venue"])
+        .arg(&venue)
+        .args([
+            "--plugin",
+            artifacts::EMA_CROSS,
+            "--instrument",
+            "BTCUSDT.BINANCE",
+        ])
+        .env(KEY_VAR, API_KEY)
+        .env(SECRET_VAR, ed25519_pkcs8_base64(&SEED))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("real money") && stderr.contains("--live-venues"),
+        "{stderr}"
+    );
+    assert_eq!(
+        server.records().rest.len(),
+        before,
+        "nothing reached the venue"
+    );
 }

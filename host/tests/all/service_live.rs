@@ -287,7 +287,7 @@ fn real_orders_need_the_service_setting_and_an_approved_venue_grant() {
         "{e}"
     );
 
-    // 3. Setting and grant in place: this build has no execution adapter for the venue.
+    // 3. Setting and grant in place: the service holds no configuration for the venue.
     let (s, e) = try_deploy(
         &api,
         &admin,
