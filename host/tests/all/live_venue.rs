@@ -440,29 +440,34 @@ fn stratbox_live_trades_a_configured_venue_from_the_command_line() {
     std::fs::write(&venue, config_toml(&server, "testnet")).unwrap();
     let policy = tmp.path().join("policy.toml");
     std::fs::write(&policy, POLICY).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(["live", "--venue"])
-        .arg(&venue)
-        .args([
-            "--plugin",
-            artifacts::EMA_CROSS,
-            "--instrument",
-            "BTCUSDT.BINANCE",
-        ])
-        .args(["--param", "trade_size=0.001", "--param", "fast_period=2"])
-        .args([
-            "--param",
-            "slow_period=3",
-            "--duration",
-            "6",
-            "--json",
-            "--risk",
-        ])
-        .arg(&policy)
-        .env(KEY_VAR, API_KEY)
-        .env(SECRET_VAR, ed25519_pkcs8_base64(&SEED))
-        .output()
-        .unwrap();
+    // `stratbox live --venue <venue> --plugin ema-cross --instrument BTCUSDT.BINANCE`, keys
+    // in the child's environment.
+    let live = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["live", "--venue"])
+            .arg(&venue)
+            .args(["--plugin", artifacts::EMA_CROSS])
+            .args(["--instrument", "BTCUSDT.BINANCE"])
+            .args(extra)
+            .env(KEY_VAR, API_KEY)
+            .env(SECRET_VAR, ed25519_pkcs8_base64(&SEED))
+            .output()
+            .unwrap()
+    };
+    let policy = policy.to_str().unwrap();
+    let out = live(&[
+        "--param",
+        "trade_size=0.001",
+        "--param",
+        "fast_period=2",
+        "--param",
+        "slow_period=3",
+        "--duration",
+        "6",
+        "--json",
+        "--risk",
+        policy,
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -485,19 +490,7 @@ fn stratbox_live_trades_a_configured_venue_from_the_command_line() {
     // environment = "live" is real money: refused without --live-venues, nothing contacted.
     let before = server.records().rest.len();
     std::fs::write(&venue, config_toml(&server, "live")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(["live", "--venue"])
-        .arg(&venue)
-        .args([
-            "--plugin",
-            artifacts::EMA_CROSS,
-            "--instrument",
-            "BTCUSDT.BINANCE",
-        ])
-        .env(KEY_VAR, API_KEY)
-        .env(SECRET_VAR, ed25519_pkcs8_base64(&SEED))
-        .output()
-        .unwrap();
+    let out = live(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
