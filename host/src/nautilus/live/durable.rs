@@ -68,7 +68,8 @@ pub(super) struct Moment<'a> {
     pub journal: u64,
     /// True when every signal handed to the node has reached the strategy.
     pub signals_settled: bool,
-    pub versions: &'a [String],
+    /// Every version that ran (read only when a checkpoint is written).
+    pub versions: &'a std::sync::Mutex<Vec<String>>,
     pub audit: &'a AuditLog,
     pub control: &'a TradingControl,
 }
@@ -167,7 +168,11 @@ impl Checkpointer {
             seq: self.seq,
             written_ns: crate::time::wall_clock_ns(),
             digest,
-            versions: m.versions.to_vec(),
+            versions: m
+                .versions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
             snapshot: Checkpoint::encode_snapshot(&snapshot),
             events: m.events,
             sim_ts: m.sim_ts,

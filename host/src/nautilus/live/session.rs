@@ -161,8 +161,9 @@ fn drive(
     // Signals delivered (as stamped), counting those before a resume.
     let mut signals_sent: Vec<crate::signals::Signal> =
         resume.map_or_else(Vec::new, |r| r.checkpoint.signals.clone());
-    // Journal lines handed to the node, and signals sent to it by this session.
-    let mut journal = resume.map_or(0, |r| r.checkpoint.journal);
+    // Signals sent to the node by this session: every one is a journal line, after the
+    // lines the checkpoint had.
+    let journal_before = resume.map_or(0, |r| r.checkpoint.journal);
     let mut sent_here = 0_u64;
     let mut pending: std::collections::VecDeque<crate::signals::Signal> =
         resume.map_or_else(Default::default, |r| r.pending.iter().cloned().collect());
@@ -187,7 +188,6 @@ fn drive(
                 return;
             }
             sent_here += 1;
-            journal += 1;
             if keep_signals {
                 let mut sent = s;
                 sent.timestamp = now;
@@ -226,7 +226,6 @@ fn drive(
         {
             let cache = cache.borrow();
             let marks = marks.borrow();
-            let versions = versions.lock().unwrap_or_else(PoisonError::into_inner).clone();
             c.tick(&Moment {
                 cache: &cache,
                 venues: &venues,
@@ -238,7 +237,7 @@ fn drive(
                 sim_ts: feed.sim_ts.load(Ordering::Relaxed).max(resume_ts),
                 signals: &signals_sent,
                 signal_seq,
-                journal,
+                journal: journal_before + sent_here,
                 signals_settled: signals_seen.get() == sent_here,
                 versions: &versions,
                 audit: &spec.audit,
