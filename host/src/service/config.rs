@@ -49,6 +49,11 @@ pub struct ServiceConfig {
     /// Seconds without a market event after which a live deployment's feed counts as stale
     /// and its trading goes REDUCING until data flows again.
     pub feed_stale_after_s: f64,
+    /// The real venues deployments may trade on (`session.mode = "live"`), by the name
+    /// requests and grants use, which is the venue's name in instrument ids (`BINANCE`):
+    /// `[venues.BINANCE]` holds a venue configuration (docs/live.md, "Venues") naming
+    /// where its keys are read from, never the keys themselves.
+    pub venues: std::collections::BTreeMap<String, crate::nautilus::live::venue::VenueConfig>,
 }
 
 impl Default for ServiceConfig {
@@ -68,6 +73,7 @@ impl Default for ServiceConfig {
             auth_failure_window_s: 60,
             live_venues: false,
             feed_stale_after_s: 60.0,
+            venues: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -143,6 +149,22 @@ impl ServiceConfig {
         if !(self.feed_stale_after_s.is_finite() && self.feed_stale_after_s > 0.0) {
             problems.push("feed_stale_after_s", "must be a positive number of seconds");
         }
+        for (name, venue) in &self.venues {
+            let key = format!("venues.{name}");
+            let expected = venue.venue.nautilus_venue();
+            if name != expected {
+                problems.push(
+                    &key,
+                    format!(
+                        "a {} configuration is named for the venue in its instrument ids and grants: `[venues.{expected}]`",
+                        String::from(venue.venue)
+                    ),
+                );
+            }
+            if let Err(e) = venue.validate() {
+                problems.push(&key, e.to_string());
+            }
+        }
         problems.into_result().map_err(ConfigError::Invalid)
     }
 }
@@ -190,6 +212,23 @@ mod tests {
              max_upload_bytes: must be positive\n\
              max_json_bytes: must be positive"
         );
+    }
+
+    #[test]
+    fn venues_are_named_as_in_instrument_ids_and_hold_no_secret() {
+        let c: ServiceConfig = toml::from_str(
+            "live_venues = true\n[venues.BINANCE]\nvenue = \"binance-spot\"\nkeys = { file = \"/etc/stratbox/binance.toml\" }\n",
+        )
+        .unwrap();
+        c.check().unwrap();
+        assert_eq!(c.venues["BINANCE"].account_id, "BINANCE-001");
+        let c: ServiceConfig =
+            toml::from_str("[venues.binance]\nvenue = \"binance-spot\"\napi_secret = \"s3cret\"\n")
+                .unwrap();
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("venues.binance: a binance-spot configuration is named for the venue in its instrument ids and grants: `[venues.BINANCE]`"), "{e}");
+        assert!(e.contains("venues.binance: venue configuration: the API key and secret never go in a configuration"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
     }
 
     #[test]

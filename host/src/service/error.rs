@@ -71,7 +71,7 @@ error_codes! {
     SwapTimeout = "swap-timeout", SERVICE_UNAVAILABLE: "The session did not reach an event boundary in time to take the swap.",
     StopTimeout = "stop-timeout", SERVICE_UNAVAILABLE: "The session did not stop in time.",
     LiveVenuesDisabled = "live-venues-disabled", FORBIDDEN: "A deployment asks for real orders (`session.mode = \"live\"`) and the service's `live_venues` setting is off.",
-    VenueUnavailable = "venue-unavailable", UNPROCESSABLE_ENTITY: "The service has no venue configuration to send real orders to the named venue through.",
+    VenueUnavailable = "venue-unavailable", UNPROCESSABLE_ENTITY: "The named venue cannot be traded: the service has no configuration for it, its keys cannot be read, it cannot be reached, or it does not list the instrument.",
     // The service.
     AuditChainBroken = "audit-chain-broken", CONFLICT: "The audit trail failed its hash-chain verification.",
     ShuttingDown = "shutting-down", SERVICE_UNAVAILABLE: "The service is shutting down; retry against the next instance.",

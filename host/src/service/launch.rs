@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use cap_std::fs::Dir;
-use nautilus_model::data::Data;
+use nautilus_model::{data::Data, instruments::InstrumentAny};
 use stratbox_manifest::ParamValue;
 use tokio::sync::{mpsc, watch};
 
@@ -33,6 +33,10 @@ use crate::{
             durable::{Durable, Resume},
             recording,
             session::LiveSession,
+            venue::{
+                ResolvedVenue, VenueEnvironment,
+                node::{fetch_instruments, instrument_table},
+            },
         },
         paper::{self, SessionEnd, SessionSpec, Speed},
         router::NautilusRouter,
@@ -53,7 +57,70 @@ pub(super) struct Plan<'a> {
     pub policy: RiskPolicy,
     /// The checkpoint a resumed live session starts from.
     pub resume: Option<&'a Checkpoint>,
+    /// The real venue a `mode = "live"` session trades on.
+    pub venue: Option<&'a VenueTarget>,
     pub sink: EventSink,
+}
+
+/// A real venue a deployment trades on: its configuration with the keys read, and the
+/// traded instrument as the venue defines it.
+#[derive(Debug, Clone)]
+pub(super) struct VenueTarget {
+    /// The name requests and grants use (`BINANCE`).
+    pub name: String,
+    pub resolved: ResolvedVenue,
+    pub instrument: InstrumentAny,
+}
+
+impl VenueTarget {
+    /// What the deployment's audit record says about the venue (no secret).
+    pub fn audit_details(&self) -> serde_json::Value {
+        let v = &self.resolved;
+        serde_json::json!({
+            "name": self.name,
+            "venue": v.config.venue,
+            "environment": v.config.environment.as_str(),
+            "real_money": v.config.environment == VenueEnvironment::Live,
+            "account": v.account_id.to_string(),
+            "endpoints": {
+                "http": v.endpoints.http,
+                "ws_stream": v.endpoints.ws_stream,
+                "ws_api": v.endpoints.ws_api,
+            },
+        })
+    }
+}
+
+/// Asks the venue for its instruments and picks `instrument` (REST; nothing trades yet).
+///
+/// # Errors
+/// `venue-unavailable` when the venue cannot be reached or does not list the instrument.
+pub(super) async fn venue_target(
+    name: String,
+    resolved: ResolvedVenue,
+    instrument: Option<&str>,
+) -> Result<VenueTarget, ApiError> {
+    let wanted = instrument
+        .ok_or_else(|| ApiError::bad_request("session.instrument is required with a venue"))?;
+    let unavailable =
+        |why: String| ApiError::new(ErrorCode::VenueUnavailable, format!("{name}: {why}"));
+    let listed = fetch_instruments(&resolved)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let known = listed.len();
+    let instrument = listed
+        .into_iter()
+        .find(|i| nautilus_model::instruments::Instrument::id(i).to_string() == wanted)
+        .ok_or_else(|| {
+            unavailable(format!(
+                "session.instrument `{wanted}` is not among the {known} instruments the venue lists"
+            ))
+        })?;
+    Ok(VenueTarget {
+        name,
+        resolved,
+        instrument,
+    })
 }
 
 /// A session built and not started yet.
@@ -67,6 +134,8 @@ pub(super) struct Prepared {
     pub recording: Option<recording::Plan>,
     /// A resumed session's market events from before its checkpoint.
     pub prefix: Vec<Data>,
+    /// The real venue it trades on.
+    pub venue: Option<ResolvedVenue>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -89,8 +158,19 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     let component = st.registry.component(plan.digest)?;
     let component = grants::apply(&component, plan.grant)
         .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
-    let (loaded, defs) = load_data(st, &req.session)?;
-    let instrument_id = nautilus_model::instruments::Instrument::id(&loaded.instrument).to_string();
+    // A venue supplies the instrument and the feed; otherwise the data is loaded here.
+    let (instrument, data, table) = match plan.venue {
+        Some(v) => (
+            v.instrument.clone(),
+            Vec::new(),
+            instrument_table(std::slice::from_ref(&v.instrument)),
+        ),
+        None => {
+            let (loaded, defs) = load_data(st, &req.session)?;
+            (loaded.instrument, loaded.data, defs.table())
+        }
+    };
+    let instrument_id = nautilus_model::instruments::Instrument::id(&instrument).to_string();
     let params = resolve_params(&component, &req.params, Some(&instrument_id))?;
     // What the deployment runs with, as text (a swapped-in version resolves the same).
     let mut effective = req.params.clone();
@@ -101,11 +181,12 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     }
     let balance = backtest::parse_balance(
         req.session.balance.as_deref(),
-        &backtest::settlement_currency(&loaded.instrument),
+        &backtest::settlement_currency(&instrument),
     )
     .map_err(|e| ApiError::bad_request(format!("session.balance {e}")))?;
-    let table = Arc::new(defs.table());
-    let recording = (plan.kind == SessionKind::Live)
+    let table = Arc::new(table);
+    // A venue session's feed and fills are the venue's: there is nothing to replay it against.
+    let recording = (plan.kind == SessionKind::Live && plan.venue.is_none())
         .then(|| -> Result<_, ApiError> {
             Ok(recording::Plan {
                 root: st.config.state_dir.join("recordings"),
@@ -128,7 +209,7 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     let (router, queue) =
         NautilusRouter::numbered_from(sid.as_str(), plan.resume.map_or(1, |c| c.next_order));
     let mut instance = instantiate(st, &component, &params, &table, &risk, router)?;
-    let mut data = loaded.data;
+    let mut data = data;
     let mut prefix = Vec::new();
     if let Some(cp) = plan.resume {
         restore(&mut instance, &risk, cp)?;
@@ -147,10 +228,15 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     }
     let spec = SessionSpec {
         id: plan.id.to_string(),
-        instruments: vec![loaded.instrument],
+        instruments: vec![instrument],
         table: Arc::clone(&table),
         data,
-        balances: vec![balance],
+        // A venue's account has the venue's balances.
+        balances: if plan.venue.is_some() {
+            Vec::new()
+        } else {
+            vec![balance]
+        },
         instance,
         queue,
         strategy_name: name,
@@ -167,6 +253,7 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
         effective,
         recording,
         prefix,
+        venue: plan.venue.map(|v| v.resolved.clone()),
     })
 }
 
@@ -248,6 +335,7 @@ pub(super) fn start(
         effective,
         recording,
         prefix,
+        venue,
         ..
     } = prepared;
     let io = |what: &str, e: &dyn std::fmt::Display| {
@@ -256,6 +344,17 @@ pub(super) fn start(
     let mut journal = None;
     let started = match kind {
         SessionKind::Paper => paper::start(spec),
+        // A venue session is not checkpointed: after a crash it is not resumed (decision
+        // 0034), so it keeps no journal either.
+        SessionKind::Live if venue.is_some() => crate::nautilus::live::session::start(
+            spec,
+            LiveSession {
+                stale_after: std::time::Duration::from_secs_f64(state.config.feed_stale_after_s),
+                recording: None,
+                durable: None,
+                venue,
+            },
+        ),
         SessionKind::Live => {
             let dir: Dir = state
                 .checkpoints
@@ -281,6 +380,7 @@ pub(super) fn start(
                             .state_dir
                             .join(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR),
                     )),
+                    venue: None,
                 },
             )
         }

@@ -24,6 +24,7 @@ use crate::{
     },
     nautilus::{
         hotswap::{SwapReply, SwapRequest},
+        live::venue::ResolvedVenue,
         router::NautilusRouter,
     },
     sandbox::PluginComponent,
@@ -124,13 +125,14 @@ pub(super) fn resolve_params(
 
 /// Which engine the session runs on, after the live-trading checks: `mode`/`venue` only
 /// with `kind = "live"`; real orders (`mode = "live"`) only when the service allows live
-/// venues *and* the approved grant lists the venue *and* this build has its adapter. A
-/// refusal is audited by the caller ([`refused`]) before anything runs.
+/// venues *and* the approved grant lists the venue *and* the service holds a configuration
+/// for it whose keys can be read; then the venue is returned too. A refusal is audited by
+/// the caller ([`refused`]) before anything runs.
 fn session_kind(
     state: &AppState,
     s: &deployments::SessionRequest,
     grant: &GrantRecord,
-) -> Result<deployments::SessionKind, ApiError> {
+) -> Result<(deployments::SessionKind, Option<(String, ResolvedVenue)>), ApiError> {
     use deployments::{SessionKind, TradingMode};
     if s.session_kind() == SessionKind::Paper {
         if s.mode.is_some() || s.venue.is_some() {
@@ -138,7 +140,7 @@ fn session_kind(
                 "session.mode and session.venue apply to live sessions only: add \"kind\": \"live\"",
             ));
         }
-        return Ok(SessionKind::Paper);
+        return Ok((SessionKind::Paper, None));
     }
     if s.mode.unwrap_or_default() == TradingMode::Paper {
         if s.venue.is_some() {
@@ -146,7 +148,7 @@ fn session_kind(
                 "session.venue names a venue for real orders: it needs \"mode\": \"live\" (paper live sessions use the sandbox venue)",
             ));
         }
-        return Ok(SessionKind::Live);
+        return Ok((SessionKind::Live, None));
     }
     if !state.config.live_venues {
         return Err(ApiError::new(
@@ -173,12 +175,49 @@ fn session_kind(
             ),
         ));
     }
-    Err(ApiError::new(
-        ErrorCode::VenueUnavailable,
-        format!(
-            "{venue}: the service has no venue configuration to send real orders through (deployments cannot trade a venue yet; `stratbox live --venue` can); deploy with \"mode\": \"paper\" meanwhile"
-        ),
-    ))
+    let Some(config) = state.config.venues.get(venue) else {
+        let configured: Vec<&str> = state.config.venues.keys().map(String::as_str).collect();
+        return Err(ApiError::new(
+            ErrorCode::VenueUnavailable,
+            format!(
+                "{venue}: the service has no configuration for this venue (it has {}): an operator adds `[venues.{venue}]` to the service configuration (docs/live.md, \"Venues\"); deploy with \"mode\": \"paper\" meanwhile",
+                if configured.is_empty() {
+                    "none".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            ),
+        ));
+    };
+    // The venue supplies the data, the instrument's definition and the account.
+    for (given, field) in [
+        (s.data.is_some(), "data"),
+        (s.catalog.is_some(), "catalog"),
+        (s.dataset.is_some(), "dataset"),
+        (s.format.is_some(), "format"),
+        (s.bar_type.is_some(), "bar_type"),
+        (s.balance.is_some(), "balance"),
+    ] {
+        if given {
+            return Err(ApiError::bad_request(format!(
+                "session.{field} does not apply with \"mode\": \"live\": the venue supplies the market data, the instruments and the account"
+            )));
+        }
+    }
+    let instrument = s.instrument.as_deref().ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "session.instrument is required with \"mode\": \"live\": the venue's instrument to trade (e.g. BTCUSDT.{venue})"
+        ))
+    })?;
+    if instrument.rsplit_once('.').map(|(_, v)| v) != Some(venue) {
+        return Err(ApiError::bad_request(format!(
+            "session.instrument `{instrument}` is not on {venue}: ids are SYMBOL.VENUE (e.g. BTCUSDT.{venue})"
+        )));
+    }
+    let resolved = config
+        .resolve()
+        .map_err(|e| ApiError::new(ErrorCode::VenueUnavailable, format!("{venue}: {e}")))?;
+    Ok((SessionKind::Live, Some((venue.to_string(), resolved))))
 }
 
 /// Creates a deployment and starts its session.
@@ -209,9 +248,16 @@ async fn deploy_inner(
         .map_err(|e| ApiError::new(ErrorCode::InvalidRiskPolicy, format!("risk_policy: {e}")))?;
     same_currency(state, &policy)?;
     let speed = req.session.speed.speed()?;
-    let kind = session_kind(state, &req.session, &grant)?;
+    let (kind, venue) = session_kind(state, &req.session, &grant)?;
+    let venue = match venue {
+        Some((name, resolved)) => {
+            Some(launch::venue_target(name, resolved, req.session.instrument.as_deref()).await?)
+        }
+        None => None,
+    };
     let id = deployments::new_id("dep")?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let venue_details = venue.as_ref().map(launch::VenueTarget::audit_details);
     let prepared = {
         let (st, req, grant, id) = (Arc::clone(state), req.clone(), grant.clone(), id.clone());
         tokio::task::spawn_blocking(move || {
@@ -226,6 +272,7 @@ async fn deploy_inner(
                     speed,
                     policy,
                     resume: None,
+                    venue: venue.as_ref(),
                     sink: deployments::sink(tx),
                 },
             )
@@ -245,6 +292,7 @@ async fn deploy_inner(
             "grant": grant.id,
             "params": prepared.params.iter().map(|(k, v)| (k.clone(), backtest::param_text(v))).collect::<std::collections::BTreeMap<_, _>>(),
             "session": req.session,
+            "venue": venue_details,
             "risk_policy_sha256": crate::sandbox::sha256_hex(req.risk_policy.as_bytes()),
         }),
     ).await?;

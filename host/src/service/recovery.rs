@@ -65,6 +65,12 @@ async fn resume_one(state: &Arc<AppState>, run: Interrupted) -> Result<(), Strin
                 .into(),
         );
     }
+    if req.session.mode == Some(deployments::TradingMode::Live) {
+        return Err(format!(
+            "a deployment on a real venue ({}) is not resumed automatically (decision 0034): its orders and balances at the venue may have changed while the service was down; check them at the venue, then deploy again",
+            req.session.venue.as_deref().unwrap_or("?")
+        ));
+    }
     let root = state.config.state_dir.join(checkpoint::CHECKPOINTS_DIR);
     let cp = checkpoint::load(&state.checkpoints, &root, &run.id)
         .map_err(|e| e.to_string())?
@@ -121,6 +127,7 @@ async fn resume_one(state: &Arc<AppState>, run: Interrupted) -> Result<(), Strin
                     speed,
                     policy,
                     resume: Some(&cp),
+                    venue: None,
                     sink: deployments::sink(tx),
                 },
             )

@@ -9,7 +9,7 @@
 //! and the venue's fill comes back as a filled order, a fill and new balances in Nautilus's
 //! cache and in the run's report.
 
-mod loopback;
+pub(crate) mod loopback;
 
 use std::{cell::Cell, rc::Rc, sync::Arc, time::Duration};
 
@@ -44,8 +44,8 @@ use stratbox_artifacts as artifacts;
 use self::loopback::{Loopback, Quote, Script, SymbolDef};
 use crate::fixtures::{engine, load, params};
 
-const API_KEY: &str = "loopback-api-key-0001";
-const SEED: [u8; 32] = [0x5a; 32];
+pub(crate) const API_KEY: &str = "loopback-api-key-0001";
+pub(crate) const SEED: [u8; 32] = [0x5a; 32];
 const KEY_VAR: &str = "LOOPBACK_BINANCE_API_KEY";
 const SECRET_VAR: &str = "LOOPBACK_BINANCE_API_SECRET";
 /// Every wait is bounded by this.
@@ -59,7 +59,7 @@ fn public_key(seed: &[u8; 32]) -> [u8; 32] {
 
 /// BTCUSDT and ETHUSDT (prices to 0.01, quantities to 0.00001), 10,000 USDT and 0.5 BTC,
 /// and BTCUSDT quotes whose mid falls then rises: ema-cross(2, 3) buys once, on the cross up.
-fn script() -> Script {
+pub(crate) fn script() -> Script {
     let symbol = |name, base| SymbolDef {
         name,
         base,
@@ -134,7 +134,7 @@ fn env(name: &str) -> Result<String, std::env::VarError> {
 }
 
 /// A policy with real limits the one 0.001 BTC (about 30 USDT) order stays inside.
-const POLICY: &str = r#"
+pub(crate) const POLICY: &str = r#"
 version = "loopback-1"
 currency = "USD"
 [fx]

@@ -7,7 +7,9 @@
 //!   signal was delivered exactly once;
 //! - the second one's checkpoint was edited (a balance the venue never had, checksum
 //!   recomputed): it resumes HALTED, with the mismatch audited, and sends no order;
-//! - a paper (backtest-engine) deployment is marked `interrupted`, audited, not resumed.
+//! - a paper (backtest-engine) deployment is marked `interrupted`, audited, not resumed;
+//! - so is a deployment on a real venue (the loopback Binance), whose orders and balances
+//!   at the venue are for an operator to check (decision 0034).
 
 use std::{
     io::{BufRead, BufReader},
@@ -19,8 +21,10 @@ use serde_json::{Value, json};
 use stratbox_artifacts as artifacts;
 
 use crate::{
+    live_venue::{POLICY as VENUE_POLICY, loopback::Loopback, script},
     service_e2e::{Api, POLICY, SERIAL, admin_token, session, wait_for},
     service_live::{gbpusd_grant, granted, live_session},
+    service_venue::{approved, btc_grant, service_toml, venue_session, write_keys},
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_stratbox");
@@ -32,10 +36,13 @@ struct Serve {
 }
 
 impl Serve {
+    /// `stratbox serve --config <tmp>/service.toml ...`.
     fn start(url: &str, tmp: &Path) -> Self {
         let state = tmp.join("state");
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .arg("--config")
+            .arg(tmp.join("service.toml"))
             .arg("--state-dir")
             .arg(&state)
             .arg("--data-dir")
@@ -146,10 +153,27 @@ fn a_killed_service_resumes_its_live_deployments_from_their_checkpoints() {
     );
     let admin = admin_token(tmp.path(), &url);
     let state = tmp.path().join("state");
+    let venue = Loopback::start(script());
+    let keys = tmp.path().join("binance-keys.toml");
+    write_keys(&keys, 0o600);
+    std::fs::write(tmp.path().join("service.toml"), service_toml(&venue, &keys)).unwrap();
 
     let serve = Serve::start(&url, tmp.path());
     let api = &serve.api;
     let (digest, grant) = granted(api, &admin, artifacts::EMA_CROSS, &gbpusd_grant());
+    let btc_grant = approved(api, &admin, &digest, &btc_grant());
+    let (s, d) = api.call(
+        "POST",
+        "/v1/deployments",
+        Some(&admin),
+        Some(
+            json!({ "plugin": digest, "grant": btc_grant, "risk_policy": VENUE_POLICY,
+            "session": venue_session(&json!({})),
+            "params": { "trade_size": "0.001", "fast_period": "2", "slow_period": "3" } }),
+        ),
+    );
+    assert_eq!(s, 201, "{d}");
+    let on_venue = d["id"].as_str().unwrap().to_string();
     // A month of minutes at 100,000x: about 25 s of trading.
     let speed = json!(100_000);
     let good = deploy(
@@ -252,13 +276,31 @@ fn a_killed_service_resumes_its_live_deployments_from_their_checkpoints() {
     );
     let (s, all) = api.call("GET", "/v1/deployments", Some(&admin), None);
     assert_eq!(s, 200, "{all}");
-    let stored = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["id"] == paper.as_str())
-        .unwrap();
-    assert_eq!(stored["status"], "interrupted", "{stored}");
+    let status = |dep: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == dep)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status(&paper), "interrupted", "{all}");
+    // The venue deployment is not resumed either: its reason names the venue.
+    assert_eq!(status(&on_venue), "interrupted", "{all}");
+    let venue_reason =
+        records
+            .iter()
+            .find(|r| {
+                r["subject"] == format!("deployment {on_venue}")
+                    && r["details"]["status"] == "interrupted"
+            })
+            .unwrap_or_else(|| panic!("the venue deployment's interruption is audited"))["details"]
+            ["reason"]
+            .to_string();
+    assert!(
+        venue_reason.contains("real venue (BINANCE) is not resumed"),
+        "{venue_reason}"
+    );
 
     // The edited one is HALTED before it trades, with the mismatch audited.
     let mismatch = wait_for(60, "the mismatch to be audited", || {

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use nautilus_model::identifiers::{AccountId, Venue};
 
-use self::node::PaperNode;
+use self::node::TradingNode;
 use super::paper::Speed;
 use crate::{
     audit::AuditLog,
@@ -115,7 +115,7 @@ pub fn run_inspect<T>(
     let _entered = runtime.enter();
     let mut feed = entries::feed(spec.data, spec.signals);
     let total = feed.events;
-    let mut paper = PaperNode::build(
+    let mut paper = TradingNode::build(
         &spec.instruments,
         &spec.balances,
         std::mem::take(&mut feed.data),

@@ -1,7 +1,8 @@
-//! Building and driving a paper `LiveNode`: the replay feed as its data client, one
-//! `nautilus-sandbox` venue per instrument venue, the feed watchdog and the end marker on
-//! its bus. [`super::run`] (`stratbox live`) and [`super::session`] (deployments) both use
-//! it; each adds its strategies between [`PaperNode::build`] and [`PaperNode::drive`].
+//! Building and driving a `LiveNode`: paper (the replay feed as its data client, one
+//! `nautilus-sandbox` venue per instrument venue) or on a real venue (its data and execution
+//! clients, [`super::venue`]), with the feed watchdog and the end marker on its bus.
+//! [`super::run`] (`stratbox live`) and [`super::session`] (deployments) both use it; each
+//! adds its strategies between [`TradingNode::build`] and [`TradingNode::drive`].
 
 use std::{
     cell::{Cell, RefCell},
@@ -33,6 +34,7 @@ use nautilus_sandbox::{SandboxExecutionClientConfig, SandboxExecutionClientFacto
 use super::{
     LiveOptions, TRADER_ID, account_id,
     feed::{self, FeedState, ReplayFeedConfig, ReplayFeedFactory},
+    venue::{self, ResolvedVenue},
     watchdog::Watchdog,
 };
 use crate::{backtest::report, capabilities::risk_gate::TradingControl};
@@ -42,8 +44,21 @@ use crate::{backtest::report, capabilities::risk_gate::TradingControl};
 /// its first event.
 const WATCHDOG_PRIORITY: u32 = 100;
 
+/// Where a node's market data comes from and where its orders go.
+#[derive(Debug)]
+pub enum Source {
+    /// The replay feed of `data` (sorted by `ts_init`), and a sandbox venue per venue,
+    /// each account starting with `balances`: paper trading.
+    Replay {
+        data: Vec<Data>,
+        balances: Vec<Money>,
+    },
+    /// A real venue's data and execution clients: its feed, its account, real orders.
+    Venue(Box<ResolvedVenue>),
+}
+
 /// A built node, before its strategies are added.
-pub struct PaperNode {
+pub struct TradingNode {
     pub node: LiveNode,
     pub venues: Vec<Venue>,
     pub feed: Arc<FeedState>,
@@ -60,20 +75,22 @@ pub struct PaperNode {
     pub delivered: Rc<RefCell<Vec<Data>>>,
     /// Runs once the trader runs, before the feed plays its first event ([`Self::before_feed`]).
     before_feed: Option<Box<dyn FnOnce()>>,
+    /// Whether the accounts are the sandbox's (whose balances Nautilus must compute).
+    sandbox: bool,
 }
 
-impl std::fmt::Debug for PaperNode {
+impl std::fmt::Debug for TradingNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PaperNode")
+        f.debug_struct("TradingNode")
             .field("venues", &self.venues)
             .finish_non_exhaustive()
     }
 }
 
-impl PaperNode {
-    /// Builds the node on the calling thread (inside a tokio runtime context): replay feed of
-    /// `data` (sorted by `ts_init`) at `options.speed`, a sandbox venue per venue with
-    /// `balances`, and the watchdog reporting to `control`.
+impl TradingNode {
+    /// Builds a paper node on the calling thread (inside a tokio runtime context): replay
+    /// feed of `data` (sorted by `ts_init`) at `options.speed`, a sandbox venue per venue
+    /// with `balances`, and the watchdog reporting to `control`.
     ///
     /// # Errors
     /// Nautilus refused the configuration.
@@ -84,60 +101,76 @@ impl PaperNode {
         options: LiveOptions,
         control: TradingControl,
     ) -> anyhow::Result<Self> {
+        Self::build_from(
+            instruments,
+            Source::Replay {
+                data,
+                balances: balances.to_vec(),
+            },
+            options,
+            control,
+        )
+    }
+
+    /// Builds a node fed and executed by `source` on the calling thread (inside a tokio
+    /// runtime context), with the watchdog reporting to `control`. A venue node connects to
+    /// nothing until it runs; then Nautilus reconciles its open orders with the venue.
+    ///
+    /// # Errors
+    /// Nautilus refused the configuration or a client.
+    pub fn build_from(
+        instruments: &[InstrumentAny],
+        source: Source,
+        options: LiveOptions,
+        control: TradingControl,
+    ) -> anyhow::Result<Self> {
         let mut venues: Vec<Venue> = instruments.iter().map(|i| i.id().venue).collect();
         venues.sort();
         venues.dedup();
         let state = Arc::new(FeedState::default());
         let trader_id = TraderId::from(TRADER_ID);
-        let config = LiveNodeConfig {
-            environment: Environment::Sandbox,
-            trader_id,
-            // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
-            logging: LoggerConfig {
-                stdout_level: log::LevelFilter::Off,
-                fileout_level: log::LevelFilter::Off,
-                bypass_logging: true,
-                ..Default::default()
-            },
-            // A fresh sandbox account has nothing to reconcile against.
-            exec_engine: LiveExecEngineConfig {
-                reconciliation: false,
-                ..Default::default()
-            },
-            timeout_connection: Duration::from_secs(10),
-            delay_post_stop: Duration::from_millis(100),
-            timeout_disconnection: Duration::from_secs(2),
-            timeout_shutdown: Duration::from_secs(2),
-            ..Default::default()
+        let sandbox = matches!(source, Source::Replay { .. });
+        let builder = match source {
+            Source::Replay { data, balances } => {
+                let mut builder = LiveNodeBuilder::from_config(paper_config(trader_id))?
+                    .with_name("stratbox-live")
+                    .add_data_client(
+                        Some("REPLAY".into()),
+                        Box::new(ReplayFeedFactory),
+                        Box::new(ReplayFeedConfig::new(
+                            instruments.to_vec(),
+                            data,
+                            options.speed,
+                            Arc::clone(&state),
+                        )),
+                    )?;
+                for &venue in &venues {
+                    let exec = SandboxExecutionClientConfig::builder()
+                        .trader_id(trader_id)
+                        .account_id(account_id(venue))
+                        .venue(venue)
+                        .starting_balances(balances.clone())
+                        .oms_type(OmsType::Netting)
+                        .account_type(AccountType::Margin)
+                        .book_type(BookType::L1_MBP)
+                        .build();
+                    builder = builder.add_simulated_exec_client(
+                        Some(venue.to_string()),
+                        Box::new(SandboxExecutionClientFactory::new()),
+                        Box::new(exec),
+                    )?;
+                }
+                builder
+            }
+            Source::Venue(resolved) => {
+                let builder = LiveNodeBuilder::from_config(venue::node::node_config(trader_id))?
+                    .with_name(format!("stratbox-{}", String::from(resolved.config.venue)));
+                venue::add_clients(builder, &resolved, trader_id).map_err(|e| match e {
+                    venue::VenueError::Nautilus(e) => e,
+                    other => anyhow::anyhow!(other),
+                })?
+            }
         };
-        let mut builder = LiveNodeBuilder::from_config(config)?
-            .with_name("stratbox-live")
-            .add_data_client(
-                Some("REPLAY".into()),
-                Box::new(ReplayFeedFactory),
-                Box::new(ReplayFeedConfig::new(
-                    instruments.to_vec(),
-                    data,
-                    options.speed,
-                    Arc::clone(&state),
-                )),
-            )?;
-        for &venue in &venues {
-            let exec = SandboxExecutionClientConfig::builder()
-                .trader_id(trader_id)
-                .account_id(account_id(venue))
-                .venue(venue)
-                .starting_balances(balances.to_vec())
-                .oms_type(OmsType::Netting)
-                .account_type(AccountType::Margin)
-                .book_type(BookType::L1_MBP)
-                .build();
-            builder = builder.add_simulated_exec_client(
-                Some(venue.to_string()),
-                Box::new(SandboxExecutionClientFactory::new()),
-                Box::new(exec),
-            )?;
-        }
         let node = builder.build()?;
         let watchdog = Rc::new(Watchdog::new(control, options.stale_after));
         let marks = Rc::new(RefCell::new(report::Marks::new()));
@@ -160,6 +193,7 @@ impl PaperNode {
             arrivals,
             delivered,
             before_feed: None,
+            sandbox,
         })
     }
 
@@ -201,12 +235,15 @@ impl PaperNode {
         let cache = Rc::clone(&self.node.kernel().cache);
         let (venues, state, watchdog) = (&self.venues, &self.feed, &self.watchdog);
         let mut before_feed = self.before_feed.take();
+        let sandbox = self.sandbox;
         let node = &mut self.node;
         let watch = async {
             loop {
                 let going = state.go.load(Ordering::Acquire);
                 if !going && handle.is_running() {
-                    track_balances(&cache, venues);
+                    if sandbox {
+                        track_balances(&cache, venues);
+                    }
                     if let Some(f) = before_feed.take() {
                         f();
                     }
@@ -224,6 +261,31 @@ impl PaperNode {
         };
         self.feed.stop.store(true, Ordering::Release);
         result
+    }
+}
+
+/// The configuration of a paper node: no reconciliation (a fresh sandbox account has
+/// nothing to reconcile against), short timeouts (nothing is remote).
+fn paper_config(trader_id: TraderId) -> LiveNodeConfig {
+    LiveNodeConfig {
+        environment: Environment::Sandbox,
+        trader_id,
+        // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
+        logging: LoggerConfig {
+            stdout_level: log::LevelFilter::Off,
+            fileout_level: log::LevelFilter::Off,
+            bypass_logging: true,
+            ..Default::default()
+        },
+        exec_engine: LiveExecEngineConfig {
+            reconciliation: false,
+            ..Default::default()
+        },
+        timeout_connection: Duration::from_secs(10),
+        delay_post_stop: Duration::from_millis(100),
+        timeout_disconnection: Duration::from_secs(2),
+        timeout_shutdown: Duration::from_secs(2),
+        ..Default::default()
     }
 }
 

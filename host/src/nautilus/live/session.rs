@@ -1,5 +1,5 @@
 //! A deployment's live session: one component on its own thread and its own `LiveNode`
-//! (replay feed, sandbox venue), with the paper session's handle, commands, progress
+//! (replay feed and sandbox venue, or a real venue's clients), with the paper session's handle, commands, progress
 //! events and end. Hot-swap, halt, resume and the event stream therefore work the same for
 //! both kinds: they go through the adapter's swap slot, the risk hub's trading control and
 //! the event sink, none of which depends on the engine.
@@ -20,10 +20,11 @@ use nautilus_common::{live::runner::get_data_event_sender, messages::DataEvent};
 use super::{
     LiveOptions,
     durable::{Checkpointer, Durable, Moment},
-    node::PaperNode,
+    node::{Source, TradingNode},
     node_runtime,
     recording::{Plan, Seen},
     seed,
+    venue::ResolvedVenue,
 };
 use crate::{
     backtest::{self, BacktestError, report},
@@ -46,6 +47,9 @@ pub struct LiveSession {
     pub recording: Option<Plan>,
     /// Where its checkpoints go, and what it resumes from ([`super::durable`]).
     pub durable: Option<(Durable, std::path::PathBuf)>,
+    /// The real venue it trades on (`mode = "live"`); none: the replay feed and the
+    /// sandbox venue.
+    pub venue: Option<ResolvedVenue>,
 }
 
 /// Starts the session thread of a live deployment.
@@ -67,6 +71,7 @@ fn drive(
         stale_after,
         recording,
         durable,
+        venue,
     } = live;
     let resume = durable.as_ref().and_then(|(d, _)| d.resume.as_ref());
     let mut checkpointer = durable
@@ -105,14 +110,21 @@ fn drive(
         record_arrivals: false,
         record_feed: recording.is_some(),
     };
-    let balances = match resume {
-        Some(r) => seed::balances(&r.checkpoint.venue).map_err(|e| nerr(anyhow::anyhow!(e)))?,
-        None => spec.balances.clone(),
+    let source = match venue {
+        Some(venue) => Source::Venue(Box::new(venue)),
+        None => Source::Replay {
+            balances: match resume {
+                Some(r) => {
+                    seed::balances(&r.checkpoint.venue).map_err(|e| nerr(anyhow::anyhow!(e)))?
+                }
+                None => spec.balances.clone(),
+            },
+            data: spec.data,
+        },
     };
-    let mut node = PaperNode::build(
+    let mut node = TradingNode::build_from(
         &spec.instruments,
-        &balances,
-        spec.data,
+        source,
         options,
         spec.risk.control.clone(),
     )
@@ -327,7 +339,7 @@ fn drive(
 /// gate's book against Nautilus's. Any difference is audited and halts the deployment: it
 /// does not trade on a book it cannot trust.
 fn restore_venue(
-    node: &mut PaperNode,
+    node: &mut TradingNode,
     resume: &super::durable::Resume,
     deployment: &str,
     sid: nautilus_model::identifiers::StrategyId,

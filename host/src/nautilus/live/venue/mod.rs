@@ -77,6 +77,16 @@ impl TryFrom<String> for VenueName {
     }
 }
 
+impl VenueName {
+    /// The venue's name in Nautilus instrument ids (`BTCUSDT.BINANCE`).
+    #[must_use]
+    pub fn nautilus_venue(self) -> &'static str {
+        match self {
+            Self::BinanceSpot => BINANCE,
+        }
+    }
+}
+
 impl From<VenueName> for String {
     fn from(name: VenueName) -> Self {
         match name {
@@ -196,6 +206,16 @@ impl VenueConfig {
         self.keys
             .clone()
             .unwrap_or_else(|| self.environment.default_keys())
+    }
+
+    /// Checks what can be checked without reading the keys: no key or secret inline, a
+    /// usable account id (a configuration embedded in another, as the service's is, is
+    /// checked here; [`Self::from_toml`] checks its own).
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn validate(&self) -> Result<(), VenueError> {
+        self.check()
     }
 
     fn check(&self) -> Result<(), VenueError> {

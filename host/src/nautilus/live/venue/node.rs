@@ -114,27 +114,7 @@ pub fn build_node<'a>(
 ) -> Result<VenueRun<'a>, BacktestError> {
     let nerr = BacktestError::Nautilus;
     let trader_id = TraderId::from(TRADER_ID);
-    let config = LiveNodeConfig {
-        environment: Environment::Live,
-        trader_id,
-        // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
-        logging: LoggerConfig {
-            stdout_level: log::LevelFilter::Off,
-            fileout_level: log::LevelFilter::Off,
-            bypass_logging: true,
-            ..Default::default()
-        },
-        exec_engine: LiveExecEngineConfig {
-            reconciliation: true,
-            ..Default::default()
-        },
-        timeout_connection: CONNECT_TIMEOUT,
-        timeout_reconciliation: Duration::from_secs(30),
-        delay_post_stop: Duration::from_millis(500),
-        timeout_disconnection: Duration::from_secs(5),
-        timeout_shutdown: Duration::from_secs(5),
-        ..Default::default()
-    };
+    let config = node_config(trader_id);
     let builder = LiveNodeBuilder::from_config(config)
         .map_err(nerr)?
         .with_name(format!("stratbox-{}", String::from(venue.config.venue)));
@@ -159,6 +139,33 @@ pub fn build_node<'a>(
         risk: spec.risk,
         timing: spec.timing,
     })
+}
+
+/// The configuration of a node on a venue: reconciliation with the venue at start (open
+/// orders), as a restart must, and timeouts for a remote venue.
+#[must_use]
+pub fn node_config(trader_id: TraderId) -> LiveNodeConfig {
+    LiveNodeConfig {
+        environment: Environment::Live,
+        trader_id,
+        // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
+        logging: LoggerConfig {
+            stdout_level: log::LevelFilter::Off,
+            fileout_level: log::LevelFilter::Off,
+            bypass_logging: true,
+            ..Default::default()
+        },
+        exec_engine: LiveExecEngineConfig {
+            reconciliation: true,
+            ..Default::default()
+        },
+        timeout_connection: CONNECT_TIMEOUT,
+        timeout_reconciliation: Duration::from_secs(30),
+        delay_post_stop: Duration::from_millis(500),
+        timeout_disconnection: Duration::from_secs(5),
+        timeout_shutdown: Duration::from_secs(5),
+        ..Default::default()
+    }
 }
 
 /// The venue's tradable instruments, from its exchange information (REST).
