@@ -235,6 +235,18 @@ pub fn run(
     ))
 }
 
+/// Held while a Nautilus kernel (a `BacktestEngine`'s or a `LiveNode`'s) is built. Building
+/// one initialises Nautilus's process-wide logging: it registers the `log` crate's logger,
+/// then publishes its channel. A kernel built on another thread between those two steps
+/// (a sweep's workers, two deployments starting together) finds a logger registered and no
+/// channel yet, and fails with "A non-Nautilus logger is already registered" (nautilus-system
+/// 0.57, `initialize_logging`). Building kernels one at a time closes that window.
+pub(crate) fn kernel_build_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A `BacktestEngine` with Nautilus's own logging off, one simulated netting margin venue
 /// per venue of `instruments` (L1 book), and the instruments added.
 pub(crate) fn new_engine(
@@ -253,7 +265,10 @@ pub(crate) fn new_engine(
         .logging(logging)
         .bypass_logging(true)
         .build();
-    let mut engine = BacktestEngine::new(config).map_err(nerr)?;
+    let mut engine = {
+        let _one_at_a_time = kernel_build_lock();
+        BacktestEngine::new(config).map_err(nerr)?
+    };
     let mut venues: Vec<_> = instruments.iter().map(|i| i.id().venue).collect();
     venues.sort();
     venues.dedup();

@@ -171,7 +171,10 @@ impl TradingNode {
                 })?
             }
         };
-        let node = builder.build()?;
+        let node = {
+            let _one_at_a_time = crate::backtest::kernel_build_lock();
+            builder.build()?
+        };
         let watchdog = Rc::new(Watchdog::new(control, options.stale_after));
         let marks = Rc::new(RefCell::new(report::Marks::new()));
         let arrivals = Rc::new(RefCell::new(Vec::new()));

@@ -122,7 +122,10 @@ pub fn build_node<'a>(
         VenueError::Nautilus(e) => nerr(e),
         other => nerr(anyhow::anyhow!(other)),
     })?;
-    let mut node = builder.build().map_err(nerr)?;
+    let mut node = {
+        let _one_at_a_time = crate::backtest::kernel_build_lock();
+        builder.build().map_err(nerr)?
+    };
     let entries = entries::add_strategies(
         &mut node,
         spec.strategies,
