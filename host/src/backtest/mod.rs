@@ -235,6 +235,17 @@ pub fn run(
     ))
 }
 
+/// Nautilus's logging, off: its logger writes to stdout, which belongs to our summary and
+/// JSON. Every kernel stratbox builds (backtest engines, live nodes) uses it.
+pub(crate) fn quiet_logging() -> nautilus_common::logging::config::LoggerConfig {
+    nautilus_common::logging::config::LoggerConfig {
+        stdout_level: log::LevelFilter::Off,
+        fileout_level: log::LevelFilter::Off,
+        bypass_logging: true,
+        ..Default::default()
+    }
+}
+
 /// Held while a Nautilus kernel (a `BacktestEngine`'s or a `LiveNode`'s) is built. Building
 /// one initialises Nautilus's process-wide logging: it registers the `log` crate's logger,
 /// then publishes its channel. A kernel built on another thread between those two steps
@@ -254,15 +265,8 @@ pub(crate) fn new_engine(
     balances: &[Money],
 ) -> Result<(BacktestEngine, Vec<nautilus_model::identifiers::Venue>), BacktestError> {
     let nerr = BacktestError::Nautilus;
-    // Nautilus's logger writes to stdout, which belongs to our summary / JSON: keep it off.
-    let logging = nautilus_common::logging::config::LoggerConfig {
-        stdout_level: log::LevelFilter::Off,
-        fileout_level: log::LevelFilter::Off,
-        bypass_logging: true,
-        ..Default::default()
-    };
     let config = BacktestEngineConfig::builder()
-        .logging(logging)
+        .logging(quiet_logging())
         .bypass_logging(true)
         .build();
     let mut engine = {

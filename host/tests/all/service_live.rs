@@ -25,21 +25,7 @@ pub(crate) fn granted(api: &Api, admin: &str, artifact: &str, grant: &Value) -> 
     let (s, up) = api.upload(admin, artifact);
     assert_eq!(s, 201, "{up}");
     let digest = up["digest"].as_str().unwrap().to_string();
-    let (s, g) = api.call(
-        "POST",
-        "/v1/grants",
-        Some(admin),
-        Some(json!({ "digest": digest, "reason": "live tests", "grant": grant })),
-    );
-    assert_eq!(s, 201, "{g}");
-    let gid = g["id"].as_str().unwrap().to_string();
-    let (s, g) = api.call(
-        "POST",
-        &format!("/v1/grants/{gid}/approve"),
-        Some(admin),
-        Some(json!({})),
-    );
-    assert_eq!(s, 200, "{g}");
+    let gid = crate::service_venue::approved(api, admin, &digest, grant);
     (digest, gid)
 }
 

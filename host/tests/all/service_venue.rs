@@ -53,7 +53,7 @@ pub(crate) fn approved(api: &Api, admin: &str, digest: &str, grant: &Value) -> S
         "POST",
         "/v1/grants",
         Some(admin),
-        Some(json!({ "digest": digest, "reason": "venue tests", "grant": grant })),
+        Some(json!({ "digest": digest, "reason": "live tests", "grant": grant })),
     );
     assert_eq!(s, 201, "{g}");
     let gid = g["id"].as_str().unwrap().to_string();

@@ -14,7 +14,6 @@ use std::{
 use nautilus_common::{
     cache::Cache,
     enums::Environment,
-    logging::config::LoggerConfig,
     msgbus::{self, ShareableMessageHandler, TypedHandler},
 };
 use nautilus_live::{
@@ -273,13 +272,7 @@ fn paper_config(trader_id: TraderId) -> LiveNodeConfig {
     LiveNodeConfig {
         environment: Environment::Sandbox,
         trader_id,
-        // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
-        logging: LoggerConfig {
-            stdout_level: log::LevelFilter::Off,
-            fileout_level: log::LevelFilter::Off,
-            bypass_logging: true,
-            ..Default::default()
-        },
+        logging: crate::backtest::quiet_logging(),
         exec_engine: LiveExecEngineConfig {
             reconciliation: false,
             ..Default::default()

@@ -9,7 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use nautilus_binance::spot::http::client::BinanceSpotHttpClient;
-use nautilus_common::{enums::Environment, logging::config::LoggerConfig};
+use nautilus_common::enums::Environment;
 use nautilus_core::time::get_atomic_clock_realtime;
 use nautilus_live::{
     builder::LiveNodeBuilder,
@@ -151,13 +151,7 @@ pub fn node_config(trader_id: TraderId) -> LiveNodeConfig {
     LiveNodeConfig {
         environment: Environment::Live,
         trader_id,
-        // Nautilus's logger writes to stdout, which belongs to the summary / JSON.
-        logging: LoggerConfig {
-            stdout_level: log::LevelFilter::Off,
-            fileout_level: log::LevelFilter::Off,
-            bypass_logging: true,
-            ..Default::default()
-        },
+        logging: crate::backtest::quiet_logging(),
         exec_engine: LiveExecEngineConfig {
             reconciliation: true,
             ..Default::default()
