@@ -159,7 +159,7 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     let component = grants::apply(&component, plan.grant)
         .map_err(|e| ApiError::new(ErrorCode::GrantInsufficient, e))?;
     // A venue supplies the instrument and the feed; otherwise the data is loaded here.
-    let (instrument, data, table) = match plan.venue {
+    let (instrument, mut data, table) = match plan.venue {
         Some(v) => (
             v.instrument.clone(),
             Vec::new(),
@@ -209,7 +209,6 @@ pub(super) fn prepare(st: &AppState, plan: &Plan<'_>) -> Result<Prepared, ApiErr
     let (router, queue) =
         NautilusRouter::numbered_from(sid.as_str(), plan.resume.map_or(1, |c| c.next_order));
     let mut instance = instantiate(st, &component, &params, &table, &risk, router)?;
-    let mut data = data;
     let mut prefix = Vec::new();
     if let Some(cp) = plan.resume {
         restore(&mut instance, &risk, cp)?;
@@ -344,28 +343,31 @@ pub(super) fn start(
     let mut journal = None;
     let started = match kind {
         SessionKind::Paper => paper::start(spec),
-        // A venue session is not checkpointed: after a crash it is not resumed (decision
-        // 0034), so it keeps no journal either.
-        SessionKind::Live if venue.is_some() => crate::nautilus::live::session::start(
-            spec,
-            LiveSession {
-                stale_after: std::time::Duration::from_secs_f64(state.config.feed_stale_after_s),
-                recording: None,
-                durable: None,
-                venue,
-            },
-        ),
         SessionKind::Live => {
-            let dir: Dir = state
-                .checkpoints
-                .try_clone()
-                .map_err(|e| io("the checkpoints folder", &e))?;
-            journal = Some(SignalJournal::open(&dir, id).map_err(|e| io("signal journal", &e))?);
-            let resume = resume.map(|(checkpoint, pending)| Resume {
-                checkpoint,
-                pending,
-                prefix,
-            });
+            // A venue session is not checkpointed: after a crash it is not resumed (decision
+            // 0034), so it keeps no journal either.
+            let durable = if venue.is_some() {
+                None
+            } else {
+                let dir: Dir = state
+                    .checkpoints
+                    .try_clone()
+                    .map_err(|e| io("the checkpoints folder", &e))?;
+                journal =
+                    Some(SignalJournal::open(&dir, id).map_err(|e| io("signal journal", &e))?);
+                let resume = resume.map(|(checkpoint, pending)| Resume {
+                    checkpoint,
+                    pending,
+                    prefix,
+                });
+                Some((
+                    Durable { dir, resume },
+                    state
+                        .config
+                        .state_dir
+                        .join(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR),
+                ))
+            };
             crate::nautilus::live::session::start(
                 spec,
                 LiveSession {
@@ -373,14 +375,8 @@ pub(super) fn start(
                         state.config.feed_stale_after_s,
                     ),
                     recording,
-                    durable: Some((
-                        Durable { dir, resume },
-                        state
-                            .config
-                            .state_dir
-                            .join(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR),
-                    )),
-                    venue: None,
+                    durable,
+                    venue,
                 },
             )
         }
