@@ -132,17 +132,7 @@ fn a_live_paper_deployment_trades_swaps_and_obeys_the_kill_switch() {
     });
 
     // Stop: the session ends with its state and report, like a paper session.
-    let (s, out) = api.call(
-        "DELETE",
-        &format!("/v1/deployments/{dep}"),
-        Some(&admin),
-        None,
-    );
-    assert_eq!(s, 200, "{out}");
-    let outcome = wait_for(60, "the outcome", || {
-        let (_, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(&admin), None);
-        (!v["outcome"].is_null()).then(|| v["outcome"].clone())
-    });
+    let outcome = stopped(&api, &admin, &dep);
     assert_eq!(outcome["quarantined"], false, "{outcome}");
     assert_eq!(outcome["stopped"], true, "{outcome}");
     assert!(outcome["snapshot_bytes"].as_u64().unwrap() > 0, "{outcome}");
@@ -153,6 +143,21 @@ fn a_live_paper_deployment_trades_swaps_and_obeys_the_kill_switch() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("ran 2 versions (hot-swapped)"), "{stderr}");
     rt.block_on(server.shutdown());
+}
+
+/// Stops `dep` (`DELETE`) and waits (bounded) for its outcome.
+pub(crate) fn stopped(api: &Api, token: &str, dep: &str) -> Value {
+    let (s, out) = api.call(
+        "DELETE",
+        &format!("/v1/deployments/{dep}"),
+        Some(token),
+        None,
+    );
+    assert_eq!(s, 200, "{out}");
+    wait_for(60, "the outcome", || {
+        let (_, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(token), None);
+        (!v["outcome"].is_null()).then(|| v["outcome"].clone())
+    })
 }
 
 /// Deploys with `session` and returns the status and body.

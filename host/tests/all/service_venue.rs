@@ -19,7 +19,7 @@ use crate::{
     live_venue::{API_KEY, POLICY, SEED, loopback::Loopback, script},
     service_e2e::{Api, admin_token, config, runtime, wait_for},
     service_kill_switch::figure,
-    service_live::granted,
+    service_live::{granted, stopped},
 };
 
 /// Writes the loopback account's keys to `path`, readable by `mode`.
@@ -206,17 +206,7 @@ fn a_deployment_trades_a_configured_venue_through_its_risk_gate() {
     assert!(!trail.to_string().contains(&ed25519_pkcs8_base64(&SEED)));
 
     // Stopped: the report holds the venue's fill.
-    let (s, out) = api.call(
-        "DELETE",
-        &format!("/v1/deployments/{dep}"),
-        Some(&admin),
-        None,
-    );
-    assert_eq!(s, 200, "{out}");
-    let outcome = wait_for(60, "the outcome", || {
-        let (_, v) = api.call("GET", &format!("/v1/deployments/{dep}"), Some(&admin), None);
-        (!v["outcome"].is_null()).then(|| v["outcome"].clone())
-    });
+    let outcome = stopped(&api, &admin, &dep);
     let fills = outcome["report"]["fills"].as_array().unwrap();
     assert_eq!(fills.len(), 1, "{outcome}");
     assert_eq!(
