@@ -6,12 +6,12 @@
 //! exchange. Data is fed in chunks through Nautilus's streaming mode so progress can be
 //! reported; decisions do not depend on the chunk size.
 
-pub mod chart;
 pub mod data;
 pub mod entries;
 pub mod history;
 pub mod native;
 pub mod report;
+pub mod report_html;
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@ use super::{default_plugin_dir, fail, key_value, named::named, plugins};
 use crate::{
     audit::AuditLog,
     backtest::{
-        self, BacktestSpec, DEFAULT_CHUNK, SignalInput, StrategySpec, chart,
+        self, BacktestSpec, DEFAULT_CHUNK, SignalInput, StrategySpec,
         data::{self, DataFormat},
         report::{BacktestReport, SignalsReport, StrategyReport},
     },
@@ -84,7 +84,9 @@ pub struct Args {
     /// run's instrument within the data's time range.
     #[arg(long, conflicts_with = "signals")]
     pub signal_store: Option<PathBuf>,
-    /// Folder for report.json and equity.html (created if missing).
+    /// Folder for report.json and report.html (created if missing): the page opens from
+    /// file:// with no network (dated price chart with the fills, equity, drawdown,
+    /// statistics, orders, risk).
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Print the report as JSON instead of the summary.
@@ -721,7 +723,7 @@ pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
 
 /// How a finished run is described.
 pub(super) struct Presented<'a> {
-    /// `backtest` or `live` (the chart's title).
+    /// `backtest` or `live` (the report page's title).
     pub kind: &'a str,
     /// The summary's first line.
     pub label: &'a str,
@@ -739,7 +741,7 @@ pub(super) fn report_folder(args: &Args) -> Result<Option<cap_std::fs::Dir>, Str
         .transpose()
 }
 
-/// Writes `report.json` and `equity.html` into `report_dir` and prints the summary (or
+/// Writes `report.json` and `report.html` (the self-contained viewer) into `report_dir` and prints the summary (or
 /// the JSON with `--json`); the exit status.
 pub(super) fn present(
     args: &Args,
@@ -759,12 +761,12 @@ pub(super) fn present(
             what.plugins.join(", "),
             what.instrument_id
         );
-        let html = match chart::html(report, &title) {
+        let html = match backtest::report_html::render(&json, &title) {
             Ok(h) => h,
-            Err(e) => return fail(format!("cannot draw the chart: {e}")),
+            Err(e) => return fail(e),
         };
         if let Err(e) = storage::write_atomic(dir, "report.json", json.as_bytes())
-            .and_then(|()| storage::write_atomic(dir, "equity.html", html.as_bytes()))
+            .and_then(|()| storage::write_atomic(dir, "report.html", html.as_bytes()))
         {
             return fail(e);
         }
@@ -775,9 +777,9 @@ pub(super) fn present(
         print_summary(report, &outcome.guest_nanos, what.seconds, what.label);
         if let Some(p) = &args.report {
             println!(
-                "report: {} (chart: {})",
+                "report: {} (open in a browser: {})",
                 p.join("report.json").display(),
-                p.join("equity.html").display()
+                p.join("report.html").display()
             );
         }
     }

@@ -100,7 +100,14 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/readyz", Access::Public),
     ("GET", "/metrics", Access::Public),
     ("GET", "/openapi.json", Access::Public),
+    ("GET", "/", Access::Public),
+    ("GET", "/assets/{*path}", Access::Public),
     ("GET", "/v1/whoami", Access::Roles(ALL)),
+    // Sign-in checks the token itself (its failures count like any other).
+    ("POST", "/v1/session", Access::Public),
+    ("GET", "/v1/session", Access::Roles(ALL)),
+    ("DELETE", "/v1/session", Access::Roles(ALL)),
+    ("GET", "/v1/trading", Access::Roles(ALL)),
     ("POST", "/v1/plugins", Access::Roles(AUTHORS)),
     ("GET", "/v1/plugins", Access::Roles(ALL)),
     ("GET", "/v1/plugins/{digest}", Access::Roles(ALL)),
@@ -265,12 +272,22 @@ pub async fn authorize(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .map(str::to_string);
-    let principal = match token {
-        None => None,
-        Some(t) => match lookup(&state.pool, &t).await {
+    // A bearer token wins; without one, the console's session cookie.
+    let mut session = None;
+    let principal = match (token, super::session::cookie_id(req.headers())) {
+        (Some(t), _) => match lookup(&state.pool, &t).await {
             Ok(p) => p,
             Err(e) => return ApiError::internal(e).into_response(),
         },
+        (None, Some(id)) => match super::session::find(&state.pool, &id).await {
+            Ok(found) => found.map(|(s, _)| {
+                let p = s.principal.clone();
+                session = Some(s);
+                p
+            }),
+            Err(e) => return ApiError::internal(e).into_response(),
+        },
+        (None, None) => None,
     };
     let peer = req
         .extensions()
@@ -302,10 +319,21 @@ pub async fn authorize(
     let Some(principal) = principal else {
         return denied(
             ErrorCode::Unauthorized,
-            "a valid API token is required: send `Authorization: Bearer <token>` (an admin issues tokens with `stratbox tokens create` or POST /v1/tokens)".into(),
+            "a valid API token is required: send `Authorization: Bearer <token>` (an admin issues tokens with `stratbox tokens create` or POST /v1/tokens), or sign in to the console (POST /v1/session)".into(),
             "anonymous",
         );
     };
+    // A cookie is sent by the browser on its own: a request it carries must prove it
+    // comes from the console (same origin, and the anti-forgery value for changes).
+    if let Some(s) = &session
+        && let Err(forgery) = super::session::check_request(s, &method, req.headers())
+    {
+        return denied(
+            ErrorCode::CsrfFailed,
+            forgery.message(&method, &path),
+            &principal.actor(),
+        );
+    }
     let Access::Roles(roles) = rule else {
         return next.run(req).await;
     };
@@ -320,5 +348,8 @@ pub async fn authorize(
         return denied(ErrorCode::Forbidden, message, &principal.actor());
     }
     req.extensions_mut().insert(principal);
+    if let Some(s) = session {
+        req.extensions_mut().insert(s);
+    }
     next.run(req).await
 }

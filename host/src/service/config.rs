@@ -54,6 +54,12 @@ pub struct ServiceConfig {
     /// `[venues.BINANCE]` holds a venue configuration (docs/live.md, "Venues") naming
     /// where its keys are read from, never the keys themselves.
     pub venues: std::collections::BTreeMap<String, crate::nautilus::live::venue::VenueConfig>,
+    /// How long a console sign-in lasts, in seconds (its cookie's `Max-Age`); revoking the
+    /// token it was opened with ends it at once.
+    pub console_session_s: u64,
+    /// Mark the console's session cookie `Secure` (sent over HTTPS only). Set it whenever
+    /// the service is reached over TLS (a terminating proxy in front of it).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServiceConfig {
@@ -74,6 +80,8 @@ impl Default for ServiceConfig {
             live_venues: false,
             feed_stale_after_s: 60.0,
             venues: std::collections::BTreeMap::new(),
+            console_session_s: 8 * 3600,
+            secure_cookies: false,
         }
     }
 }
@@ -138,6 +146,7 @@ impl ServiceConfig {
                 self.auth_failures_per_window as usize,
             ),
             ("auth_failure_window_s", self.auth_failure_window_s as usize),
+            ("console_session_s", self.console_session_s as usize),
         ] {
             if value == 0 {
                 problems.push(key, "must be positive");
@@ -145,6 +154,9 @@ impl ServiceConfig {
         }
         if self.auth_failure_window_s > 86_400 {
             problems.push("auth_failure_window_s", "must be at most 86400 (one day)");
+        }
+        if self.console_session_s > 7 * 86_400 {
+            problems.push("console_session_s", "must be at most 604800 (seven days)");
         }
         if !(self.feed_stale_after_s.is_finite() && self.feed_stale_after_s > 0.0) {
             problems.push("feed_stale_after_s", "must be a positive number of seconds");

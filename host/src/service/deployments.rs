@@ -189,6 +189,13 @@ pub struct Deployment {
     /// A live deployment's signal journal: every signal handed to it is appended (and
     /// synced) first, so a resumed session gets the ones its checkpoint had not seen.
     pub(super) journal: Mutex<Option<SignalJournal>>,
+    /// Which engine runs it, and the real venue if it trades on one.
+    pub session_kind: SessionKind,
+    pub venue: Option<String>,
+    /// The newest `progress` event (PnL, fills, fuel, callbacks) and the wall-clock time
+    /// of the newest event of any kind.
+    figures: Mutex<Option<serde_json::Value>>,
+    last_event_ns: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -225,6 +232,18 @@ pub struct DeploymentView {
     pub trading_state: String,
     #[schema(value_type = Object)]
     pub outcome: Option<serde_json::Value>,
+    /// `paper` or `live`; and the real venue a live deployment trades on (none: paper
+    /// orders on the sandbox venue).
+    pub session_kind: Option<SessionKind>,
+    pub venue: Option<String>,
+    /// The session's newest figures (the last `progress` event: fills, callbacks, fuel,
+    /// gate refusals, realized and unrealized PnL per currency); none before the first.
+    #[schema(value_type = Object)]
+    pub figures: Option<serde_json::Value>,
+    /// Sequence number of the newest event (0: none yet); `events?after=` pages from it.
+    pub last_seq: u64,
+    /// When the newest event arrived (UNIX ns, the service's clock); none before the first.
+    pub last_event_ns: Option<u64>,
 }
 
 impl Deployment {
@@ -239,8 +258,13 @@ impl Deployment {
         current: Current,
         session: SessionHandle,
         ended: watch::Receiver<Option<serde_json::Value>>,
+        (session_kind, venue): (SessionKind, Option<String>),
     ) -> Self {
         Self {
+            session_kind,
+            venue,
+            figures: Mutex::default(),
+            last_event_ns: std::sync::atomic::AtomicU64::new(0),
             id,
             plugin_name,
             params,
@@ -307,6 +331,19 @@ impl Deployment {
             sim_ts: self.progress.sim_ts.load(Relaxed),
             trading_state: format!("{state}"),
             outcome: self.ended.borrow().clone(),
+            session_kind: Some(self.session_kind),
+            venue: self.venue.clone(),
+            figures: self
+                .figures
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            last_seq: self
+                .next_seq
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .saturating_sub(1),
+            last_event_ns: Some(self.last_event_ns.load(Relaxed)).filter(|t| *t > 0),
         }
     }
 
@@ -321,6 +358,13 @@ impl Deployment {
 
     /// Appends an event to the log and returns it with its sequence number.
     pub(super) fn record(&self, event: serde_json::Value) -> StreamEvent {
+        if event.get("kind").and_then(|k| k.as_str()) == Some("progress") {
+            *self.figures.lock().unwrap_or_else(PoisonError::into_inner) = Some(event.clone());
+        }
+        self.last_event_ns.store(
+            crate::time::wall_clock_ns(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let seq = {
             let mut n = self.next_seq.lock().unwrap_or_else(PoisonError::into_inner);
             let s = *n;
@@ -587,12 +631,19 @@ pub(super) async fn stored(pool: &AnyPool) -> Result<Vec<DeploymentView>, db::Db
             let spec: String = r.try_get("spec")?;
             let spec: Option<DeployRequest> = serde_json::from_str(&spec).ok();
             let outcome: Option<String> = r.try_get("outcome")?;
+            let session_kind = spec.as_ref().map(|s| s.session.session_kind());
+            let venue = spec.as_ref().and_then(|s| s.session.venue.clone());
             Ok(DeploymentView {
                 id: r.try_get("id")?,
                 plugin: r.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
                 digest: r.try_get("digest")?,
                 grant: r.try_get("grant_id")?,
                 status: r.try_get("status")?,
+                session_kind,
+                venue,
+                figures: None,
+                last_seq: 0,
+                last_event_ns: None,
                 params: spec.map(|s| s.params).unwrap_or_default(),
                 created_by: r.try_get("created_by")?,
                 events_total: 0,

@@ -50,6 +50,7 @@ error_codes! {
     // Who asks.
     Unauthorized = "unauthorized", UNAUTHORIZED: "No valid API token was sent.",
     Forbidden = "forbidden", FORBIDDEN: "The token's role may not call this route (or the route is not in the access matrix).",
+    CsrfFailed = "csrf-failed", FORBIDDEN: "A console-session request lacked the session's `X-CSRF-Token`, or came from another origin.",
     RateLimited = "rate-limited", TOO_MANY_REQUESTS: "Too many authentication failures from this address; wait for the window to refill (`Retry-After`).",
     // Registry and grants.
     ComponentRefused = "component-refused", UNPROCESSABLE_ENTITY: "The uploaded component failed the inspect rules; `details` lists the refusals.",
@@ -217,6 +218,7 @@ mod tests {
                 ("not-found", 404),
                 ("unauthorized", 401),
                 ("forbidden", 403),
+                ("csrf-failed", 403),
                 ("rate-limited", 429),
                 ("component-refused", 422),
                 ("version-exists", 409),

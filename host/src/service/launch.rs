@@ -341,6 +341,9 @@ pub(super) fn start(
         ApiError::internal(format!("deployment {id}: {what}: {e}"))
     };
     let mut journal = None;
+    let venue_name = venue
+        .as_ref()
+        .map(|v| v.config.venue.nautilus_venue().to_string());
     let started = match kind {
         SessionKind::Paper => paper::start(spec),
         SessionKind::Live => {
@@ -394,6 +397,7 @@ pub(super) fn start(
         current,
         handle,
         ended_rx,
+        (kind, venue_name),
     ));
     if let Some(j) = journal {
         dep.set_journal(j);

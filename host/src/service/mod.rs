@@ -13,6 +13,7 @@ pub mod auth;
 pub mod auth_failures;
 mod body;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod deployments;
 pub mod error;
@@ -23,6 +24,7 @@ mod openapi_doc;
 pub mod ops;
 mod recovery;
 pub mod registry;
+pub mod session;
 
 use std::{
     collections::BTreeMap,

@@ -44,8 +44,16 @@ fn ema_cross_backtest_prints_a_summary_and_writes_identical_reports() {
     let v: serde_json::Value = serde_json::from_slice(&ra).unwrap();
     assert_eq!(v["events"], 30_117);
     assert!(v["strategies"][0]["orders"].as_array().unwrap().len() > 500);
-    let html = std::fs::read_to_string(a.join("equity.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("Drawdown"));
+    // The self-contained viewer with this run's report in it, titled for the run.
+    let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+    assert!(
+        html.contains("<title>stratbox backtest: ema-cross on GBP/USD.FXCM</title>"),
+        "{}",
+        &html[..html.len().min(600)]
+    );
+    assert!(html.contains(r#"<script type="application/json" id="report-data">{"#));
+    assert!(html.contains(r#""events": 30117"#));
+    assert!(!html.contains("/*STRATBOX_REPORT_JSON*/"));
 }
 
 #[test]

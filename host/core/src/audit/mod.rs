@@ -83,6 +83,8 @@ pub enum AuditAction {
     /// A live deployment interrupted by a crash was resumed from its checkpoint (or could
     /// not be, and why).
     DeploymentResumed,
+    /// A console session was opened (sign-in with a token) or closed (sign-out).
+    ConsoleSession,
 }
 
 /// Appending failed: the decision must not take effect unaudited.

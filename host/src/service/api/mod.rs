@@ -32,6 +32,7 @@ use crate::audit::AuditAction;
 
 type ApiResult<T> = Result<T, ApiError>;
 
+mod session;
 mod tokens;
 
 /// The whole API.
@@ -46,7 +47,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
+        .route("/", get(super::console::index))
+        .route("/assets/{*path}", get(super::console::asset))
         .route("/v1/whoami", get(whoami))
+        .route(
+            "/v1/session",
+            post(session::sign_in)
+                .get(session::current)
+                .delete(session::sign_out),
+        )
+        .route("/v1/trading", get(service_trading))
         .route("/v1/plugins/{digest}", get(get_plugin))
         .route("/v1/grants", post(request_grant).get(list_grants))
         .route("/v1/grants/{id}", get(get_grant))
@@ -84,6 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             super::body::guard,
         ))
         .layer(middleware::from_fn(correlation))
+        .layer(middleware::from_fn(super::console::security_headers))
         .with_state(state)
 }
 
@@ -684,6 +695,42 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
 
 // The service-wide kill switch (issue 22): every deployment, and those started later.
 
+/// The service-wide trading state now, and the changes that led to it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ServiceTradingNow {
+    /// `ACTIVE` or `HALTED`.
+    trading_state: String,
+    /// Service-wide halts and resumes since the start, oldest first (who, why).
+    #[schema(value_type = Vec<Object>)]
+    changes: Vec<crate::capabilities::risk_gate::control::StateChange>,
+    /// The state each running deployment is in now.
+    deployments: Vec<DeploymentState>,
+}
+
+#[utoipa::path(get, path = "/v1/trading", responses((status = 200, body = ServiceTradingNow)), security(("token" = [])))]
+async fn service_trading(State(state): State<Arc<AppState>>) -> Json<ServiceTradingNow> {
+    use crate::capabilities::risk_gate::Scope;
+    let control = &state.risk.control;
+    let deployments = state
+        .deployments()
+        .into_iter()
+        .filter(|d| d.current().status == "running")
+        .map(|d| DeploymentState {
+            trading_state: d.risk.control.effective(&d.plugin_name).0.to_string(),
+            id: d.id.clone(),
+        })
+        .collect();
+    Json(ServiceTradingNow {
+        trading_state: control.state_of(&Scope::All).to_string(),
+        changes: control
+            .history()
+            .into_iter()
+            .filter(|c| c.scope == Scope::All)
+            .collect(),
+        deployments,
+    })
+}
+
 #[utoipa::path(post, path = "/v1/halt", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "Every deployment of the service refuses new orders (HALTED); audited before it takes effect"), (status = 400, body = ApiError)), security(("token" = [])))]
 async fn halt_service(
     State(state): State<Arc<AppState>>,
@@ -720,10 +767,10 @@ async fn resume_service(
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
         deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
-        halt_service, resume_service),
+        halt_service, resume_service, service_trading, session::sign_in, session::current, session::sign_out),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
-        ServiceTrading, DeploymentState)),
+        ServiceTrading, DeploymentState, ServiceTradingNow, session::SignIn, super::session::SessionView)),
     modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)
 )]
 struct ApiDoc;
