@@ -1,0 +1,193 @@
+// Shapes of the stratbox HTTP API (see /openapi.json of a running server and the console
+// contract). Fields the server is still adding are optional.
+
+export type Role = 'author' | 'operator' | 'auditor' | 'admin';
+
+export interface Session {
+  name: string;
+  role: Role;
+  csrf: string;
+}
+
+export interface PluginView {
+  digest: string;
+  name: string;
+  version: string;
+  size: number;
+  inspection: Record<string, unknown>;
+  uploaded_by: string;
+  uploaded_ns: number;
+}
+
+export interface GrantChange {
+  what: string;
+  capability: string | null;
+  from: string;
+  to: string;
+  widens: boolean;
+}
+
+export interface CapabilityScope {
+  instruments?: string[];
+  signal_types?: string[];
+  source_models?: string[];
+  [key: string]: unknown;
+}
+
+export interface GrantSpec {
+  capabilities: Record<string, CapabilityScope>;
+  limits?: Record<string, number | null>;
+  live_venues?: string[];
+}
+
+export interface GrantView {
+  id: string;
+  plugin: string;
+  digest: string;
+  spec: GrantSpec;
+  status: 'pending' | 'approved' | 'rejected';
+  reason: string;
+  diff: GrantChange[];
+  requested_by: string;
+  requested_ns: number;
+  decided_by: string | null;
+  decided_ns: number | null;
+  decision_note: string | null;
+}
+
+export type TradingState = 'ACTIVE' | 'REDUCING' | 'HALTED';
+
+export interface Figures {
+  fills?: number;
+  callbacks?: number;
+  fuel_total?: number;
+  orders_refused?: number;
+  signals_received?: number;
+  realized_pnl?: Record<string, string>;
+  unrealized_pnl?: Record<string, string>;
+}
+
+export interface DeploymentView {
+  id: string;
+  plugin: string;
+  digest: string;
+  grant: string;
+  status: 'running' | 'finished' | 'stopped' | 'failed' | 'interrupted';
+  params: Record<string, string>;
+  created_by: string;
+  events_total: number;
+  events_fed: number;
+  sim_ts: number;
+  trading_state: TradingState;
+  outcome: unknown;
+  figures?: Figures;
+  last_seq?: number;
+  last_event_ns?: number;
+  session?: { kind?: string; mode?: string; venue?: string; instrument?: string };
+}
+
+export interface FillEvent {
+  kind: 'fill';
+  order_id: string;
+  instrument_id: string;
+  side: 'BUY' | 'SELL';
+  price: string;
+  quantity: string;
+  ts_event: number;
+}
+
+export interface ProgressEvent {
+  kind: 'progress';
+  events: number;
+  total: number;
+  sim_ts: number;
+  fills: number;
+  callbacks: number;
+  fuel_total: number;
+  orders_refused: number;
+  signals_received: number;
+  realized_pnl: Record<string, string>;
+  unrealized_pnl: Record<string, string>;
+}
+
+export interface OtherEvent {
+  kind: string;
+  [key: string]: unknown;
+}
+
+export type SessionEvent = FillEvent | ProgressEvent | OtherEvent;
+
+export interface StreamEvent {
+  deployment: string;
+  seq: number;
+  event: SessionEvent;
+}
+
+export interface JobMessage {
+  job: string;
+  seq: number;
+  event: { kind: 'job-progress'; done: number; total: number } | { kind: 'job-ended'; status: JobStatus };
+}
+
+export type JobStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface JobView {
+  id: string;
+  kind: 'backtest' | 'sweep';
+  status: JobStatus;
+  progress: { done: number; total: number };
+  request: Record<string, unknown>;
+  created_by: string;
+  created_ns: number;
+  started_ns?: number;
+  ended_ns?: number;
+  error?: string;
+  summary?: Record<string, unknown>;
+}
+
+export interface SweepRow {
+  rank: number;
+  params: Record<string, string>;
+  pnl?: number | string | null;
+  max_drawdown_pct?: number | null;
+  sharpe?: number | null;
+  orders?: number | null;
+  error?: string;
+  [key: string]: unknown;
+}
+
+export interface SweepResult {
+  params: string[];
+  rows: SweepRow[];
+}
+
+export interface TradingView {
+  trading_state: 'ACTIVE' | 'HALTED';
+  [key: string]: unknown;
+}
+
+export interface AuditRecord {
+  seq: number;
+  ts_ns: number;
+  actor: string;
+  action: string;
+  subject: string;
+  details: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditVerify {
+  ok: boolean;
+  records: number;
+  last_hash?: string;
+  head?: unknown;
+  newest_checkpoint?: unknown;
+  public_key?: string;
+}
+
+export interface SignalsOutcome {
+  accepted: number;
+  deployments: number;
+  refused: unknown[];
+}

@@ -1,0 +1,252 @@
+// One deployment: state and actions (halt/resume/stop/hot-swap), charts from its events,
+// fills, faults, swap history, the event log and its audit records.
+import { useEffect, useMemo, useState } from 'react';
+import { errorText } from '../api/client';
+import { auditAll } from '../api/auditAll';
+import { api } from '../api/endpoints';
+import type { AuditRecord, StreamEvent } from '../api/types';
+import { TimeChart } from '../charts/TimeChart';
+import { AuditTable } from '../components/AuditTable';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { Badge, ErrorLine, ProgressBar, Section } from '../components/Status';
+import { moneyMap, num, short, utc } from '../lib/format';
+import { can } from '../lib/roles';
+import { href } from '../lib/route';
+import { useSession } from '../state/session';
+import { useLive } from '../state/useLive';
+import { EventsLog } from './deployment/EventsLog';
+import { FillsTable } from './deployment/FillsTable';
+import { drawdownSeries, equitySeries, fillPriceSeries, pnlByCurrency } from './deployment/series';
+import { SwapDialog } from './deployment/SwapDialog';
+
+const SWAP_KINDS = new Set(['swapped', 'rolled-back', 'committed', 'swap-refused']);
+const NO_EVENTS: StreamEvent[] = [];
+
+type Dialog = 'halt' | 'resume' | 'stop' | 'swap' | null;
+
+export function DeploymentPage({ id }: { id: string }) {
+  const session = useSession();
+  const store = useLive();
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const [audit, setAudit] = useState<AuditRecord[] | null>(null);
+  const [auditError, setAuditError] = useState<string | null>(null);
+  const d = store.deployments.get(id);
+  const l = store.live.get(id);
+  const withEvents = can.readEvents(session.role);
+  const events = l?.events ?? NO_EVENTS;
+  const count = events.length;
+
+  useEffect(() => {
+    if (withEvents) void store.catchUp(id);
+  }, [id, withEvents, store]);
+
+  useEffect(() => {
+    if (!can.readAudit(session.role)) return;
+    auditAll()
+      .then((all) => setAudit(all.filter((r) => r.subject.includes(id))))
+      .catch((e) => setAuditError(errorText(e)));
+  }, [id, session.role, count]);
+
+  // Recomputed when events are added (the events array grows in place).
+  const fills = l?.fills;
+  const price = useMemo(() => fillPriceSeries(fills ? [...fills] : []), [fills, count]);
+  const pnl = useMemo(() => pnlByCurrency(events), [events, count]);
+  const equity = useMemo(() => equitySeries(pnl), [pnl]);
+  const dd = useMemo(() => drawdownSeries(pnl), [pnl]);
+
+  if (!d) {
+    return (
+      <>
+        <h1>Deployment {id}</h1>
+        {store.error ? <ErrorLine error={store.error} /> : <p className="muted">Loading…</p>}
+      </>
+    );
+  }
+
+  const operate = can.operate(session.role);
+  const running = d.status === 'running';
+  const swaps = events.filter((e) => SWAP_KINDS.has(e.event.kind));
+  const p = l?.progress;
+  const done = p?.events ?? d.events_fed;
+  const total = p?.total ?? d.events_total;
+
+  return (
+    <>
+      <p>
+        <a href={href('overview')}>← Overview</a>
+      </p>
+      <h1>Deployment {d.id}</h1>
+      <Section
+        title="State"
+        actions={
+          operate &&
+          running && (
+            <>
+              {d.trading_state === 'HALTED' ? (
+                <button type="button" className="primary" data-testid="resume-button" onClick={() => setDialog('resume')}>
+                  Resume
+                </button>
+              ) : (
+                <button type="button" className="danger" data-testid="halt-button" onClick={() => setDialog('halt')}>
+                  Halt
+                </button>
+              )}
+              <button type="button" data-testid="swap-button" onClick={() => setDialog('swap')}>
+                Hot-swap
+              </button>
+              <button type="button" className="danger" data-testid="stop-button" onClick={() => setDialog('stop')}>
+                Stop
+              </button>
+            </>
+          )
+        }
+      >
+        <dl className="facts">
+          <dt>Status</dt>
+          <dd>
+            <Badge value={d.status} testId="deployment-status" />
+          </dd>
+          <dt>Trading state</dt>
+          <dd>
+            <Badge value={d.trading_state} testId="deployment-state" />
+            {(l?.faults.length ?? 0) > 0 && <Badge value="quarantined" />}
+          </dd>
+          <dt>Plugin</dt>
+          <dd>
+            {d.plugin} ({short(d.digest)}) under <a href={href('grants')}>{d.grant}</a>
+          </dd>
+          {d.session && (
+            <>
+              <dt>Session</dt>
+              <dd>{[d.session.kind, d.session.mode, d.session.venue, d.session.instrument].filter(Boolean).join(' / ')}</dd>
+            </>
+          )}
+          <dt>Parameters</dt>
+          <dd>{Object.entries(d.params).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
+          <dt>Created by</dt>
+          <dd>{d.created_by}</dd>
+          <dt>Simulated time</dt>
+          <dd>{utc(p?.sim_ts ?? d.sim_ts)}</dd>
+          <dt>Data events</dt>
+          <dd>
+            <ProgressBar done={done} total={total} label="Data events fed" /> {num(done)} of {num(total)}
+          </dd>
+          {p && (
+            <>
+              <dt>Realized / unrealized PnL</dt>
+              <dd>
+                {moneyMap(p.realized_pnl)} / {moneyMap(p.unrealized_pnl)}
+              </dd>
+              <dt>Callbacks / fuel</dt>
+              <dd>
+                {num(p.callbacks)} / {num(p.fuel_total)}
+              </dd>
+              <dt>Orders refused / signals received</dt>
+              <dd>
+                {num(p.orders_refused)} / {num(p.signals_received)}
+              </dd>
+            </>
+          )}
+          {d.outcome !== null && d.outcome !== undefined && (
+            <>
+              <dt>Outcome</dt>
+              <dd className="details">{JSON.stringify(d.outcome)}</dd>
+            </>
+          )}
+        </dl>
+      </Section>
+
+      {withEvents && (
+        <>
+          <Section title="Charts">
+            <TimeChart testId="price-chart" label="Fill prices (buy ▲ / sell ▼)" series={price} />
+            <TimeChart testId="equity-chart" label="Equity: realized + unrealized PnL" series={equity} />
+            <TimeChart testId="drawdown-chart" label="Drawdown from the PnL peak" series={dd} height={180} />
+          </Section>
+          <Section title="Fills">
+            <FillsTable fills={l?.fills ?? []} />
+          </Section>
+          <Section title="Faults">
+            {(l?.faults.length ?? 0) === 0 ? (
+              <p className="muted">No fault.</p>
+            ) : (
+              <ul className="faults">
+                {l!.faults.map((f) => (
+                  <li key={f.seq}>
+                    seq {f.seq}: {JSON.stringify(f.event)}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </Section>
+          <Section title="Swap and rollback history">
+            {swaps.length === 0 ? (
+              <p className="muted">No swap.</p>
+            ) : (
+              <table className="data compact" data-testid="swap-history">
+                <thead>
+                  <tr>
+                    <th scope="col" className="num">Seq</th>
+                    <th scope="col">Kind</th>
+                    <th scope="col">Details</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {swaps.map((e) => {
+                    const { kind, ...rest } = e.event as Record<string, unknown>;
+                    return (
+                      <tr key={e.seq}>
+                        <td className="num">{e.seq}</td>
+                        <td>{String(kind)}</td>
+                        <td className="details">{JSON.stringify(rest)}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            )}
+          </Section>
+          <Section title="Event log">
+            <EventsLog events={events} />
+          </Section>
+        </>
+      )}
+
+      {can.readAudit(session.role) && (
+        <Section title="Audit records">
+          <ErrorLine error={auditError} />
+          {audit && <AuditTable records={audit} caption={`Audit records naming ${d.id}`} />}
+        </Section>
+      )}
+
+      {(dialog === 'halt' || dialog === 'resume') && (
+        <ConfirmDialog
+          title={dialog === 'halt' ? `Halt ${d.id}?` : `Resume ${d.id}?`}
+          confirmLabel={dialog === 'halt' ? 'Halt' : 'Resume'}
+          danger={dialog === 'halt'}
+          requireReason
+          onClose={() => setDialog(null)}
+          onConfirm={async (reason) => {
+            await (dialog === 'halt' ? api.halt(d.id, reason) : api.resume(d.id, reason));
+            await store.refresh();
+          }}
+        />
+      )}
+      {dialog === 'stop' && (
+        <ConfirmDialog
+          title={`Stop ${d.id}?`}
+          confirmLabel="Stop"
+          danger
+          onClose={() => setDialog(null)}
+          onConfirm={async () => {
+            await api.stop(d.id);
+            await store.refresh();
+          }}
+        >
+          <p>The deployment drains, writes its state snapshot and ends; it cannot be restarted.</p>
+        </ConfirmDialog>
+      )}
+      {dialog === 'swap' && <SwapDialog deployment={d} onClose={() => setDialog(null)} onDone={() => void store.refresh()} />}
+    </>
+  );
+}
