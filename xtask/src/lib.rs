@@ -7,10 +7,12 @@
 //! but the stratbox world), embed the manifest as a custom section, and write
 //! `<target>/plugins/<name>.wasm` atomically.
 
+pub mod console;
 pub mod fuzz;
 pub mod layers;
 pub mod plugins;
 pub mod self_contained;
+pub mod web;
 
 pub use plugins::{Built, PluginSource, build, discover};
 

@@ -51,6 +51,20 @@ enum Cmd {
     },
     /// Release-mode benchmarks (`stratbox bench callback`).
     Bench,
+    /// Build the web console (`web/`: npm ci when needed, npm run build); `demo`, `test`
+    /// and `console` do it first, since the binary embeds the console.
+    Web,
+    /// Run the console's browser tests (Playwright in Debian's Chromium) against the debug
+    /// binary `cargo xtask test` builds (build it first).
+    E2e,
+    /// Start `stratbox serve` on 127.0.0.1:8080 with a demo deployment (ema-cross paper
+    /// trading the bundled GBP/USD minutes) and print the console's URL and a sign-in
+    /// token; runs until Ctrl-C. State in `<target>/console-demo`.
+    Console {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// The architecture checks `test` runs first: the core's dependency tree, the host
     /// crate's layering (docs/architecture.md) and that no file points outside the
     /// repository.
@@ -79,6 +93,9 @@ fn main() -> Result<()> {
             fuzz(&root, profile, seconds, keep, &targets)
         }
         Cmd::Bench => bench(&root),
+        Cmd::Web => xtask::web::build(&root, &run),
+        Cmd::E2e => e2e(&root),
+        Cmd::Console { listen } => xtask::console::run(&root, &listen, &build_for_demo),
         Cmd::Layers => core_dependencies(&root)
             .and_then(|()| layers(&root))
             .and_then(|()| self_contained(&root)),
@@ -216,9 +233,16 @@ fn build_for_demo_and_tests(root: &Path) -> Result<PathBuf> {
         .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX)))
 }
 
-fn demo(root: &Path) -> Result<()> {
+/// The console, the plugins and the binary (which embeds the console): what the demo and
+/// the console demo start from.
+fn build_for_demo(root: &Path) -> Result<PathBuf> {
+    xtask::web::build(root, &run)?;
     plugins(root)?;
-    let bin = build_for_demo_and_tests(root)?;
+    build_for_demo_and_tests(root)
+}
+
+fn demo(root: &Path) -> Result<()> {
+    let bin = build_for_demo(root)?;
     let stratbox = || {
         let mut c = Command::new(&bin);
         c.current_dir(root);
@@ -261,6 +285,8 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     if !no_lint {
         run(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
     }
+    // Before cargo: the binary embeds the built console and report viewer.
+    xtask::web::build(root, &run)?;
     plugins(root)?;
     let mut test = cargo(root);
     test.args(["test", "--workspace", "--locked"]);
@@ -276,6 +302,7 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
     }
     run(&mut test)?;
     api_fuzz(root)?;
+    e2e(root)?;
     if no_fuzz {
         return Ok(());
     }
@@ -286,6 +313,21 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
         false,
         &[],
     )
+}
+
+/// The console's browser tests against the debug binary of `cargo test`.
+fn e2e(root: &Path) -> Result<()> {
+    let target = target_dir(root)?;
+    let bin = target
+        .join("debug")
+        .join(format!("stratbox{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        bail!(
+            "{} is missing: run `cargo xtask test` (or `cargo test --workspace --no-run`) first",
+            bin.display()
+        );
+    }
+    xtask::web::e2e(root, &bin, &target.join("plugins"), &run)
 }
 
 /// Builds every fuzz target with `profile`, runs `targets` (all if empty) for `seconds`
