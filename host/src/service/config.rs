@@ -54,6 +54,11 @@ pub struct ServiceConfig {
     /// `[venues.BINANCE]` holds a venue configuration (docs/live.md, "Venues") naming
     /// where its keys are read from, never the keys themselves.
     pub venues: std::collections::BTreeMap<String, crate::nautilus::live::venue::VenueConfig>,
+    /// Backtest and sweep jobs run at a time (each on its own thread; a sweep runs its
+    /// grid points on this many threads).
+    pub job_workers: usize,
+    /// Jobs that may wait for a worker; one more is refused with `job-queue-full` (429).
+    pub job_queue: usize,
 }
 
 impl Default for ServiceConfig {
@@ -74,6 +79,8 @@ impl Default for ServiceConfig {
             live_venues: false,
             feed_stale_after_s: 60.0,
             venues: std::collections::BTreeMap::new(),
+            job_workers: 1,
+            job_queue: 16,
         }
     }
 }
@@ -143,6 +150,12 @@ impl ServiceConfig {
                 problems.push(key, "must be positive");
             }
         }
+        if !(1..=256).contains(&self.job_workers) {
+            problems.push("job_workers", "must be 1 to 256");
+        }
+        if self.job_queue > 10_000 {
+            problems.push("job_queue", "must be at most 10000 (0: no job waits)");
+        }
         if self.auth_failure_window_s > 86_400 {
             problems.push("auth_failure_window_s", "must be at most 86400 (one day)");
         }
@@ -195,6 +208,22 @@ mod tests {
                 .to_string()
                 .contains("neither sqlite")
         );
+    }
+
+    #[test]
+    fn job_settings_are_checked() {
+        let c = ServiceConfig {
+            job_workers: 0,
+            job_queue: 10_001,
+            ..ServiceConfig::default()
+        };
+        let e = c.check().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "job_workers: must be 1 to 256\njob_queue: must be at most 10000 (0: no job waits)"
+        );
+        let c: ServiceConfig = toml::from_str("job_workers = 2\njob_queue = 0\n").unwrap();
+        c.check().unwrap();
     }
 
     #[test]
