@@ -538,7 +538,7 @@ pub fn load_catalog_of(
     bar_type: Option<&str>,
     defs: &Instruments,
 ) -> Result<Loaded, LoadDataError> {
-    query_catalog(
+    load_catalog_between(
         catalog,
         shown,
         instrument,
@@ -547,6 +547,22 @@ pub fn load_catalog_of(
         (None, None),
         defs,
     )
+}
+
+/// As [`load_catalog_of`], between two times (UNIX ns, inclusive; `None`: open).
+///
+/// # Errors
+/// No matching data, an unknown instrument.
+pub fn load_catalog_between(
+    catalog: &Catalog,
+    shown: &str,
+    instrument: &str,
+    kind: Option<Kind>,
+    bar_type: Option<&str>,
+    range: (Option<u64>, Option<u64>),
+    defs: &Instruments,
+) -> Result<Loaded, LoadDataError> {
+    query_catalog(catalog, shown, instrument, kind, bar_type, range, defs)
 }
 
 fn catalog_err(e: CatalogError) -> LoadDataError {

@@ -188,6 +188,8 @@ pub struct Feed {
     pub last_ts: Option<u64>,
     pub marks: report::Marks,
     pub signals: report::SignalsReport,
+    /// The market data as price buckets (the report's `prices`).
+    pub prices: Vec<report::PriceBucket>,
 }
 
 /// Merges `data` (sorted) and the run's signals.
@@ -200,6 +202,10 @@ pub fn feed(data: Vec<Data>, signals: SignalInput) -> Feed {
     let events = data.len();
     let first_ts = data.first().map(|d| d.ts_init().as_u64());
     let last_ts = data.last().map(|d| d.ts_init().as_u64());
+    let prices = match (first_ts, last_ts) {
+        (Some(first), Some(last)) => report::price_buckets(&data, first, last),
+        _ => Vec::new(),
+    };
     let mut signals_report = signals.report;
     signals_report.loaded = signals.signals.len() as u64;
     for s in &signals.signals {
@@ -224,6 +230,7 @@ pub fn feed(data: Vec<Data>, signals: SignalInput) -> Feed {
         last_ts,
         marks,
         signals: signals_report,
+        prices,
     }
 }
 
@@ -339,6 +346,7 @@ pub fn outcome(done: &Finished<'_, '_>, feed: Feed) -> Outcome {
         last_ts,
         marks,
         signals: mut signals_report,
+        prices,
         ..
     } = feed;
     let strategies: Vec<report::StrategyReport> = done
@@ -428,6 +436,7 @@ pub fn outcome(done: &Finished<'_, '_>, feed: Feed) -> Outcome {
             risk,
             signals: signals_report,
             equity,
+            prices,
         },
         guest_nanos,
     }

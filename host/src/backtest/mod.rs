@@ -139,6 +139,9 @@ pub enum BacktestError {
     },
     #[error("nautilus: {0:#}")]
     Nautilus(anyhow::Error),
+    /// [`run_until`]'s cancel flag was set: the run stopped at a chunk boundary.
+    #[error("cancelled after {done} of {total} events")]
+    Cancelled { done: usize, total: usize },
 }
 
 /// Nautilus strategy id for strategy number `index` named `name`: `EMA_CROSS-000`.
@@ -176,6 +179,25 @@ pub fn run(
     audit: &AuditLog,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Outcome, BacktestError> {
+    run_until(
+        spec,
+        sandbox,
+        audit,
+        progress,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+}
+
+/// As [`run`], stopping with [`BacktestError::Cancelled`] at the first chunk boundary after
+/// `cancel` is set. Nautilus's `BacktestEngine::run` cannot be interrupted within a chunk,
+/// so a cancel waits at most for one chunk (`spec.chunk` events).
+pub fn run_until(
+    spec: BacktestSpec<'_>,
+    sandbox: &SandboxEngine,
+    audit: &AuditLog,
+    progress: &mut dyn FnMut(usize, usize),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Outcome, BacktestError> {
     if spec.data.is_empty() {
         return Err(BacktestError::NoData);
     }
@@ -198,6 +220,9 @@ pub fn run(
     let total = data.len();
     let mut history = history::AccountHistory::default();
     while !data.is_empty() {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(BacktestError::Cancelled { done, total });
+        }
         let rest = data.split_off(chunk.min(data.len()));
         let n = data.len();
         let chunk_end = data.last().map(HasTsInit::ts_init);

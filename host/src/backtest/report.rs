@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::sandbox::FaultRecord;
 
 /// Bump when the layout of `report.json` changes.
-pub const REPORT_FORMAT: u32 = 4;
+pub const REPORT_FORMAT: u32 = 5;
 
 /// One order a strategy submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +182,77 @@ pub struct BacktestReport {
     pub risk: RiskReport,
     pub signals: SignalsReport,
     pub equity: Vec<EquityPoint>,
+    /// The market the run was fed, per instrument, as at most [`MAX_PRICE_BUCKETS`] OHLC
+    /// buckets (format 5): for price charts with the fills on them.
+    pub prices: Vec<PriceBucket>,
+}
+
+/// Price buckets kept per instrument, at most.
+pub const MAX_PRICE_BUCKETS: u64 = 2000;
+
+/// One OHLC bucket of an instrument's prices: quotes count at their mid, bars with their
+/// open, high, low and close, trades at their price. `ts` is the bucket's open (UNIX ns);
+/// buckets are equally wide and span the run's first to last event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceBucket {
+    pub instrument_id: String,
+    pub ts: u64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+}
+
+/// The price buckets of `data` (sorted by `ts_init`) between `first` and `last`
+/// (inclusive): per instrument in id order, each in time order, empty buckets left out.
+#[must_use]
+pub fn price_buckets(
+    data: &[nautilus_model::data::Data],
+    first: u64,
+    last: u64,
+) -> Vec<PriceBucket> {
+    use nautilus_model::data::{Data, HasTsInit};
+    let width = (last.saturating_sub(first) / MAX_PRICE_BUCKETS).saturating_add(1);
+    let mut by_instrument: BTreeMap<String, Vec<PriceBucket>> = BTreeMap::new();
+    for d in data {
+        let (id, open, high, low, close) = match d {
+            Data::Quote(q) => {
+                let mid = (q.bid_price.as_f64() + q.ask_price.as_f64()) / 2.0;
+                (q.instrument_id, mid, mid, mid, mid)
+            }
+            Data::Bar(b) => (
+                b.bar_type.instrument_id(),
+                b.open.as_f64(),
+                b.high.as_f64(),
+                b.low.as_f64(),
+                b.close.as_f64(),
+            ),
+            Data::Trade(t) => {
+                let p = t.price.as_f64();
+                (t.instrument_id, p, p, p, p)
+            }
+            _ => continue,
+        };
+        let t = d.ts_init().as_u64().clamp(first, last);
+        let ts = first + (t - first) / width * width;
+        let buckets = by_instrument.entry(id.to_string()).or_default();
+        match buckets.last_mut() {
+            Some(b) if b.ts == ts => {
+                b.high = b.high.max(high);
+                b.low = b.low.min(low);
+                b.close = close;
+            }
+            _ => buckets.push(PriceBucket {
+                instrument_id: id.to_string(),
+                ts,
+                open,
+                high,
+                low,
+                close,
+            }),
+        }
+    }
+    by_instrument.into_values().flatten().collect()
 }
 
 /// The signals of the run.

@@ -97,6 +97,16 @@ pub struct Args {
     /// the live session's. Exit 1 on the first divergence.
     #[arg(long, value_name = "DEPLOYMENT", conflicts_with_all = ["plugins", "catalog", "signals", "signal_store", "params"])]
     pub replay_of: Option<String>,
+    /// Run as a job on a `stratbox serve` at this URL instead of here: `--plugin` is a
+    /// registered digest or a component file (uploaded first if the service does not have
+    /// it), `--data`/`--catalog` name files under the service's data folder (a leading
+    /// `data/` is dropped), `--risk` is read here and sent. Follows the job's progress,
+    /// prints its summary and where its report is; exit 1 if it did not finish.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["replay_of", "signals", "signal_store", "state_dir", "webhook", "instruments"])]
+    pub server: Option<String>,
+    /// With --server: the API token (operator or admin; see `stratbox tokens create`).
+    #[arg(long, env = "STRATBOX_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Where the service keeps recordings (`<service state dir>/recordings`).
     #[arg(
         long,
@@ -504,12 +514,18 @@ pub enum Engine {
 
 /// `stratbox backtest`.
 pub fn run(args: &Args) -> u8 {
+    if args.server.is_some() {
+        return super::remote::backtest_job(args);
+    }
     run_on(args, Engine::Backtest)
 }
 
 /// Loads everything `args` name and runs it on `engine_kind`; prints the summary (or JSON)
 /// and writes the report folder.
 pub(super) fn run_on(args: &Args, engine_kind: Engine) -> u8 {
+    if args.server.is_some() {
+        return fail("--server runs backtests as service jobs: use `stratbox backtest --server`");
+    }
     if let Some(which) = &args.replay_of {
         if matches!(engine_kind, Engine::Live(_)) {
             return fail(

@@ -6,7 +6,7 @@
 mod author;
 mod backtest;
 mod bench;
-mod catalog;
+pub(crate) mod catalog;
 mod inspect;
 mod live;
 mod live_venue;

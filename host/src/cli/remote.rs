@@ -250,3 +250,152 @@ pub fn service_trading(conn: &Conn, reason: &str, halt: bool) -> u8 {
         Some(Body::Json(json!({ "reason": reason }))),
     ))
 }
+
+/// `stratbox backtest --server <URL>`: the run as a service job. Uploads the component if
+/// the service does not have it, posts the job, polls it every 500 ms (progress on
+/// stdout), then prints its summary and where its report is (and saves `report.json`
+/// into `--report` if given). Exit 0 only if the job finished.
+pub(crate) fn backtest_job(args: &super::backtest::Args) -> u8 {
+    match backtest_job_inner(args) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn backtest_job_inner(args: &super::backtest::Args) -> Result<u8, String> {
+    let conn = Conn {
+        server: args.server.clone().unwrap_or_default(),
+        token: args.token.clone(),
+    };
+    let [plugin] = args.plugins.as_slice() else {
+        return Err("--server runs one --plugin per job".into());
+    };
+    let digest = remote_plugin(&conn, plugin)?;
+    let under_data = |p: &std::path::Path| {
+        let text = p.to_string_lossy().into_owned();
+        text.strip_prefix("data/")
+            .map_or(text.clone(), str::to_string)
+    };
+    let mut body = json!({
+        "plugin": digest,
+        "params": args.params.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    match &args.catalog {
+        Some(c) => {
+            body["catalog"] = json!(under_data(c));
+            body["dataset"] = json!(args.kind.map(crate::names::Named::name));
+            body["start"] = json!(args.from.map(|t| t.to_string()));
+            body["end"] = json!(args.to.map(|t| t.to_string()));
+        }
+        None => {
+            body["data"] = json!(under_data(&args.data));
+            body["format"] = json!(crate::names::Named::name(args.format));
+        }
+    }
+    body["instrument"] = json!(args.instrument);
+    body["bar_type"] = json!(args.bar_type);
+    body["balance"] = json!(args.balance);
+    if let Some(path) = &args.risk {
+        let bytes = crate::storage::read_operator_file(path, 1 << 20).map_err(|e| e.to_string())?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        body["risk_policy"] = json!(text);
+    }
+    // Absent, not null: the service refuses fields it does not know, not empty ones.
+    if let Some(o) = body.as_object_mut() {
+        o.retain(|_, v| !v.is_null());
+    }
+    let job = conn.send("POST", "/v1/backtests", Some(Body::Json(body)))?;
+    let id = job["id"]
+        .as_str()
+        .ok_or("the service answered without a job id")?
+        .to_string();
+    println!("job {id} queued on {}", conn.server);
+    let mut last = (String::new(), u64::MAX);
+    let view = loop {
+        let v = conn.send("GET", &format!("/v1/backtests/{id}"), None)?;
+        let status = v["status"].as_str().unwrap_or_default().to_string();
+        let done = v["progress"]["done"].as_u64().unwrap_or_default();
+        if (status.clone(), done) != last {
+            println!(
+                "job {id}: {status} {done}/{} events",
+                v["progress"]["total"].as_u64().unwrap_or_default()
+            );
+            last = (status.clone(), done);
+        }
+        if !matches!(status.as_str(), "queued" | "running") {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let status = view["status"].as_str().unwrap_or_default();
+    if status != "finished" {
+        let why = view["error"].as_str().unwrap_or("no reason given");
+        eprintln!("error: job {id} {status}: {why}");
+        return Ok(1);
+    }
+    let s = &view["summary"];
+    let num = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "n/a".to_string(), |x| format!("{x:.2}"))
+    };
+    println!(
+        "backtest {id} finished: {} events, {} orders, {} fills, PnL {} {} (realized {}, unrealized {}), max drawdown {}%, Sharpe {}",
+        s["events"],
+        s["orders"],
+        s["fills"],
+        num(&s["pnl"]),
+        s["currency"].as_str().unwrap_or_default(),
+        num(&s["realized_pnl"]),
+        num(&s["unrealized_pnl"]),
+        num(&s["max_drawdown_pct"]),
+        num(&s["sharpe"]),
+    );
+    if let Some(fault) = s["fault"].as_str() {
+        println!("  the plugin faulted (quarantined): {fault}");
+    }
+    let base = conn.server.trim_end_matches('/');
+    println!(
+        "report: {base}/v1/backtests/{id}/report (chart: {base}/v1/backtests/{id}/report.html)"
+    );
+    if let Some(dir) = &args.report {
+        let report = conn.send("GET", &format!("/v1/backtests/{id}/report"), None)?;
+        let folder = crate::storage::create_dir(dir).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n";
+        crate::storage::write_atomic(&folder, "report.json", text.as_bytes())
+            .map_err(|e| e.to_string())?;
+        println!("saved: {}", dir.join("report.json").display());
+    }
+    Ok(0)
+}
+
+/// The digest of `--plugin` on the service: a digest as given, or a component file's
+/// (uploaded first if the service does not have it).
+fn remote_plugin(conn: &Conn, plugin: &str) -> Result<String, String> {
+    let is_digest = plugin.len() == 64
+        && plugin
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if is_digest {
+        return Ok(plugin.to_string());
+    }
+    let path = super::backtest::plugin_path(plugin)?;
+    let bytes =
+        crate::storage::read_operator_file(&path, crate::sandbox::MAX_COMPONENT_BYTES as u64)
+            .map_err(|e| e.to_string())?;
+    let digest = crate::sandbox::sha256_hex(&bytes);
+    match conn.send("GET", &format!("/v1/plugins/{digest}"), None) {
+        Ok(_) => Ok(digest),
+        Err(e) if e.starts_with("404 ") => {
+            let stored = conn.send("POST", "/v1/plugins", Some(Body::Wasm(bytes)))?;
+            println!(
+                "uploaded {} ({} {})",
+                path.display(),
+                stored["name"].as_str().unwrap_or_default(),
+                stored["version"].as_str().unwrap_or_default()
+            );
+            Ok(digest)
+        }
+        Err(e) => Err(e),
+    }
+}

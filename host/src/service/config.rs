@@ -60,6 +60,11 @@ pub struct ServiceConfig {
     /// Mark the console's session cookie `Secure` (sent over HTTPS only). Set it whenever
     /// the service is reached over TLS (a terminating proxy in front of it).
     pub secure_cookies: bool,
+    /// Backtest and sweep jobs run at a time (each on its own thread; a sweep runs its
+    /// grid points on this many threads).
+    pub job_workers: usize,
+    /// Jobs that may wait for a worker; one more is refused with `job-queue-full` (429).
+    pub job_queue: usize,
 }
 
 impl Default for ServiceConfig {
@@ -82,6 +87,8 @@ impl Default for ServiceConfig {
             venues: std::collections::BTreeMap::new(),
             console_session_s: 8 * 3600,
             secure_cookies: false,
+            job_workers: 1,
+            job_queue: 16,
         }
     }
 }
@@ -152,6 +159,12 @@ impl ServiceConfig {
                 problems.push(key, "must be positive");
             }
         }
+        if !(1..=256).contains(&self.job_workers) {
+            problems.push("job_workers", "must be 1 to 256");
+        }
+        if self.job_queue > 10_000 {
+            problems.push("job_queue", "must be at most 10000 (0: no job waits)");
+        }
         if self.auth_failure_window_s > 86_400 {
             problems.push("auth_failure_window_s", "must be at most 86400 (one day)");
         }
@@ -207,6 +220,22 @@ mod tests {
                 .to_string()
                 .contains("neither sqlite")
         );
+    }
+
+    #[test]
+    fn job_settings_are_checked() {
+        let c = ServiceConfig {
+            job_workers: 0,
+            job_queue: 10_001,
+            ..ServiceConfig::default()
+        };
+        let e = c.check().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "job_workers: must be 1 to 256\njob_queue: must be at most 10000 (0: no job waits)"
+        );
+        let c: ServiceConfig = toml::from_str("job_workers = 2\njob_queue = 0\n").unwrap();
+        c.check().unwrap();
     }
 
     #[test]

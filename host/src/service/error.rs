@@ -73,6 +73,10 @@ error_codes! {
     StopTimeout = "stop-timeout", SERVICE_UNAVAILABLE: "The session did not stop in time.",
     LiveVenuesDisabled = "live-venues-disabled", FORBIDDEN: "A deployment asks for real orders (`session.mode = \"live\"`) and the service's `live_venues` setting is off.",
     VenueUnavailable = "venue-unavailable", UNPROCESSABLE_ENTITY: "The named venue cannot be traded: the service has no configuration for it, its keys cannot be read, it cannot be reached, or it does not list the instrument.",
+    // Backtest and sweep jobs.
+    JobQueueFull = "job-queue-full", TOO_MANY_REQUESTS: "The job queue is full (`job_queue` jobs wait already); retry when a job has ended.",
+    JobEnded = "job-ended", CONFLICT: "The job has already ended: there is nothing to cancel.",
+    JobNotFinished = "job-not-finished", CONFLICT: "The job has no result: it is queued or running, or it ended without finishing.",
     // The service.
     AuditChainBroken = "audit-chain-broken", CONFLICT: "The audit trail failed its hash-chain verification.",
     ShuttingDown = "shutting-down", SERVICE_UNAVAILABLE: "The service is shutting down; retry against the next instance.",
@@ -239,6 +243,9 @@ mod tests {
                 ("stop-timeout", 503),
                 ("live-venues-disabled", 403),
                 ("venue-unavailable", 422),
+                ("job-queue-full", 429),
+                ("job-ended", 409),
+                ("job-not-finished", 409),
                 ("audit-chain-broken", 409),
                 ("shutting-down", 503),
                 ("database-unavailable", 503),

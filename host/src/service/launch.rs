@@ -409,12 +409,47 @@ pub(super) fn start(
     })
 }
 
+/// Where a request's market data is: a deployment's `session` fields or a backtest job's
+/// (the same checks and messages; `prefix` names where the fields are: `session.` or ``).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DataSource<'a> {
+    pub prefix: &'static str,
+    pub data: Option<&'a str>,
+    pub format: Option<DataFormat>,
+    pub catalog: Option<&'a str>,
+    pub dataset: Option<crate::catalog::series::Kind>,
+    pub instrument: Option<&'a str>,
+    pub bar_type: Option<&'a str>,
+    /// A catalog's time range (UNIX ns, inclusive).
+    pub range: (Option<u64>, Option<u64>),
+}
+
+impl<'a> DataSource<'a> {
+    fn of_session(s: &'a deployments::SessionRequest) -> Self {
+        Self {
+            prefix: "session.",
+            data: s.data.as_deref(),
+            format: s.format,
+            catalog: s.catalog.as_deref(),
+            dataset: s.dataset(),
+            instrument: s.instrument.as_deref(),
+            bar_type: s.bar_type.as_deref(),
+            range: (None, None),
+        }
+    }
+}
+
 /// A data name from a request, checked to stay under the data folder: absolute paths,
 /// `..` and symlinks that leave the folder are refused (the name is looked up through the
 /// folder's `cap-std` handle, which every later read goes through too).
-fn data_name<'a>(state: &AppState, name: &'a str, field: &str) -> Result<&'a str, ApiError> {
+fn data_name<'a>(
+    state: &AppState,
+    name: &'a str,
+    prefix: &str,
+    field: &str,
+) -> Result<&'a str, ApiError> {
     let rel = std::path::Path::new(name);
-    let bad = |why: &str| ApiError::bad_request(format!("session.{field} `{name}`: {why}"));
+    let bad = |why: &str| ApiError::bad_request(format!("{prefix}{field} `{name}`: {why}"));
     if name.is_empty()
         || rel.is_absolute()
         || rel
@@ -438,56 +473,92 @@ fn load_data(
     state: &AppState,
     s: &deployments::SessionRequest,
 ) -> Result<(Loaded, Instruments), ApiError> {
+    load_data_of(state, &DataSource::of_session(s))
+}
+
+/// The data `src` names and the instruments it runs with (CPU and disk work: call from a
+/// blocking thread).
+///
+/// # Errors
+/// A name outside the data folder or not in it (400), data that cannot be loaded
+/// (`invalid-data`).
+pub(super) fn load_data_of(
+    state: &AppState,
+    src: &DataSource<'_>,
+) -> Result<(Loaded, Instruments), ApiError> {
     let mut defs = Instruments::bundled();
-    if let Some(id) = s.instrument.as_deref()
+    if let Some(id) = src.instrument
         && let Some(note) = defs.add_standard_fx(id)
     {
-        tracing::info!("deployment session: {note}");
+        tracing::info!("market data: {note}");
     }
-    let loaded = load_session_data(state, s, &defs)?;
+    let loaded = load_source(state, src, &defs)?;
     Ok((loaded, defs))
 }
 
-fn load_session_data(
+/// Checks `src`'s names without loading anything.
+///
+/// # Errors
+/// As [`load_data_of`]'s 400s.
+pub(super) fn check_source(state: &AppState, src: &DataSource<'_>) -> Result<(), ApiError> {
+    let p = src.prefix;
+    match (src.data, src.catalog) {
+        (Some(file), None) => data_name(state, file, p, "data").map(|_| ()),
+        (None, Some(catalog)) => {
+            data_name(state, catalog, p, "catalog")?;
+            if src.instrument.is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "{p}instrument is required with {p}catalog"
+                )));
+            }
+            Ok(())
+        }
+        _ => {
+            let what = "give exactly one of `data` (a file) or `catalog` (a folder)";
+            Err(ApiError::bad_request(match p.strip_suffix('.') {
+                Some(object) => format!("{object}: {what}"),
+                None => format!("{what} under the server's data folder"),
+            }))
+        }
+    }
+}
+
+fn load_source(
     state: &AppState,
-    s: &deployments::SessionRequest,
+    src: &DataSource<'_>,
     defs: &Instruments,
 ) -> Result<Loaded, ApiError> {
     let bad = |e: backtest::data::LoadDataError| ApiError::new(ErrorCode::InvalidData, e.0);
-    match (&s.data, &s.catalog) {
-        (Some(file), None) => {
-            let name = data_name(state, file, "data")?;
-            let format = s.format.unwrap_or(DataFormat::Auto);
+    check_source(state, src)?;
+    match (src.data, src.catalog) {
+        (Some(name), None) => {
+            let format = src.format.unwrap_or(DataFormat::Auto);
             backtest::data::load_in(
                 &state.data_dir,
                 name,
                 format,
-                s.instrument.as_deref(),
-                s.bar_type.as_deref(),
+                src.instrument,
+                src.bar_type,
                 defs,
             )
             .map_err(bad)
         }
-        (None, Some(catalog)) => {
-            let name = data_name(state, catalog, "catalog")?;
-            let instrument = s.instrument.as_deref().ok_or_else(|| {
-                ApiError::bad_request("session.instrument is required with session.catalog")
-            })?;
+        (None, Some(name)) => {
+            let instrument = src.instrument.unwrap_or_default();
             let opened = Catalog::open_in(&state.data_dir, &state.config.data_dir, name)
                 .map_err(|e| ApiError::new(ErrorCode::InvalidData, format!("--catalog: {e}")))?;
-            backtest::data::load_catalog_of(
+            backtest::data::load_catalog_between(
                 &opened,
                 name,
                 instrument,
-                s.dataset(),
-                s.bar_type.as_deref(),
+                src.dataset,
+                src.bar_type,
+                src.range,
                 defs,
             )
             .map_err(bad)
         }
-        _ => Err(ApiError::bad_request(
-            "session: give exactly one of `data` (a file) or `catalog` (a folder)",
-        )),
+        _ => Err(ApiError::internal("checked above")),
     }
 }
 

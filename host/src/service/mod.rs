@@ -18,6 +18,7 @@ pub mod db;
 pub mod deployments;
 pub mod error;
 pub mod grants;
+pub mod jobs;
 mod launch;
 pub mod metrics;
 mod openapi_doc;
@@ -68,6 +69,9 @@ pub struct AppState {
     pub state_dir: Dir,
     /// Authentication failures per client address: rate and audit summaries.
     pub auth_failures: auth_failures::AuthFailures,
+    /// Backtest and sweep jobs: the worker pool, the jobs of this process and their
+    /// stream (a second broadcast channel beside [`Self::stream`]).
+    pub jobs: jobs::Jobs,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -157,6 +161,7 @@ impl Server {
             "plugins",
             "snapshots",
             crate::nautilus::live::checkpoint::CHECKPOINTS_DIR,
+            jobs::JOBS_DIR,
         ] {
             state_dir.create_dir_all(sub).map_err(|source| {
                 crate::storage::StorageError::Write {
@@ -176,6 +181,11 @@ impl Server {
         let blobs = open_sub("plugins")?;
         let snapshots = open_sub("snapshots")?;
         let checkpoints = open_sub(crate::nautilus::live::checkpoint::CHECKPOINTS_DIR)?;
+        let jobs = jobs::Jobs::new(
+            open_sub(jobs::JOBS_DIR)?,
+            config.job_workers,
+            config.job_queue,
+        );
         let data_dir = crate::storage::open_dir(&config.data_dir)?;
         let engine = SandboxEngine::new(EngineOptions::default())
             .map_err(|e| StartError::Engine(e.to_string()))?;
@@ -216,6 +226,7 @@ impl Server {
             risk,
             state_dir,
             auth_failures,
+            jobs,
             deployments: Mutex::default(),
         });
         let bootstrap = match std::env::var("STRATBOX_ADMIN_TOKEN") {
@@ -234,6 +245,8 @@ impl Server {
         // Live deployments a crash interrupted resume from their checkpoints before the
         // first request is served.
         recovery::resume_interrupted(&state).await;
+        // Jobs a crash left queued or running are not rerun: marked interrupted (audited).
+        jobs::interrupt_left_over(&state).await;
         let app = api::router(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let flusher = tokio::spawn(auth_failures::flush_every_window(
@@ -274,6 +287,8 @@ impl Server {
                 tracing::error!(deployment = %dep.id, "{}", e.message);
             }
         }
+        // Queued jobs end now, running ones at their next chunk boundary: `interrupted`.
+        jobs::shut_down(&self.state, Duration::from_secs(30)).await;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

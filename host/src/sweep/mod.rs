@@ -19,7 +19,7 @@ use std::{
     panic::AssertUnwindSafe,
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     time::Instant,
@@ -68,6 +68,20 @@ impl Sweep<'_> {
     /// Runs grid index `index` on the calling thread.
     #[must_use]
     pub fn run_one(&self, index: usize) -> Row {
+        self.run_one_until(index, &AtomicBool::new(false))
+            .unwrap_or_else(|| {
+                Row::without_report(
+                    index,
+                    BTreeMap::new(),
+                    Status::Error,
+                    "cancelled".to_string(),
+                )
+            })
+    }
+
+    /// As [`Self::run_one`]; `None` when `cancel` stopped the run before its end.
+    #[must_use]
+    pub fn run_one_until(&self, index: usize, cancel: &AtomicBool) -> Option<Row> {
         let started = Instant::now();
         let params = self.points.get(index).cloned().unwrap_or_default();
         let shown: BTreeMap<String, ParamValue> = params
@@ -92,11 +106,12 @@ impl Sweep<'_> {
                 signals: SignalInput::default(),
                 purge_account_events: true,
             };
-            backtest::run(spec, self.engine, &audit, &mut |_, _| {})
+            backtest::run_until(spec, self.engine, &audit, &mut |_, _| {}, cancel)
         };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(run));
         let mut row = match outcome {
             Ok(Ok(outcome)) => Row::from_report(index, shown, &outcome.report, &self.settlement),
+            Ok(Err(BacktestError::Cancelled { .. })) => return None,
             Ok(Err(BacktestError::Instantiate {
                 source: InstantiateError::InitRejected { message, .. },
                 ..
@@ -121,13 +136,38 @@ impl Sweep<'_> {
             }
         };
         row.wall_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
-        row
+        Some(row)
     }
 
     /// Runs every grid index on `jobs` worker threads; `finished(row, done)` is called on
     /// the calling thread as each run ends (in completion order). Returns the rows in grid
     /// order, unranked.
     pub fn run(&self, jobs: usize, finished: &mut dyn FnMut(&Row, usize)) -> Vec<Row> {
+        self.run_until(jobs, &AtomicBool::new(false), finished)
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| {
+                row.unwrap_or_else(|| {
+                    Row::without_report(
+                        index,
+                        BTreeMap::new(),
+                        Status::Error,
+                        "the worker running it stopped".to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// As [`Self::run`], until `cancel` is set: then no new run starts and the running ones
+    /// stop at their next chunk boundary. Rows in grid order; `None` for the runs that did
+    /// not finish.
+    pub fn run_until(
+        &self,
+        jobs: usize,
+        cancel: &AtomicBool,
+        finished: &mut dyn FnMut(&Row, usize),
+    ) -> Vec<Option<Row>> {
         let total = self.points.len();
         let next = AtomicUsize::new(0);
         let mut rows: Vec<Option<Row>> = vec![None; total];
@@ -140,11 +180,17 @@ impl Sweep<'_> {
                 let next = &next;
                 let work = move || {
                     loop {
+                        if cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         if index >= total {
                             break;
                         }
-                        if tx.send(self.run_one(index)).is_err() {
+                        let Some(row) = self.run_one_until(index, cancel) else {
+                            break;
+                        };
+                        if tx.send(row).is_err() {
                             break;
                         }
                     }
@@ -161,7 +207,12 @@ impl Sweep<'_> {
             if spawned == 0 {
                 // No thread could start: run here, one after the other.
                 for (index, slot) in rows.iter_mut().enumerate() {
-                    let row = self.run_one(index);
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Some(row) = self.run_one_until(index, cancel) else {
+                        break;
+                    };
                     finished(&row, index + 1);
                     *slot = Some(row);
                 }
@@ -177,18 +228,6 @@ impl Sweep<'_> {
                 }
             }
         });
-        rows.into_iter()
-            .enumerate()
-            .map(|(index, row)| {
-                row.unwrap_or_else(|| {
-                    Row::without_report(
-                        index,
-                        BTreeMap::new(),
-                        Status::Error,
-                        "the worker running it stopped".to_string(),
-                    )
-                })
-            })
-            .collect()
+        rows
     }
 }

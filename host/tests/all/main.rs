@@ -35,6 +35,7 @@ mod risk_gate;
 mod service_api;
 mod service_e2e;
 mod service_grants;
+mod service_jobs;
 mod service_kill_switch;
 mod service_live;
 mod service_load;

@@ -68,7 +68,7 @@ export function StrategiesPage() {
                     <td>{requestedCapabilities(p.inspection).join(', ') || '—'}</td>
                     <td>{translatedFrom(p.inspection) ?? '—'}</td>
                     <td>
-                      <button type="button" onClick={() => setOpen(p)} aria-label={`Inspection of ${p.name} ${p.version}`}>
+                      <button type="button" onClick={() => setOpen(p)} aria-label={`Details: inspection of ${p.name} ${p.version}`}>
                         Details
                       </button>
                     </td>

@@ -85,6 +85,15 @@ pub enum AuditAction {
     DeploymentResumed,
     /// A console session was opened (sign-in with a token) or closed (sign-out).
     ConsoleSession,
+    /// A backtest or sweep job was accepted and queued (its request in the details).
+    JobStarted,
+    /// An operator cancelled a queued or running job (recorded before the cancel).
+    JobCancelled,
+    /// A job left queued or running by a crash (or running at shutdown) was marked
+    /// `interrupted`, with the reason.
+    JobInterrupted,
+    /// A job ended: finished, failed or cancelled, with its headline figures.
+    JobEnded,
 }
 
 /// Appending failed: the decision must not take effect unaudited.

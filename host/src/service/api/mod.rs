@@ -32,6 +32,7 @@ use crate::audit::AuditAction;
 
 type ApiResult<T> = Result<T, ApiError>;
 
+mod jobs;
 mod session;
 mod tokens;
 
@@ -78,6 +79,25 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/tokens", post(tokens::create_token))
         .route("/v1/tokens/{name}/revoke", post(tokens::revoke_token))
+        .route(
+            "/v1/backtests",
+            post(jobs::post_backtest).get(jobs::list_backtests),
+        )
+        .route(
+            "/v1/backtests/{id}",
+            get(jobs::get_backtest).delete(jobs::cancel_backtest),
+        )
+        .route("/v1/backtests/{id}/report", get(jobs::backtest_report))
+        .route(
+            "/v1/backtests/{id}/report.html",
+            get(jobs::backtest_report_html),
+        )
+        .route("/v1/sweeps", post(jobs::post_sweep).get(jobs::list_sweeps))
+        .route(
+            "/v1/sweeps/{id}",
+            get(jobs::get_sweep).delete(jobs::cancel_sweep),
+        )
+        .route("/v1/sweeps/{id}/result", get(jobs::sweep_result))
         .route("/v1/halt", post(halt_service))
         .route("/v1/resume", post(resume_service))
         .layer(DefaultBodyLimit::max(json_limit))
@@ -539,7 +559,7 @@ async fn replay_deployment(
     Ok(Json(verdict))
 }
 
-#[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages: fills, progress (PnL), faults, swaps, rollbacks, ends")), security(("token" = [])))]
+#[utoipa::path(get, path = "/v1/stream", params(StreamFilter), responses((status = 101, description = "WebSocket of StreamEvent JSON messages (fills, progress (PnL), faults, swaps, rollbacks, ends) and JobMessage JSON messages (job-progress, job-ended)")), security(("token" = [])))]
 async fn stream(
     State(state): State<Arc<AppState>>,
     ApiQuery(filter): ApiQuery<StreamFilter>,
@@ -556,43 +576,59 @@ async fn stream(
         }
     };
     let rx = state.stream.subscribe();
-    ws.on_upgrade(move |socket| forward(socket, rx, filter.deployment))
+    let jobs = state.jobs.stream.subscribe();
+    ws.on_upgrade(move |socket| forward(socket, rx, jobs, filter))
 }
 
-/// `/v1/stream?deployment=<id>`: only that deployment's events.
+/// `/v1/stream?deployment=<id>`: only that deployment's events; `?job=<id>`: only that
+/// job's messages. Each filter applies to its own kind of message.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 struct StreamFilter {
     deployment: Option<String>,
+    job: Option<String>,
+}
+
+/// The text of a received broadcast message (`None`: filtered out), a `lagged` notice, or
+/// `Err` when the channel closed.
+fn text_of<T: Serialize>(
+    received: Result<T, tokio::sync::broadcast::error::RecvError>,
+    keep: impl FnOnce(&T) -> bool,
+) -> Result<Option<String>, ()> {
+    use tokio::sync::broadcast::error::RecvError;
+    match received {
+        Ok(m) if !keep(&m) => Ok(None),
+        Ok(m) => Ok(Some(serde_json::to_string(&m).unwrap_or_default())),
+        Err(RecvError::Lagged(n)) => Ok(Some(
+            serde_json::json!({ "kind": "lagged", "missed": n }).to_string(),
+        )),
+        Err(RecvError::Closed) => Err(()),
+    }
 }
 
 async fn forward(
     mut socket: WebSocket,
     mut rx: tokio::sync::broadcast::Receiver<StreamEvent>,
-    only: Option<String>,
+    mut jobs: tokio::sync::broadcast::Receiver<super::jobs::JobMessage>,
+    filter: StreamFilter,
 ) {
     loop {
-        tokio::select! {
-            event = rx.recv() => match event {
-                Ok(e) if only.as_ref().is_some_and(|d| *d != e.deployment) => {}
-                Ok(e) => {
-                    let text = serde_json::to_string(&e).unwrap_or_default();
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let text = serde_json::json!({ "kind": "lagged", "missed": n }).to_string();
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+        let text = tokio::select! {
+            event = rx.recv() => text_of(event, |e| filter.deployment.as_ref().is_none_or(|d| *d == e.deployment)),
+            message = jobs.recv() => text_of(message, |m| filter.job.as_ref().is_none_or(|j| *j == m.job)),
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => Ok(None),
             },
+        };
+        match text {
+            Err(()) => return,
+            Ok(None) => {}
+            Ok(Some(text)) => {
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
         }
     }
 }
@@ -767,10 +803,15 @@ async fn resume_service(
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
         deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
-        halt_service, resume_service, service_trading, session::sign_in, session::current, session::sign_out),
+        halt_service, resume_service, service_trading, session::sign_in, session::current, session::sign_out,
+        jobs::post_backtest, jobs::list_backtests, jobs::get_backtest, jobs::cancel_backtest,
+        jobs::backtest_report, jobs::backtest_report_html, jobs::post_sweep, jobs::list_sweeps, jobs::get_sweep, jobs::cancel_sweep,
+        jobs::sweep_result),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
-        ServiceTrading, DeploymentState, ServiceTradingNow, session::SignIn, super::session::SessionView)),
+        ServiceTrading, DeploymentState, ServiceTradingNow, session::SignIn, super::session::SessionView,
+        super::jobs::JobRequest, super::jobs::JobView, super::jobs::JobKind, super::jobs::JobStatus,
+        super::jobs::JobProgress, super::jobs::JobMessage, super::jobs::SweepResult, super::jobs::SweepRow)),
     modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)
 )]
 struct ApiDoc;
