@@ -83,7 +83,9 @@ export interface DeploymentView {
   figures?: Figures;
   last_seq?: number;
   last_event_ns?: number;
-  session?: { kind?: string; mode?: string; venue?: string; instrument?: string };
+  /** `paper` or `live`; `venue` names the real venue of a live deployment (none: the sandbox venue). */
+  session_kind?: 'paper' | 'live' | null;
+  venue?: string | null;
 }
 
 export interface FillEvent {

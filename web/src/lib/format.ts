@@ -37,3 +37,10 @@ export function pct(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   return `${v.toFixed(2)} %`;
 }
+
+/** A deployment's engine and where its orders go: `paper`, `live (sandbox)`, `live on BINANCE`. */
+export function sessionLabel(d: { session_kind?: string | null; venue?: string | null }): string {
+  if (!d.session_kind) return '—';
+  if (d.session_kind === 'paper') return 'paper (BacktestEngine)';
+  return d.venue ? `live on ${d.venue}` : 'live (sandbox venue)';
+}

@@ -9,7 +9,7 @@ import { TimeChart } from '../charts/TimeChart';
 import { AuditTable } from '../components/AuditTable';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Badge, ErrorLine, ProgressBar, Section } from '../components/Status';
-import { moneyMap, num, short, utc } from '../lib/format';
+import { moneyMap, num, sessionLabel, short, utc } from '../lib/format';
 import { can } from '../lib/roles';
 import { href } from '../lib/route';
 import { useSession } from '../state/session';
@@ -115,10 +115,10 @@ export function DeploymentPage({ id }: { id: string }) {
           <dd>
             {d.plugin} ({short(d.digest)}) under <a href={href('grants')}>{d.grant}</a>
           </dd>
-          {d.session && (
+          {d.session_kind && (
             <>
               <dt>Session</dt>
-              <dd>{[d.session.kind, d.session.mode, d.session.venue, d.session.instrument].filter(Boolean).join(' / ')}</dd>
+              <dd>{sessionLabel(d)}</dd>
             </>
           )}
           <dt>Parameters</dt>

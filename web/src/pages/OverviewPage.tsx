@@ -2,7 +2,7 @@
 // and the service-wide kill switch.
 import { KillSwitch } from '../components/KillSwitch';
 import { Badge, ErrorLine, Section } from '../components/Status';
-import { moneyMap, num, utc } from '../lib/format';
+import { moneyMap, num, sessionLabel, utc } from '../lib/format';
 import { can } from '../lib/roles';
 import { href } from '../lib/route';
 import type { DeploymentView } from '../api/types';
@@ -74,7 +74,7 @@ export function OverviewPage() {
                         </a>
                       </th>
                       <td>{d.plugin}</td>
-                      <td>{d.session ? [d.session.kind, d.session.mode, d.session.venue].filter(Boolean).join(' / ') : '—'}</td>
+                      <td>{sessionLabel(d)}</td>
                       <td data-testid="status">
                         <Badge value={d.status} />
                       </td>
