@@ -243,6 +243,18 @@ pub fn millis(s: &[u8], what: &str) -> Result<u64, String> {
         })
 }
 
+/// `ns`, `YYYY-MM-DD` or an ISO timestamp (UTC) → ns (catalog ranges on the command line
+/// and in the service's job requests).
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(ns) = s.parse::<u64>() {
+        return Ok(ns);
+    }
+    if s.len() == 10 {
+        return iso_ts(format!("{s} 00:00:00").as_bytes());
+    }
+    iso_ts(s.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::{fail, key_value, named::named};
 use crate::catalog::{
-    fields,
     import::{self, BarStamp, Format, Instrument, Request},
     quality::{self, Calendar, Policy, QualityConfig, iso},
     series::{Kind, Series},
@@ -148,16 +147,7 @@ pub struct LineageArgs {
     pub catalog: PathBuf,
 }
 
-/// `ns`, `YYYY-MM-DD` or an ISO timestamp (UTC) → ns.
-pub(crate) fn parse_time(s: &str) -> Result<u64, String> {
-    if let Ok(ns) = s.parse::<u64>() {
-        return Ok(ns);
-    }
-    if s.len() == 10 {
-        return fields::iso_ts(format!("{s} 00:00:00").as_bytes());
-    }
-    fields::iso_ts(s.as_bytes())
-}
+pub(crate) use crate::catalog::fields::parse_time;
 
 pub fn run(which: Which) -> u8 {
     let result = match which {

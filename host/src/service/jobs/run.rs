@@ -181,7 +181,7 @@ fn as_fields(problems: &stratbox_manifest::Problems) -> String {
 
 fn time(field: &str, text: Option<&str>) -> Result<Option<u64>, ApiError> {
     text.map(|t| {
-        crate::cli::catalog::parse_time(t).map_err(|e| {
+        crate::catalog::fields::parse_time(t).map_err(|e| {
             bad(format!(
                 "{field} `{t}`: {e}; write UNIX nanoseconds, YYYY-MM-DD or an ISO time (UTC)"
             ))
