@@ -41,3 +41,13 @@ test('the deployment page fills table gains rows', async ({ page, state, signIn 
   // The charts are drawn.
   for (const id of ['price-chart', 'equity-chart']) await expect(page.getByTestId(id).locator('canvas').first()).toBeVisible();
 });
+
+test('the deployment page shows its risk limits and their use', async ({ page, state, signIn }) => {
+  await signIn('auditor', `#/deployments/${state.deployment}`);
+  const table = page.getByTestId('risk-limits');
+  await expect(table).toBeVisible();
+  // The seeded policy's [defaults] max_position, and the gate's own figures.
+  await expect(table.getByTestId('risk-row').filter({ hasText: 'max_position' })).toContainText('300000');
+  await expect(table.getByTestId('risk-row').first()).toContainText(/open orders/);
+  await expect(page.getByText('console-e2e', { exact: false }).first()).toBeVisible();
+});

@@ -119,6 +119,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/v1/deployments", Access::Roles(OPERATORS)),
     ("GET", "/v1/deployments", Access::Roles(ALL)),
     ("GET", "/v1/deployments/{id}", Access::Roles(ALL)),
+    ("GET", "/v1/deployments/{id}/risk", Access::Roles(ALL)),
     ("DELETE", "/v1/deployments/{id}", Access::Roles(OPERATORS)),
     (
         "PUT",

@@ -7,6 +7,7 @@ import type {
   GrantView,
   JobView,
   PluginView,
+  RiskView,
   Session,
   SignalsOutcome,
   StreamEvent,
@@ -44,6 +45,7 @@ export const api = {
   swap: (id: string, plugin: string, grant: string) =>
     put<unknown>(`/v1/deployments/${encodeURIComponent(id)}/plugin`, { plugin, grant }),
 
+  risk: (id: string) => get<RiskView>(`/v1/deployments/${encodeURIComponent(id)}/risk`),
   trading: () => get<TradingView>('/v1/trading'),
   haltAll: (reason: string) => post<unknown>('/v1/halt', { reason }),
   resumeAll: (reason: string) => post<unknown>('/v1/resume', { reason }),

@@ -193,3 +193,25 @@ export interface SignalsOutcome {
   deployments: number;
   refused: unknown[];
 }
+
+/** GET /v1/deployments/{id}/risk: figures are decimal text in the policy currency. */
+export interface RiskFigures {
+  gross_exposure: string;
+  open_orders: number;
+  pnl: string;
+}
+
+export interface RiskView {
+  policy_version: string;
+  policy_sha256: string;
+  currency: string;
+  limits: Record<string, unknown>;
+  global: Record<string, unknown>;
+  flatten_on_halt: boolean;
+  usage: RiskFigures;
+  service_usage: RiskFigures;
+  service_drawdown: string;
+  service_daily_loss: string;
+  trading_state: string;
+  trading_reason: string;
+}

@@ -16,6 +16,7 @@ import { useSession } from '../state/session';
 import { useLive } from '../state/useLive';
 import { EventsLog } from './deployment/EventsLog';
 import { FillsTable } from './deployment/FillsTable';
+import { RiskLimits } from './deployment/RiskLimits';
 import { drawdownSeries, equitySeries, fillPriceSeries, pnlByCurrency } from './deployment/series';
 import { SwapDialog } from './deployment/SwapDialog';
 
@@ -155,6 +156,12 @@ export function DeploymentPage({ id }: { id: string }) {
           )}
         </dl>
       </Section>
+
+      {running && (
+        <Section title="Risk limits">
+          <RiskLimits id={d.id} running={running} />
+        </Section>
+      )}
 
       {withEvents && (
         <>

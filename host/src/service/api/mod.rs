@@ -33,6 +33,7 @@ use crate::audit::AuditAction;
 type ApiResult<T> = Result<T, ApiError>;
 
 mod jobs;
+mod risk;
 mod session;
 mod tokens;
 
@@ -72,6 +73,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/deployments/{id}/halt", post(halt))
         .route("/v1/deployments/{id}/resume", post(resume))
         .route("/v1/deployments/{id}/events", get(deployment_events))
+        .route("/v1/deployments/{id}/risk", get(risk::deployment_risk))
         .route("/v1/deployments/{id}/replay", post(replay_deployment))
         .route("/v1/stream", get(stream))
         .route("/v1/signals", post(post_signals))
@@ -803,13 +805,13 @@ async fn resume_service(
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
         deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
-        halt_service, resume_service, service_trading, session::sign_in, session::current, session::sign_out,
+        halt_service, resume_service, service_trading, risk::deployment_risk, session::sign_in, session::current, session::sign_out,
         jobs::post_backtest, jobs::list_backtests, jobs::get_backtest, jobs::cancel_backtest,
         jobs::backtest_report, jobs::backtest_report_html, jobs::post_sweep, jobs::list_sweeps, jobs::get_sweep, jobs::cancel_sweep,
         jobs::sweep_result),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
-        ServiceTrading, DeploymentState, ServiceTradingNow, session::SignIn, super::session::SessionView,
+        ServiceTrading, DeploymentState, ServiceTradingNow, risk::RiskView, risk::Figures, session::SignIn, super::session::SessionView,
         super::jobs::JobRequest, super::jobs::JobView, super::jobs::JobKind, super::jobs::JobStatus,
         super::jobs::JobProgress, super::jobs::JobMessage, super::jobs::SweepResult, super::jobs::SweepRow)),
     modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)

@@ -18,6 +18,19 @@ pub struct PluginFigures {
     pub pnl: i128,
 }
 
+/// What a hub's book holds now, for display (raw at scale 10^9, policy currency).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// One plugin of this member.
+    pub plugin: PluginFigures,
+    /// Every plugin of every member of the book together.
+    pub all: PluginFigures,
+    /// Fall of the book's PnL from its peak (≥ 0).
+    pub drawdown: i128,
+    /// Loss since the start of the UTC day of event time (≥ 0; 0 before the first day).
+    pub daily_loss: i128,
+}
+
 /// Host-wide figures.
 #[derive(Debug, Default)]
 pub struct Book {
@@ -116,6 +129,27 @@ impl RiskHub {
     #[must_use]
     pub fn permissive(audit: AuditLog) -> Arc<Self> {
         Self::new(RiskPolicy::default(), audit, Notifiers::log())
+    }
+
+    /// `plugin`'s figures (of this member) and the whole book's, as the gates see them now.
+    #[must_use]
+    pub fn usage(&self, plugin: &str) -> Usage {
+        let book = self.book();
+        let mine = book
+            .plugins
+            .get(&self.book_key(plugin))
+            .copied()
+            .unwrap_or_default();
+        // Keys are never empty: "every plugin but none".
+        let all = book.others("");
+        Usage {
+            plugin: mine,
+            all,
+            drawdown: book.peak_pnl.saturating_sub(all.pnl).max(0),
+            daily_loss: book
+                .day
+                .map_or(0, |_| book.day_start_pnl.saturating_sub(all.pnl).max(0)),
+        }
     }
 
     pub(super) fn book(&self) -> MutexGuard<'_, Book> {
