@@ -4,10 +4,20 @@
 # The runtime image holds only the binary, the components, the bundled data and the
 # service config; it runs as an unprivileged user with its state in /var/lib/stratbox.
 
+# The web console (web/): built first, embedded into the binary at compile time.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-unknown-unknown
 COPY . .
+COPY --from=web /src/web/dist web/dist
+COPY --from=web /src/web/dist-report web/dist-report
 # Components first (guest build), then the host in release.
 RUN cargo xtask plugins \
  && cargo build --release --locked --package stratbox \
