@@ -15,34 +15,19 @@ use anyhow::{Context, Result, bail};
 /// Builds what is needed and returns the `stratbox` binary.
 pub type Build<'a> = &'a dyn Fn(&Path) -> Result<PathBuf>;
 
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-    bytes: Option<Vec<u8>>,
-) -> Result<serde_json::Value> {
-    let auth = format!("Bearer {token}");
-    let resp = match (method, body, bytes) {
-        ("POST", _, Some(b)) => agent
-            .post(url)
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/wasm")
-            .send(&b[..]),
-        ("POST", Some(j), None) => agent.post(url).header("Authorization", &auth).send_json(j),
-        _ => agent.get(url).header("Authorization", &auth).call(),
-    };
-    let mut resp = resp.with_context(|| format!("{method} {url}"))?;
-    let status = resp.status().as_u16();
-    let value: serde_json::Value = resp
-        .body_mut()
-        .read_json()
-        .with_context(|| format!("{method} {url}: the answer is not JSON"))?;
-    if status >= 300 {
-        bail!("{method} {url}: {status} {value}");
+/// Runs `stratbox <args> --server <base> --token <token>` and reads its JSON answer.
+fn cli(bin: &Path, base: &str, token: &str, args: &[&str]) -> Result<serde_json::Value> {
+    let out = Command::new(bin)
+        .args(args)
+        .args(["--server", base, "--token", token])
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("stratbox {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!("stratbox {} failed ({})", args.join(" "), out.status);
     }
-    Ok(value)
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("stratbox {}: the answer is not JSON", args.join(" ")))
 }
 
 /// Runs the console demo (see the module documentation).
@@ -118,6 +103,8 @@ pub fn run(root: &Path, listen: &str, build: Build<'_>) -> Result<()> {
     });
     let base = format!("http://{addr}");
     let seeded = seed(
+        &bin,
+        &dir,
         &base,
         &token,
         &target.join("plugins").join("ema-cross.wasm"),
@@ -135,62 +122,62 @@ pub fn run(root: &Path, listen: &str, build: Build<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Upload, grant, approve, deploy.
-fn seed(base: &str, token: &str, component: &Path) -> Result<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let bytes =
-        std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
-    let plugin = call(
-        &agent,
-        "POST",
-        &format!("{base}/v1/plugins"),
-        token,
-        None,
-        Some(bytes),
-    )?;
+/// Upload, grant, approve, deploy: with the CLI, as an operator would.
+fn seed(bin: &Path, dir: &Path, base: &str, token: &str, component: &Path) -> Result<()> {
+    let component = component.to_str().context("a UTF-8 path")?;
+    let plugin = cli(bin, base, token, &["upload", component])?;
     let digest = plugin["digest"].as_str().context("no digest")?.to_string();
     let instrument = "GBP/USD.FXCM";
-    let grant = call(
-        &agent,
-        "POST",
-        &format!("{base}/v1/grants"),
+    let grant_file = dir.join("grant.json");
+    std::fs::write(
+        &grant_file,
+        serde_json::json!({ "capabilities": {
+            "market-data": { "instruments": [instrument] },
+            "risk-gate": { "instruments": [instrument] }
+        } })
+        .to_string(),
+    )?;
+    let grant_file = grant_file.to_str().context("a UTF-8 path")?;
+    let grant = cli(
+        bin,
+        base,
         token,
-        Some(serde_json::json!({
-            "digest": digest,
-            "reason": "console demo",
-            "grant": { "capabilities": {
-                "market-data": { "instruments": [instrument] },
-                "risk-gate": { "instruments": [instrument] }
-            } }
-        })),
-        None,
+        &[
+            "grants",
+            "request",
+            "--digest",
+            &digest,
+            "--file",
+            grant_file,
+            "--reason",
+            "console demo",
+        ],
     )?;
     let grant_id = grant["id"].as_str().context("no grant id")?.to_string();
-    call(
-        &agent,
-        "POST",
-        &format!("{base}/v1/grants/{grant_id}/approve"),
+    cli(
+        bin,
+        base,
         token,
-        Some(serde_json::json!({ "note": "console demo" })),
-        None,
+        &["grants", "approve", &grant_id, "--note", "console demo"],
     )?;
-    let dep = call(
-        &agent,
-        "POST",
-        &format!("{base}/v1/deployments"),
-        token,
-        Some(serde_json::json!({
+    let request = dir.join("deployment.json");
+    std::fs::write(
+        &request,
+        serde_json::json!({
             "plugin": digest,
             "grant": grant_id,
             "params": {},
             "risk_policy": "version = \"demo\"\ncurrency = \"USD\"\n[defaults]\nmax_position = \"300000\"\n",
             "session": { "kind": "live", "data": "fxcm/gbpusd-m1-bid-2012.csv", "format": "fxcm-quotes",
                          "instrument": instrument, "speed": 3600 }
-        })),
-        None,
+        })
+        .to_string(),
+    )?;
+    let dep = cli(
+        bin,
+        base,
+        token,
+        &["deploy", request.to_str().context("a UTF-8 path")?],
     )?;
     eprintln!(
         "  deployed {} (ema-cross paper trading GBP/USD on a LiveNode, one hour of data per second)",

@@ -117,7 +117,7 @@ pub(super) async fn current(
     }))
 }
 
-#[utoipa::path(delete, path = "/v1/session", responses((status = 204, description = "Signed out: the session ends and its cookie is cleared"), (status = 403, body = ApiError)), security(("token" = [])))]
+#[utoipa::path(delete, path = "/v1/session", responses((status = 204, description = "Signed out: the session ends and its cookie is cleared"), (status = 403, body = ApiError), (status = 404, body = ApiError, description = "Called with a bearer token, not a session cookie")), security(("token" = [])))]
 pub(super) async fn sign_out(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
