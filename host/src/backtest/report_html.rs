@@ -35,6 +35,28 @@ pub fn render(report_json: &str, title: &str) -> Result<String, String> {
     })
 }
 
+/// `report.json` (pretty, newline-terminated) of `report`.
+///
+/// # Errors
+/// The report cannot be encoded.
+pub fn json(report: &super::BacktestReport) -> Result<String, String> {
+    serde_json::to_string_pretty(report)
+        .map(|j| j + "\n")
+        .map_err(|e| format!("cannot encode the report: {e}"))
+}
+
+/// Writes `report.json` (`json`, from [`json`]) and `report.html` titled `title` into
+/// `dir`, each atomically.
+///
+/// # Errors
+/// The viewer is broken, or a file cannot be written.
+pub fn write(dir: &cap_std::fs::Dir, json: &str, title: &str) -> Result<(), String> {
+    let html = render(json, title)?;
+    crate::storage::write_atomic(dir, "report.json", json.as_bytes())
+        .and_then(|()| crate::storage::write_atomic(dir, "report.html", html.as_bytes()))
+        .map_err(|e| e.to_string())
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")

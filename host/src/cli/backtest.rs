@@ -766,24 +766,14 @@ pub(super) fn present(
     what: &Presented<'_>,
 ) -> u8 {
     let report = &outcome.report;
-    let json = match serde_json::to_string_pretty(report) {
-        Ok(j) => j + "\n",
-        Err(e) => return fail(format!("cannot encode the report: {e}")),
+    let json = match backtest::report_html::json(report) {
+        Ok(j) => j,
+        Err(e) => return fail(e),
     };
     if let Some(dir) = report_dir {
-        let title = format!(
-            "stratbox {}: {} on {}",
-            what.kind,
-            what.plugins.join(", "),
-            what.instrument_id
-        );
-        let html = match backtest::report_html::render(&json, &title) {
-            Ok(h) => h,
-            Err(e) => return fail(e),
-        };
-        if let Err(e) = storage::write_atomic(dir, "report.json", json.as_bytes())
-            .and_then(|()| storage::write_atomic(dir, "report.html", html.as_bytes()))
-        {
+        let (kind, plugins) = (what.kind, what.plugins.join(", "));
+        let title = format!("stratbox {kind}: {plugins} on {}", what.instrument_id);
+        if let Err(e) = backtest::report_html::write(dir, &json, &title) {
             return fail(e);
         }
     }

@@ -585,7 +585,19 @@ pub fn set_service_trading(
             tracing::error!("the service-wide trading state was not saved: {e}");
         }
     }
-    let deployments = state
+    Ok(ServiceTrading {
+        trading_state: control.state_of(&Scope::All).to_string(),
+        changed,
+        audited: audit_error.is_none(),
+        audit_error,
+        deployments: deployment_states(state),
+    })
+}
+
+/// The trading state each running deployment is in now.
+#[must_use]
+pub fn deployment_states(state: &AppState) -> Vec<DeploymentState> {
+    state
         .deployments()
         .into_iter()
         .filter(|d| d.current().status == "running")
@@ -593,14 +605,7 @@ pub fn set_service_trading(
             trading_state: d.risk.control.effective(&d.plugin_name).0.to_string(),
             id: d.id.clone(),
         })
-        .collect();
-    Ok(ServiceTrading {
-        trading_state: control.state_of(&Scope::All).to_string(),
-        changed,
-        audited: audit_error.is_none(),
-        audit_error,
-        deployments,
-    })
+        .collect()
 }
 
 /// Stops a deployment's session and waits for its outcome.

@@ -36,6 +36,7 @@ mod jobs;
 mod risk;
 mod session;
 mod tokens;
+mod trading;
 
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -58,7 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .get(session::current)
                 .delete(session::sign_out),
         )
-        .route("/v1/trading", get(service_trading))
+        .route("/v1/trading", get(trading::service_trading))
         .route("/v1/plugins/{digest}", get(get_plugin))
         .route("/v1/grants", post(request_grant).get(list_grants))
         .route("/v1/grants/{id}", get(get_grant))
@@ -100,8 +101,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(jobs::get_sweep).delete(jobs::cancel_sweep),
         )
         .route("/v1/sweeps/{id}/result", get(jobs::sweep_result))
-        .route("/v1/halt", post(halt_service))
-        .route("/v1/resume", post(resume_service))
+        .route("/v1/halt", post(trading::halt_service))
+        .route("/v1/resume", post(trading::resume_service))
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(uploads)
         .fallback(not_found)
@@ -731,87 +732,19 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
     })))
 }
 
-// The service-wide kill switch (issue 22): every deployment, and those started later.
-
-/// The service-wide trading state now, and the changes that led to it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct ServiceTradingNow {
-    /// `ACTIVE` or `HALTED`.
-    trading_state: String,
-    /// Service-wide halts and resumes since the start, oldest first (who, why).
-    #[schema(value_type = Vec<Object>)]
-    changes: Vec<crate::capabilities::risk_gate::control::StateChange>,
-    /// The state each running deployment is in now.
-    deployments: Vec<DeploymentState>,
-}
-
-#[utoipa::path(get, path = "/v1/trading", responses((status = 200, body = ServiceTradingNow)), security(("token" = [])))]
-async fn service_trading(State(state): State<Arc<AppState>>) -> Json<ServiceTradingNow> {
-    use crate::capabilities::risk_gate::Scope;
-    let control = &state.risk.control;
-    let deployments = state
-        .deployments()
-        .into_iter()
-        .filter(|d| d.current().status == "running")
-        .map(|d| DeploymentState {
-            trading_state: d.risk.control.effective(&d.plugin_name).0.to_string(),
-            id: d.id.clone(),
-        })
-        .collect();
-    Json(ServiceTradingNow {
-        trading_state: control.state_of(&Scope::All).to_string(),
-        changes: control
-            .history()
-            .into_iter()
-            .filter(|c| c.scope == Scope::All)
-            .collect(),
-        deployments,
-    })
-}
-
-#[utoipa::path(post, path = "/v1/halt", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "Every deployment of the service refuses new orders (HALTED); audited before it takes effect"), (status = 400, body = ApiError)), security(("token" = [])))]
-async fn halt_service(
-    State(state): State<Arc<AppState>>,
-    Extension(p): Extension<Principal>,
-    ApiJson(body): ApiJson<ReasonBody>,
-) -> ApiResult<Json<ServiceTrading>> {
-    // The risk control audits the change synchronously: off the async workers.
-    let outcome = tokio::task::spawn_blocking(move || {
-        ops::set_service_trading(&state, &p, &body.reason, true)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("service halt task: {e}")))??;
-    Ok(Json(outcome))
-}
-
-#[utoipa::path(post, path = "/v1/resume", request_body = ReasonBody, responses((status = 200, body = ServiceTrading, description = "The service-wide halt is lifted (a deployment halted on its own stays halted)"), (status = 400, body = ApiError)), security(("token" = [])))]
-async fn resume_service(
-    State(state): State<Arc<AppState>>,
-    Extension(p): Extension<Principal>,
-    ApiJson(body): ApiJson<ReasonBody>,
-) -> ApiResult<Json<ServiceTrading>> {
-    // The risk control audits the change synchronously: off the async workers.
-    let outcome = tokio::task::spawn_blocking(move || {
-        ops::set_service_trading(&state, &p, &body.reason, false)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("service resume task: {e}")))??;
-    Ok(Json(outcome))
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
         deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
-        halt_service, resume_service, service_trading, risk::deployment_risk, session::sign_in, session::current, session::sign_out,
+        trading::halt_service, trading::resume_service, trading::service_trading, risk::deployment_risk, session::sign_in, session::current, session::sign_out,
         jobs::post_backtest, jobs::list_backtests, jobs::get_backtest, jobs::cancel_backtest,
         jobs::backtest_report, jobs::backtest_report_html, jobs::post_sweep, jobs::list_sweeps, jobs::get_sweep, jobs::cancel_sweep,
         jobs::sweep_result),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
         DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
-        ServiceTrading, DeploymentState, ServiceTradingNow, risk::RiskView, risk::Figures, session::SignIn, super::session::SessionView,
+        ServiceTrading, DeploymentState, trading::ServiceTradingNow, risk::RiskView, risk::Figures, session::SignIn, super::session::SessionView,
         super::jobs::JobRequest, super::jobs::JobView, super::jobs::JobKind, super::jobs::JobStatus,
         super::jobs::JobProgress, super::jobs::JobMessage, super::jobs::SweepResult, super::jobs::SweepRow)),
     modifiers(&Security, &ErrorCodes, &CommonErrors, &BinaryUpload)

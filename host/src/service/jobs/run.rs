@@ -513,20 +513,11 @@ fn backtest_end(
     settlement: &str,
     title: &str,
 ) -> End {
-    let json = match serde_json::to_string_pretty(report) {
-        Ok(j) => j + "\n",
-        Err(e) => return End::failed(format!("cannot encode report.json: {e}")),
-    };
-    if let Err(e) = crate::storage::write_atomic(folder, "report.json", json.as_bytes()) {
-        return End::failed(e.to_string());
-    }
-    // The console's own report viewer, self-contained (decision 0037).
-    let html = match backtest::report_html::render(&json, title) {
-        Ok(h) => h,
-        Err(e) => return End::failed(e),
-    };
-    if let Err(e) = crate::storage::write_atomic(folder, "report.html", html.as_bytes()) {
-        return End::failed(e.to_string());
+    // report.json and the console's own viewer, self-contained (decision 0037).
+    if let Err(e) = backtest::report_html::json(report)
+        .and_then(|json| backtest::report_html::write(folder, &json, title))
+    {
+        return End::failed(e);
     }
     let row = Row::from_report(0, BTreeMap::new(), report, settlement);
     let fault = report
