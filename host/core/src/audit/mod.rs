@@ -53,6 +53,9 @@ pub enum AuditAction {
     PositionMismatch,
     /// A signal consumer's circuit breaker opened, went half-open or closed.
     SignalBreakerChanged,
+    /// An operator asked for a flatten: halt, then close every position with reduce-only
+    /// market orders (recorded before it takes effect).
+    FlattenRequested,
     /// A component was stored in the registry.
     PluginUploaded,
     /// An author asked for a capability grant.

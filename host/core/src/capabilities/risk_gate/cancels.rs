@@ -276,4 +276,31 @@ mod tests {
         let c = g.cancel_counts();
         assert_eq!((c.sent, c.over_limit, c.already_pending), (16, 96, 1));
     }
+
+    #[test]
+    fn an_operator_flatten_is_taken_once_and_flattens_whatever_the_policy_says() {
+        let (mut g, _, _) = gate(2, 64);
+        assert!(
+            !g.hub.policy.halt.flatten,
+            "the permissive policy does not flatten"
+        );
+        assert_eq!(g.take_halt(), None);
+        g.hub
+            .control
+            .flatten(
+                &crate::capabilities::risk_gate::Scope::All,
+                "close it all",
+                "op",
+                None,
+            )
+            .unwrap();
+        assert_eq!(g.take_halt(), Some(true));
+        assert_eq!(g.take_halt(), None, "once per request");
+        // A plain halt after a resume does not flatten under this policy.
+        let all = crate::capabilities::risk_gate::Scope::All;
+        g.hub.control.resume(&all, "back", "op", None).unwrap();
+        assert_eq!(g.take_halt(), None);
+        g.hub.control.halt(&all, "stop", "op", None).unwrap();
+        assert_eq!(g.take_halt(), Some(false));
+    }
 }

@@ -109,6 +109,8 @@ pub enum ControlError {
 struct Entry {
     state: TradingState,
     reason: String,
+    /// Operator flattens requested for this scope so far ([`TradingControl::flatten`]).
+    flattens: u64,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +118,26 @@ struct States {
     global: Entry,
     plugins: BTreeMap<String, Entry>,
     history: Vec<StateChange>,
+}
+
+impl States {
+    /// The entry of `scope` (a plugin's is made on first use).
+    fn entry(&mut self, scope: &Scope) -> &mut Entry {
+        match scope {
+            Scope::All => &mut self.global,
+            Scope::Plugin(name) => self.plugins.entry(name.clone()).or_default(),
+        }
+    }
+}
+
+/// A change's reason, trimmed; an empty one is refused.
+fn required(reason: &str) -> Result<&str, ControlError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        Err(ControlError::NoReason)
+    } else {
+        Ok(reason)
+    }
 }
 
 struct Inner {
@@ -259,6 +281,44 @@ impl TradingControl {
         self.set(scope, TradingState::Halted, reason, actor, event_ts)
     }
 
+    /// Halts `scope` and has its driver close every position with reduce-only market orders
+    /// (whatever the policy's `halt.flatten` says), once per request. The request is audited
+    /// first (`flatten-requested`), then the halt (`trading-state-changed`, unless already
+    /// halted). Like a halt it takes effect even when it cannot be audited (the error is
+    /// returned); drivers act on it before the next event.
+    pub fn flatten(
+        &self,
+        scope: &Scope,
+        reason: &str,
+        actor: &str,
+        event_ts: Option<u64>,
+    ) -> Result<Option<StateChange>, ControlError> {
+        let reason = required(reason)?;
+        let audited = self.inner.audit.append(
+            actor,
+            AuditAction::FlattenRequested,
+            &scope.to_string(),
+            serde_json::json!({ "reason": reason, "event_ts": event_ts }),
+        );
+        if let Err(e) = &audited {
+            tracing::error!(scope = %scope, "flatten applied but not audited: {e}");
+        }
+        let change = self.set(scope, TradingState::Halted, reason, actor, event_ts);
+        self.lock().entry(scope).flattens += 1;
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        audited?;
+        change
+    }
+
+    /// Flattens requested so far for `plugin` (its own and the host-wide ones of this
+    /// control): a gate that sees the count grow closes its positions.
+    #[must_use]
+    pub fn flatten_count(&self, plugin: &str) -> u64 {
+        let states = self.lock();
+        let own = states.plugins.get(plugin).map_or(0, |e| e.flattens);
+        states.global.flattens.wrapping_add(own)
+    }
+
     /// Returns `scope` to `ACTIVE`.
     pub fn resume(
         &self,
@@ -279,15 +339,9 @@ impl TradingControl {
         actor: &str,
         event_ts: Option<u64>,
     ) -> Result<Option<StateChange>, ControlError> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(ControlError::NoReason);
-        }
+        let reason = required(reason)?;
         let mut states = self.lock();
-        let entry = match scope {
-            Scope::All => &mut states.global,
-            Scope::Plugin(name) => states.plugins.entry(name.clone()).or_default(),
-        };
+        let entry = states.entry(scope);
         let from = entry.state;
         if from == to {
             return Ok(None);
@@ -312,10 +366,8 @@ impl TradingControl {
             Err(e) if to != TradingState::Halted => return Err(ControlError::Audit(e)),
             other => other,
         };
-        *entry = Entry {
-            state: to,
-            reason: reason.to_string(),
-        };
+        entry.state = to;
+        entry.reason = reason.to_string();
         states.history.push(change.clone());
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
         drop(states);
@@ -343,14 +395,9 @@ impl TradingControl {
     /// Sets a state without audit or notification (loading what was recorded before).
     pub(super) fn restore_one(&self, scope: &Scope, state: TradingState, reason: &str) {
         let mut states = self.lock();
-        let entry = match scope {
-            Scope::All => &mut states.global,
-            Scope::Plugin(name) => states.plugins.entry(name.clone()).or_default(),
-        };
-        *entry = Entry {
-            state,
-            reason: reason.to_string(),
-        };
+        let entry = states.entry(scope);
+        entry.state = state;
+        entry.reason = reason.to_string();
         drop(states);
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -463,5 +510,42 @@ mod tests {
         let kinds: Vec<String> = alerts.alerts().into_iter().map(|a| a.kind).collect();
         assert_eq!(kinds, ["reducing", "halted", "resumed"]);
         assert_eq!(c.history().len(), 3);
+    }
+
+    #[test]
+    fn a_flatten_is_audited_first_halts_and_counts_once_per_request() {
+        let (c, _, audit) = control();
+        assert!(c.flatten(&Scope::All, " ", "bob", None).is_err());
+        assert_eq!(c.flatten_count("ema"), 0);
+        let g0 = c.generation();
+        c.flatten(&Scope::All, "desk closes the book", "bob", None)
+            .unwrap();
+        assert_eq!(c.effective("ema").0, TradingState::Halted);
+        assert_eq!(c.flatten_count("ema"), 1);
+        assert!(c.generation() > g0);
+        // Already halted: the second flatten is recorded and counted, no state change.
+        let g1 = c.generation();
+        assert_eq!(c.flatten(&Scope::All, "again", "bob", None).unwrap(), None);
+        assert_eq!(c.flatten_count("ema"), 2);
+        assert!(c.generation() > g1, "drivers must see the second request");
+        c.flatten(&Scope::Plugin("ema".into()), "only ema", "bob", None)
+            .unwrap();
+        assert_eq!((c.flatten_count("ema"), c.flatten_count("rsi")), (3, 2));
+        let actions: Vec<AuditAction> = audit.records().iter().map(|r| r.action).collect();
+        assert_eq!(
+            actions,
+            [
+                AuditAction::FlattenRequested,
+                AuditAction::TradingStateChanged,
+                AuditAction::FlattenRequested,
+                AuditAction::FlattenRequested,
+                AuditAction::TradingStateChanged,
+            ]
+        );
+        assert_eq!(
+            audit.records()[0].details()["reason"],
+            "desk closes the book"
+        );
+        crate::audit::verify(&audit.records()).unwrap();
     }
 }

@@ -77,6 +77,10 @@ pub struct RiskGateState {
     pub(super) state_reason: String,
     /// Set on a transition into `HALTED`, taken by the driver.
     pub(super) halt_pending: bool,
+    /// Operator flattens seen ([`super::TradingControl::flatten_count`]).
+    pub(super) seen_flattens: u64,
+    /// Set with `halt_pending` by an operator flatten: close positions whatever the policy.
+    pub(super) flatten_pending: bool,
     pub(super) recent: VecDeque<u64>,
     pub(super) marks: PnlMarks,
     /// Whether any money limit applies (marks are computed only then).
@@ -135,6 +139,8 @@ impl RiskGateState {
                 max_orders_per_callback.min(u64::from(p))
             });
         let uses_money = identity.hub.policy.uses_money(&limits);
+        // Flattens asked for before this gate existed are not its to act on.
+        let seen_flattens = identity.hub.control.flatten_count(&identity.plugin);
         Self {
             granted,
             instruments,
@@ -155,6 +161,8 @@ impl RiskGateState {
             state: TradingState::Active,
             state_reason: String::new(),
             halt_pending: false,
+            seen_flattens,
+            flatten_pending: false,
             recent: VecDeque::new(),
             marks: PnlMarks::default(),
             uses_money,
@@ -222,16 +230,24 @@ impl RiskGateState {
         if state == TradingState::Halted && self.state != TradingState::Halted {
             self.halt_pending = true;
         }
+        let flattens = self.hub.control.flatten_count(&self.plugin);
+        if flattens != self.seen_flattens {
+            self.seen_flattens = flattens;
+            self.halt_pending = true;
+            self.flatten_pending = true;
+        }
         self.state = state;
         self.state_reason = reason;
     }
 
     /// Whether the plugin has just been halted and its driver must act: cancel open
     /// orders ([`Self::cancel_all`]) and, if `flatten`, close positions
-    /// ([`Self::flatten`]). Returns `Some(flatten)` once per halt.
+    /// ([`Self::flatten`]). Returns `Some(flatten)` once per halt: `flatten` when the
+    /// policy says `halt.flatten` or an operator asked for a flatten.
     pub fn take_halt(&mut self) -> Option<bool> {
         self.refresh_state();
-        std::mem::take(&mut self.halt_pending).then_some(self.hub.policy.halt.flatten)
+        let flatten = std::mem::take(&mut self.flatten_pending) || self.hub.policy.halt.flatten;
+        std::mem::take(&mut self.halt_pending).then_some(flatten)
     }
 
     /// The event time the driver is at (before it delivers the event).
@@ -539,6 +555,8 @@ impl RiskGateState {
         self.state_reason = std::mem::take(&mut from.state_reason);
         self.seen_generation = from.seen_generation;
         self.halt_pending = std::mem::take(&mut from.halt_pending);
+        self.seen_flattens = from.seen_flattens;
+        self.flatten_pending = std::mem::take(&mut from.flatten_pending);
         self.suppressed = std::mem::take(&mut from.suppressed);
         self.cancelling = std::mem::take(&mut from.cancelling);
         self.cancel_counts = std::mem::take(&mut from.cancel_counts);
