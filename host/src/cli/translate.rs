@@ -186,6 +186,7 @@ fn run_watch(args: &Args, opts: &Options, source: &str) -> u8 {
             watch::Event::Failed { .. }
                 | watch::Event::SwapFailed { .. }
                 | watch::Event::SourceFailed { .. }
+                | watch::Event::ReportFailed { .. }
         );
         if json {
             println!("{}", serde_json::to_string(e).unwrap_or_default());
@@ -251,6 +252,9 @@ fn describe(e: &watch::Event) -> String {
             format!("swap of {deployment} to {to} FAILED (the running version stays): {error}")
         }
         E::SourceFailed { error } => format!("cannot read the definitions: {error}"),
+        E::ReportFailed { origin, error } => {
+            format!("could not report the translation of {origin} to the service: {error}")
+        }
         E::GrantRequested {
             deployment,
             digest,

@@ -386,6 +386,20 @@ impl ComponentStrategy {
         } else if result.is_ok() {
             self.probation_passed_event();
         }
+        if let Some(point) = &self.swap {
+            point.emit(AdapterEvent::SignalDelivery {
+                signal_id: data.signal.signal_id.clone(),
+                seq: data.seq,
+                delivered: result.is_ok(),
+                reason: match &result {
+                    Ok(()) => None,
+                    Err(DeliveryError::Permanent(r) | DeliveryError::Transient(r)) => {
+                        Some(r.clone())
+                    }
+                },
+                event_ts: Some(self.core.clock().timestamp_ns().as_u64()),
+            });
+        }
         match result {
             Ok(()) => {
                 self.signals.borrow_mut().received += 1;

@@ -73,6 +73,16 @@ pub enum AdapterEvent {
     },
     /// The new version passed probation; the old instance is dropped.
     Committed { sha256: String, events: u64 },
+    /// A signal the plugin was granted and subscribed to: delivered, or a dead letter with
+    /// the reason (quarantined, or faulting on it).
+    SignalDelivery {
+        signal_id: String,
+        /// The session's sequence number of the signal.
+        seq: i64,
+        delivered: bool,
+        reason: Option<String>,
+        event_ts: Option<u64>,
+    },
     /// Periodic session figures (at most every 500 ms, and at the end of data).
     Progress {
         events: u64,
@@ -87,8 +97,15 @@ pub enum AdapterEvent {
         signals_received: u64,
         realized_pnl: std::collections::BTreeMap<String, String>,
         unrealized_pnl: std::collections::BTreeMap<String, String>,
+        /// The plugin's open orders in Nautilus's cache, oldest first (at most
+        /// [`OPEN_ORDERS_SHOWN`]; `open_orders_total` counts them all).
+        open_orders: Vec<crate::backtest::report::OrderRow>,
+        open_orders_total: u64,
     },
 }
+
+/// Open orders a progress event lists.
+pub const OPEN_ORDERS_SHOWN: usize = 50;
 
 /// Where an adapter reports [`AdapterEvent`]s (a session's broadcast, a benchmark's tally).
 pub type EventSink = Arc<dyn Fn(AdapterEvent) + Send + Sync>;

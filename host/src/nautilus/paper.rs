@@ -390,6 +390,11 @@ pub(crate) fn progress_event(
     progress: &Progress,
 ) -> AdapterEvent {
     let r = report::strategy_report(cache, &sid, marks, None);
+    let open: std::collections::HashSet<String> = cache
+        .client_order_ids_open(None, None, Some(&sid), None)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let (p, refused) = {
         let i = shared.borrow();
         let counts = i.host().risk_gate.counts();
@@ -406,6 +411,13 @@ pub(crate) fn progress_event(
         signals_received: tally.borrow().received,
         realized_pnl: r.realized_pnl,
         unrealized_pnl: r.unrealized_pnl,
+        open_orders_total: open.len() as u64,
+        open_orders: r
+            .orders
+            .into_iter()
+            .filter(|o| open.contains(o.client_order_id.as_str()))
+            .take(crate::nautilus::hotswap::OPEN_ORDERS_SHOWN)
+            .collect(),
     }
 }
 

@@ -137,6 +137,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Roles(OPERATORS),
     ),
     (
+        "POST",
+        "/v1/deployments/{id}/flatten",
+        Access::Roles(OPERATORS),
+    ),
+    (
         "GET",
         "/v1/deployments/{id}/events",
         Access::Roles(WATCHERS),
@@ -148,6 +153,11 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/v1/stream", Access::Roles(WATCHERS)),
     ("POST", "/v1/signals", Access::Roles(OPERATORS)),
+    ("GET", "/v1/signals", Access::Roles(ALL)),
+    ("GET", "/v1/signals/dead-letters", Access::Roles(ALL)),
+    ("GET", "/v1/signals/breakers", Access::Roles(ALL)),
+    ("GET", "/v1/translations", Access::Roles(ALL)),
+    ("PUT", "/v1/translations", Access::Roles(AUTHORS)),
     ("GET", "/v1/audit", Access::Roles(AUDITORS)),
     ("GET", "/v1/audit/verify", Access::Roles(AUDITORS)),
     ("POST", "/v1/tokens", Access::Roles(ADMINS)),

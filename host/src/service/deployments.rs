@@ -430,6 +430,23 @@ pub(super) async fn pump(
                 tracing::error!(deployment = %dep.id, "{e}");
             }
         }
+        if let AdapterEvent::SignalDelivery {
+            signal_id,
+            delivered,
+            reason,
+            ..
+        } = &event
+        {
+            super::signals::on_delivery(
+                &state,
+                &dep.id,
+                &dep.plugin_name,
+                signal_id,
+                *delivered,
+                reason.as_deref(),
+            )
+            .await;
+        }
         let value = serde_json::to_value(&event).unwrap_or_default();
         let stored = dep.record(value);
         let _ = state.stream.send(stored);

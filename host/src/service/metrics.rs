@@ -100,6 +100,9 @@ pub fn observe(labels: &[(&'static str, String); 2], event: &AdapterEvent, last:
         AdapterEvent::RolledBack { .. } | AdapterEvent::SwapRefused { .. } => {
             metrics::counter!("stratbox_swap_rollbacks_total", &l).increment(1);
         }
-        AdapterEvent::Committed { .. } => {}
+        AdapterEvent::SignalDelivery {
+            delivered: false, ..
+        } => metrics::counter!("stratbox_signal_dead_letters_total", &l).increment(1),
+        AdapterEvent::Committed { .. } | AdapterEvent::SignalDelivery { .. } => {}
     }
 }

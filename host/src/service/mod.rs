@@ -26,6 +26,8 @@ pub mod ops;
 mod recovery;
 pub mod registry;
 pub mod session;
+pub mod signals;
+pub mod translations;
 
 use std::{
     collections::BTreeMap,
@@ -72,6 +74,8 @@ pub struct AppState {
     /// Backtest and sweep jobs: the worker pool, the jobs of this process and their
     /// stream (a second broadcast channel beside [`Self::stream`]).
     pub jobs: jobs::Jobs,
+    /// Breakers and numbering of the signals posted to the service.
+    pub signals: signals::SignalBook,
     deployments: Mutex<BTreeMap<String, Arc<Deployment>>>,
 }
 
@@ -187,6 +191,9 @@ impl Server {
             config.job_queue,
         );
         let data_dir = crate::storage::open_dir(&config.data_dir)?;
+        let signals =
+            signals::SignalBook::open(&pool, crate::signals::router::BreakerConfig::default())
+                .await?;
         let engine = SandboxEngine::new(EngineOptions::default())
             .map_err(|e| StartError::Engine(e.to_string()))?;
         metrics::handle();
@@ -227,6 +234,7 @@ impl Server {
             state_dir,
             auth_failures,
             jobs,
+            signals,
             deployments: Mutex::default(),
         });
         let bootstrap = match std::env::var("STRATBOX_ADMIN_TOKEN") {

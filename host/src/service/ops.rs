@@ -20,7 +20,7 @@ use crate::{
     backtest,
     capabilities::{
         Instance,
-        risk_gate::{RiskPolicy, Scope},
+        risk_gate::{RiskPolicy, Scope, control::ControlError},
     },
     nautilus::{
         hotswap::{SwapReply, SwapRequest},
@@ -488,6 +488,32 @@ pub fn set_trading(
         "deployment": dep.id,
         "changed": change.is_some(),
         "trading_state": format!("{}", control.effective(&dep.plugin_name).0),
+    }))
+}
+
+/// Halts a deployment and has its driver close every position (reduce-only market orders)
+/// before the next event, whatever its policy's `halt.flatten` says. Audited by the
+/// trading control before it takes effect; like a halt, it applies even if the audit
+/// record cannot be written (the answer then says so).
+pub fn flatten(
+    dep: &Deployment,
+    who: &Principal,
+    reason: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let control = &dep.risk.control;
+    let (changed, audit_error) = match control.flatten(&Scope::All, reason, &who.actor(), None) {
+        Ok(change) => (change.is_some(), None),
+        Err(ControlError::NoReason) => {
+            return Err(ApiError::bad_request(ControlError::NoReason.to_string()));
+        }
+        Err(e @ ControlError::Audit(_)) => (true, Some(e.to_string())),
+    };
+    Ok(serde_json::json!({
+        "deployment": dep.id,
+        "changed": changed,
+        "flatten": true,
+        "trading_state": format!("{}", control.effective(&dep.plugin_name).0),
+        "audit_error": audit_error,
     }))
 }
 

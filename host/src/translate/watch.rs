@@ -94,6 +94,11 @@ pub enum Event {
     SourceFailed {
         error: String,
     },
+    /// The service could not be told how a translation went (`PUT /v1/translations`).
+    ReportFailed {
+        origin: String,
+        error: String,
+    },
 }
 
 /// What the watch remembers between polls: the SHA-256 of each origin's last text seen,
@@ -212,6 +217,10 @@ pub fn poll(
         let text = match text {
             Ok(t) => t,
             Err(error) => {
+                if let Some(svc) = service {
+                    let id = definition_id_of(None, &origin);
+                    events.extend(report_status(&agent, svc, &origin, &id, None, Err(&error)));
+                }
                 events.push(Event::Failed { origin, error });
                 continue;
             }
@@ -233,6 +242,16 @@ pub fn poll(
                     definition_sha256: r.definition_sha256.clone(),
                     component_sha256: r.component_sha256.clone(),
                 });
+                if let Some(svc) = service {
+                    events.extend(report_status(
+                        &agent,
+                        svc,
+                        &origin,
+                        &r.definition_id,
+                        Some(&r.definition_sha256),
+                        Ok(r),
+                    ));
+                }
                 if let (Some(svc), Some(bytes)) = (service, &outcome.component) {
                     events.extend(swap_running(
                         &agent,
@@ -243,13 +262,88 @@ pub fn poll(
                     ));
                 }
             }
-            Err(e) => events.push(Event::Failed {
-                origin,
-                error: e.to_string(),
-            }),
+            Err(e) => {
+                let error = e.to_string();
+                if let Some(svc) = service {
+                    let id = definition_id_of(Some(&text), &origin);
+                    let sha = state.seen.get(&origin).cloned();
+                    events.extend(report_status(
+                        &agent,
+                        svc,
+                        &origin,
+                        &id,
+                        sha.as_ref(),
+                        Err(&error),
+                    ));
+                }
+                events.push(Event::Failed { origin, error });
+            }
         }
     }
     events
+}
+
+/// The `id` a definition's text declares, else its file (or URL) name without `.json`.
+fn definition_id_of(text: Option<&str>, origin: &str) -> String {
+    let declared = text
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|v| {
+            v.get("id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|id| !id.trim().is_empty() && id.len() <= 256 && !id.chars().any(char::is_control));
+    declared.unwrap_or_else(|| {
+        let name = origin.rsplit(['/', '\\']).next().unwrap_or(origin);
+        let stem = name.strip_suffix(".json").unwrap_or(name);
+        if stem.is_empty() {
+            "definition".to_string()
+        } else {
+            stem.chars().take(256).collect()
+        }
+    })
+}
+
+/// Tells the service how the translation of `origin` went (`PUT /v1/translations`, with
+/// the upload token: an author's). A failure to report is an event; the watch goes on.
+fn report_status(
+    agent: &ureq::Agent,
+    svc: &Service,
+    origin: &str,
+    id: &str,
+    definition_sha256: Option<&String>,
+    outcome: Result<&super::MappingRecord, &str>,
+) -> Option<Event> {
+    let body = match outcome {
+        Ok(r) => serde_json::json!({
+            "origin": origin, "definition_id": id, "status": "translated",
+            "definition_sha256": definition_sha256, "version": r.definition_version,
+            "plugin": r.plugin, "component_sha256": r.component_sha256, "error": null,
+        }),
+        Err(error) => serde_json::json!({
+            "origin": origin, "definition_id": id, "status": "failed",
+            "definition_sha256": definition_sha256, "version": null, "plugin": null,
+            "component_sha256": null, "error": error,
+        }),
+    };
+    let sent = call(
+        agent,
+        svc,
+        "PUT",
+        "/v1/translations",
+        Some(("application/json", body.to_string().into_bytes())),
+    );
+    match sent {
+        Ok((200, _)) => None,
+        Ok((status, v)) => Some(Event::ReportFailed {
+            origin: origin.to_string(),
+            error: message(status, &v),
+        }),
+        Err(error) => Some(Event::ReportFailed {
+            origin: origin.to_string(),
+            error,
+        }),
+    }
 }
 
 fn call(
@@ -262,7 +356,9 @@ fn call(
     let url = format!("{}{path}", svc.server.trim_end_matches('/'));
     // Separation of duties: an author uploads, an operator swaps.
     let token = match (method, path) {
-        ("POST", "/v1/plugins" | "/v1/grants") => svc.upload_token.as_ref().unwrap_or(&svc.token),
+        ("POST", "/v1/plugins" | "/v1/grants") | ("PUT", "/v1/translations") => {
+            svc.upload_token.as_ref().unwrap_or(&svc.token)
+        }
         _ => &svc.token,
     };
     let auth = format!("Bearer {token}");

@@ -40,6 +40,7 @@ mod service_kill_switch;
 mod service_live;
 mod service_load;
 mod service_recovery;
+mod service_signals;
 mod service_venue;
 mod signals;
 mod translate_parity;

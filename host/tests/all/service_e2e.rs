@@ -90,6 +90,18 @@ impl Api {
         )
     }
 
+    /// A token for `name` with `role`, issued through the API by `admin`.
+    pub(crate) fn token(&self, admin: &str, name: &str, role: &str) -> String {
+        let (s, v) = self.call(
+            "POST",
+            "/v1/tokens",
+            Some(admin),
+            Some(json!({ "name": name, "role": role })),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
     pub(crate) fn upload(&self, token: &str, path: &str) -> (u16, Value) {
         let bytes = std::fs::read(path).unwrap();
         let mut resp = self
@@ -240,16 +252,7 @@ fn end_to_end(database_url: String) {
     let api = Api::new(server.addr);
 
     // Tokens for every role, issued through the API.
-    let token = |name: &str, role: &str| {
-        let (s, v) = api.call(
-            "POST",
-            "/v1/tokens",
-            Some(&admin),
-            Some(json!({ "name": name, "role": role })),
-        );
-        assert_eq!(s, 201, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    };
+    let token = |name: &str, role: &str| api.token(&admin, name, role);
     let author = token("ada", "author");
     let operator = token("otto", "operator");
     let auditor = token("aud", "auditor");

@@ -60,16 +60,7 @@ fn halt_and_resume_reach_every_deployment_of_the_service() {
         .block_on(Server::start(config(tmp.path(), url.clone())))
         .unwrap();
     let api = Api::new(server.addr);
-    let token = |name: &str, role: &str| {
-        let (s, v) = api.call(
-            "POST",
-            "/v1/tokens",
-            Some(&admin),
-            Some(json!({ "name": name, "role": role })),
-        );
-        assert_eq!(s, 201, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    };
+    let token = |name: &str, role: &str| api.token(&admin, name, role);
     let author = token("ada", "author");
     let operator = token("otto", "operator");
 

@@ -484,6 +484,23 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
         (Some(d2.as_str()), Some("running")),
         "{now}"
     );
+    // The watch told the service how each translation went (as the author).
+    let reported = || {
+        let (s, v) = api("GET", "/v1/translations", None);
+        assert_eq!(s, 200, "{v}");
+        let rows = v.as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1, "one definition: {v}");
+        rows[0].clone()
+    };
+    let row = reported();
+    assert_eq!(row["status"], "translated", "{row}");
+    assert_eq!(row["version"], "1.1.0", "{row}");
+    assert_eq!(row["component_sha256"].as_str(), Some(d2.as_str()), "{row}");
+    assert!(
+        row["origin"].as_str().unwrap().ends_with("ema.json"),
+        "{row}"
+    );
+    assert_eq!(row["reported_by"], "ada (author)", "{row}");
 
     // A broken change: reported, the deployment keeps running v1.1.
     def["version"] = json!("1.2.0");
@@ -504,6 +521,13 @@ fn a_changed_definition_hot_swaps_the_running_deployment() {
         (Some(d2.as_str()), Some("running")),
         "{now}"
     );
+    let row = reported();
+    assert_eq!(row["status"], "failed", "{row}");
+    assert!(
+        row["error"].as_str().unwrap().contains("fast_period"),
+        "{row}"
+    );
+    assert_eq!(row["component_sha256"], Value::Null, "{row}");
 
     // The audit trail holds the swap.
     let (s, audit) = api("GET", "/v1/audit?limit=1000", None);

@@ -35,8 +35,10 @@ type ApiResult<T> = Result<T, ApiError>;
 mod jobs;
 mod risk;
 mod session;
+mod signals;
 mod tokens;
 mod trading;
+mod translations;
 
 /// The whole API.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -73,11 +75,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/deployments/{id}/plugin", put(swap_plugin))
         .route("/v1/deployments/{id}/halt", post(halt))
         .route("/v1/deployments/{id}/resume", post(resume))
+        .route("/v1/deployments/{id}/flatten", post(flatten))
         .route("/v1/deployments/{id}/events", get(deployment_events))
         .route("/v1/deployments/{id}/risk", get(risk::deployment_risk))
         .route("/v1/deployments/{id}/replay", post(replay_deployment))
         .route("/v1/stream", get(stream))
-        .route("/v1/signals", post(post_signals))
+        .route(
+            "/v1/signals",
+            post(signals::post_signals).get(signals::list_signals),
+        )
+        .route("/v1/signals/dead-letters", get(signals::list_dead_letters))
+        .route("/v1/signals/breakers", get(signals::list_breakers))
+        .route(
+            "/v1/translations",
+            get(translations::list_translations).put(translations::put_translation),
+        )
         .route("/v1/audit", get(audit_list))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/tokens", post(tokens::create_token))
@@ -481,13 +493,10 @@ async fn halt(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let dep = deployment(&state, &id)?;
-    // The risk control audits the change synchronously: off the async workers.
-    let outcome =
-        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, true))
-            .await
-            .map_err(|e| ApiError::internal(format!("halt task: {e}")))??;
-    Ok(Json(outcome))
+    trading_change(&state, &id, "halt", move |dep| {
+        ops::set_trading(dep, &p, &body.reason, true)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/v1/deployments/{id}/resume", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200), (status = 404, body = ApiError)), security(("token" = [])))]
@@ -497,12 +506,39 @@ async fn resume(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let dep = deployment(&state, &id)?;
-    // The risk control audits the change synchronously: off the async workers.
-    let outcome =
-        tokio::task::spawn_blocking(move || ops::set_trading(&dep, &p, &body.reason, false))
-            .await
-            .map_err(|e| ApiError::internal(format!("resume task: {e}")))??;
+    trading_change(&state, &id, "resume", move |dep| {
+        ops::set_trading(dep, &p, &body.reason, false)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/deployments/{id}/flatten", params(("id" = String, Path, description = "The deployment's id (`dep-` and 12 hex digits)")), request_body = ReasonBody, responses((status = 200, description = "Halted; its open orders are cancelled and every position closed with reduce-only market orders before the next event"), (status = 404, body = ApiError)), security(("token" = [])))]
+async fn flatten(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    trading_change(&state, &id, "flatten", move |dep| {
+        ops::flatten(dep, &p, &body.reason)
+    })
+    .await
+}
+
+/// Runs `change` on deployment `id` off the async workers: the risk control audits it
+/// synchronously.
+async fn trading_change(
+    state: &AppState,
+    id: &str,
+    what: &'static str,
+    change: impl FnOnce(&super::deployments::Deployment) -> ApiResult<serde_json::Value>
+    + Send
+    + 'static,
+) -> ApiResult<Json<serde_json::Value>> {
+    let dep = deployment(state, id)?;
+    let outcome = tokio::task::spawn_blocking(move || change(&dep))
+        .await
+        .map_err(|e| ApiError::internal(format!("{what} task: {e}")))??;
     Ok(Json(outcome))
 }
 
@@ -636,64 +672,6 @@ async fn forward(
     }
 }
 
-/// What happened to posted signals.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-struct SignalsOutcome {
-    accepted: usize,
-    /// Running deployments each accepted signal was handed to.
-    deployments: usize,
-    #[schema(value_type = Vec<Object>)]
-    refused: Vec<serde_json::Value>,
-}
-
-#[utoipa::path(post, path = "/v1/signals", request_body(content = Object, description = "One signal object or an array of them (the signal schema of docs/signals.md)"), responses((status = 200, body = SignalsOutcome), (status = 400, body = ApiError)), security(("token" = [])))]
-async fn post_signals(
-    State(state): State<Arc<AppState>>,
-    ApiJson(body): ApiJson<serde_json::Value>,
-) -> ApiResult<Json<SignalsOutcome>> {
-    use crate::signals::validate::{SignalLimits, TimeCheck, Validator};
-    let items = match body {
-        serde_json::Value::Array(a) => a,
-        other => vec![other],
-    };
-    if items.len() > 10_000 {
-        return Err(ApiError::bad_request("at most 10000 signals per request"));
-    }
-    let defs = crate::catalog::instrument_defs::Instruments::bundled();
-    let validator = Validator::new(defs.ids(), SignalLimits::default(), TimeCheck::Backtest);
-    let running: Vec<_> = state
-        .deployments()
-        .into_iter()
-        .filter(|d| d.current().status == "running")
-        .collect();
-    let mut out = SignalsOutcome {
-        accepted: 0,
-        deployments: running.len(),
-        refused: Vec::new(),
-    };
-    for (i, item) in items.iter().enumerate() {
-        match validator.parse_json(&item.to_string()) {
-            Ok(signal) => {
-                out.accepted += 1;
-                for d in &running {
-                    if let Err(e) = d.hand_signal(&signal) {
-                        tracing::error!(deployment = %d.id, "signal not journaled: {e}");
-                        out.refused.push(serde_json::json!({
-                            "index": i,
-                            "deployment": d.id,
-                            "reason": format!("not delivered to deployment {}: {e}", d.id),
-                        }));
-                    }
-                }
-            }
-            Err(refusal) => out
-                .refused
-                .push(serde_json::json!({ "index": i, "reason": refusal.to_string() })),
-        }
-    }
-    Ok(Json(out))
-}
-
 #[utoipa::path(get, path = "/v1/audit", params(Page), responses((status = 200, description = "Audit records in sequence order")), security(("token" = [])))]
 async fn audit_list(
     State(state): State<Arc<AppState>>,
@@ -737,13 +715,15 @@ async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serd
     info(title = "stratbox host API", description = "Registry, grants, deployments, hot-swap, audit. Every error is JSON: {error, message, details}."),
     paths(healthz, readyz, metrics, whoami, upload_plugin, list_plugins, get_plugin, request_grant, list_grants, get_grant,
         approve_grant, reject_grant, deploy, list_deployments, get_deployment, stop_deployment, swap_plugin, halt, resume,
-        deployment_events, replay_deployment, stream, post_signals, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
+        deployment_events, replay_deployment, stream, signals::post_signals, signals::list_signals, signals::list_dead_letters, signals::list_breakers,
+        translations::list_translations, translations::put_translation, flatten, audit_list, audit_verify, tokens::create_token, tokens::revoke_token,
         trading::halt_service, trading::resume_service, trading::service_trading, risk::deployment_risk, session::sign_in, session::current, session::sign_out,
         jobs::post_backtest, jobs::list_backtests, jobs::get_backtest, jobs::cancel_backtest,
         jobs::backtest_report, jobs::backtest_report_html, jobs::post_sweep, jobs::list_sweeps, jobs::get_sweep, jobs::cancel_sweep,
         jobs::sweep_result),
     components(schemas(ApiError, ErrorCode, Principal, Role, PluginRecord, GrantRecord, GrantSpec, GrantRequestBody, DecisionBody,
-        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, SignalsOutcome, tokens::TokenBody, tokens::TokenIssued,
+        DeployRequest, DeploymentView, SwapBody, SwapOutcome, ReasonBody, StreamEvent, signals::SignalsOutcome, super::signals::IntakeRecord, super::signals::Skipped, super::signals::DeadLetter, super::signals::ConsumerView,
+        super::translations::TranslationView, super::translations::TranslationReport, super::translations::TranslationStatus, tokens::TokenBody, tokens::TokenIssued,
         ServiceTrading, DeploymentState, trading::ServiceTradingNow, risk::RiskView, risk::Figures, session::SignIn, super::session::SessionView,
         super::jobs::JobRequest, super::jobs::JobView, super::jobs::JobKind, super::jobs::JobStatus,
         super::jobs::JobProgress, super::jobs::JobMessage, super::jobs::SweepResult, super::jobs::SweepRow)),
