@@ -4,7 +4,7 @@
 // changes the deployment.
 import { test, expect } from './fixtures';
 
-const CONTROLS = ['halt-button', 'resume-button', 'stop-button', 'swap-button', 'kill-switch', 'service-resume'];
+const CONTROLS = ['halt-button', 'resume-button', 'flatten-button', 'stop-button', 'swap-button', 'kill-switch', 'service-resume'];
 
 test('the auditor sees no controls on the overview and the deployment page', async ({ page, state, signIn }) => {
   await signIn('auditor', '#/overview');

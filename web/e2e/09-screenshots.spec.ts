@@ -6,16 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test, expect, watchContext, BrowserErrors } from './fixtures';
 import { assertNotBlank } from './lib/png';
-import { consolePages, ensureJobs, type Jobs } from './lib/pages';
+import { consolePages, finishedJobs, tourPages } from './lib/pages';
 import { readState } from './lib/state';
 import type { Locator } from '@playwright/test';
 
-let jobs: Jobs;
-
-test.beforeAll(async () => {
-  test.setTimeout(600_000);
-  jobs = await ensureJobs(readState());
-});
+const jobs = finishedJobs();
 
 async function chartDrawn(chart: Locator, what: string): Promise<void> {
   // The charts draw on a later animation frame: retry until the pixels are there.
@@ -29,35 +24,28 @@ const shotDir = () => path.join(readState().out, 'screenshots');
 test('every page renders (screenshots)', async ({ page, state, signIn }) => {
   test.setTimeout(300_000);
   await signIn('admin', '#/overview');
-  const failures: string[] = [];
-  for (const p of consolePages(state, jobs)) {
-    await test.step(p.name, async () => {
-      try {
-        // A fresh load per page: one page that breaks does not take the next ones with it.
-        await page.goto('about:blank');
-        await page.goto(`/${p.hash}`);
-        await p.ready(page);
-        for (const c of p.charts ?? []) await chartDrawn(page.getByTestId(c), `${p.name}: ${c}`);
-        const file = path.join(shotDir(), `${p.name}.png`);
-        const png = await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
-        const m = assertNotBlank(png, `${p.name}.png`);
-        console.log(`${p.name}.png ${m.width}x${m.height}, ${(m.nonBackground * 100).toFixed(1)}% off background, ${m.colours} colours`);
-      } catch (e) {
-        // The page as it was, for the report; then on to the next page.
-        await page.screenshot({ path: path.join(shotDir(), `${p.name}.FAILED.png`), fullPage: true }).catch(() => {});
-        failures.push(`${p.name}: ${(e as Error).message}`);
-      }
-    });
-  }
-  // Every page is tried before failing, so that one run shows them all.
-  expect(failures, failures.join('\n\n')).toEqual([]);
+  await tourPages(
+    page,
+    consolePages(state, jobs()),
+    async (p) => {
+      for (const c of p.charts ?? []) await chartDrawn(page.getByTestId(c), `${p.name}: ${c}`);
+      const file = path.join(shotDir(), `${p.name}.png`);
+      const png = await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+      const m = assertNotBlank(png, `${p.name}.png`);
+      console.log(`${p.name}.png ${m.width}x${m.height}, ${(m.nonBackground * 100).toFixed(1)}% off background, ${m.colours} colours`);
+    },
+    // The page as it was, for the report.
+    async (p) => {
+      await page.screenshot({ path: path.join(shotDir(), `${p.name}.FAILED.png`), fullPage: true }).catch(() => {});
+    },
+  );
 });
 
 test('the self-contained report renders from a file with the network blocked', async ({ browser, state, api }) => {
-  const r = await api('operator').call('GET', `/v1/backtests/${jobs.backtest}/report.html`);
+  const r = await api('operator').call('GET', `/v1/backtests/${jobs().backtest}/report.html`);
   expect(r.status).toBe(200);
   expect(typeof r.body).toBe('string');
-  const file = path.join(state.tmp, `report-${jobs.backtest}.html`);
+  const file = path.join(state.tmp, `report-${jobs().backtest}.html`);
   fs.writeFileSync(file, r.body as string);
 
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });

@@ -133,7 +133,7 @@ function Route({ route, session }: { route: string[]; session: Session }) {
     case 'deployments':
       return id ? <DeploymentPage id={id} /> : <OverviewPage />;
     case 'strategies':
-      return <StrategiesPage />;
+      return <StrategiesPage selected={id} />;
     case 'grants':
       return <GrantsPage />;
     case 'backtests':

@@ -1,11 +1,12 @@
 // The console's pages for the screenshot and accessibility tours, each with what shows that
-// it has loaded; and a finished backtest and sweep (made through the API once per run,
-// remembered in the temporary folder) for the result pages.
+// it has loaded, and the tour itself; and a finished backtest and sweep (made through the
+// API once per run, remembered in the temporary folder) for the result pages.
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from '../fixtures';
 import { Api, waitFor } from './api';
-import type { E2eState } from './state';
+import { readState, type E2eState } from './state';
 
 export interface Jobs {
   backtest: string;
@@ -59,6 +60,11 @@ const visible = async (page: Page, ...ids: string[]) => {
   for (const id of ids) await expect(page.getByTestId(id).first()).toBeVisible();
 };
 
+/** A list section that has loaded: its table (`id`) or its empty-state line (`id-empty`). */
+const listed = async (page: Page, ...ids: string[]) => {
+  for (const id of ids) await expect(page.getByTestId(id).or(page.getByTestId(`${id}-empty`))).toBeVisible();
+};
+
 export function consolePages(state: E2eState, jobs: Jobs): ConsolePage[] {
   const pages: ConsolePage[] = [
     { name: 'overview', hash: '#/overview', ready: (p) => visible(p, 'service-state', `deployment-row-${state.deployment}`) },
@@ -70,7 +76,14 @@ export function consolePages(state: E2eState, jobs: Jobs): ConsolePage[] {
       },
       charts: ['price-chart', 'equity-chart'],
     },
-    { name: 'strategies', hash: '#/strategies', ready: (p) => visible(p, `plugin-row-${state.plugins.emaCross}`, `plugin-row-${state.plugins.emaCrossV2}`) },
+    {
+      name: 'strategies',
+      hash: '#/strategies',
+      ready: async (p) => {
+        await visible(p, `plugin-row-${state.plugins.emaCross}`, `plugin-row-${state.plugins.emaCrossV2}`);
+        await listed(p, 'definitions');
+      },
+    },
     { name: 'grants', hash: '#/grants', ready: (p) => visible(p, `grant-row-${state.approvedGrant}`, `grant-row-${state.pendingGrant}`) },
     { name: 'backtests', hash: '#/backtests', ready: (p) => visible(p, 'bt-submit', `job-row-${jobs.backtest}`) },
     {
@@ -86,11 +99,56 @@ export function consolePages(state: E2eState, jobs: Jobs): ConsolePage[] {
       name: 'signals',
       hash: '#/signals',
       ready: async (p) => {
-        await expect(p.getByTestId('nav-signals')).toBeVisible();
-        await expect(p.getByRole('heading').first()).toBeVisible();
+        await visible(p, 'signal-submit', 'signals-table');
+        await listed(p, 'recent-signals', 'dead-letters', 'signal-consumers');
       },
     },
     { name: 'audit', hash: '#/audit', ready: (p) => visible(p, 'audit-row', 'chain-status') },
   );
   return pages;
+}
+
+/**
+ * Registers, in the calling spec file, a beforeAll that makes (or finds) the finished jobs
+ * of the result pages; the returned function gives them to the tests.
+ */
+export function finishedJobs(): () => Jobs {
+  let jobs: Jobs | undefined;
+  test.beforeAll(async () => {
+    test.setTimeout(600_000);
+    jobs = await ensureJobs(readState());
+  });
+  return () => {
+    if (!jobs) throw new Error('the finished jobs are made in beforeAll');
+    return jobs;
+  };
+}
+
+/**
+ * The tour of `pages` in `page` (signed in): each one loaded afresh, so that one page that
+ * breaks does not take the next ones with it, waited for until it shows, then `check`ed, as
+ * a step of its own. Every page is tried before the test fails, so that one run lists them
+ * all; `failed` may keep what a failed page looked like.
+ */
+export async function tourPages(
+  page: Page,
+  pages: ConsolePage[],
+  check: (p: ConsolePage) => Promise<void>,
+  failed?: (p: ConsolePage) => Promise<void>,
+): Promise<void> {
+  const failures: string[] = [];
+  for (const p of pages) {
+    await test.step(p.name, async () => {
+      try {
+        await page.goto('about:blank');
+        await page.goto(`/${p.hash}`);
+        await p.ready(page);
+        await check(p);
+      } catch (e) {
+        await failed?.(p);
+        failures.push(`${p.name}: ${(e as Error).message}`);
+      }
+    });
+  }
+  expect(failures, failures.join('\n\n')).toEqual([]);
 }

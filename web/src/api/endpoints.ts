@@ -3,21 +3,28 @@ import { del, get, post, put, request } from './client';
 import type {
   AuditRecord,
   AuditVerify,
+  DeadLetter,
   DeploymentView,
+  FlattenOutcome,
   GrantView,
   JobView,
   PluginView,
   RiskView,
   Session,
+  SignalConsumer,
+  SignalRecord,
   SignalsOutcome,
   StreamEvent,
   SweepResult,
   TradingView,
+  TranslationView,
 } from './types';
 import type { Report } from '../report/types';
 
-const q = (params: Record<string, string | number>) =>
-  new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+const q = (params: Record<string, string | number | undefined>) =>
+  new URLSearchParams(
+    Object.entries(params).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+  ).toString();
 
 export const api = {
   session: () => get<Session>('/v1/session'),
@@ -42,6 +49,8 @@ export const api = {
   halt: (id: string, reason: string) => post<unknown>(`/v1/deployments/${encodeURIComponent(id)}/halt`, { reason }),
   resume: (id: string, reason: string) =>
     post<unknown>(`/v1/deployments/${encodeURIComponent(id)}/resume`, { reason }),
+  flatten: (id: string, reason: string) =>
+    post<FlattenOutcome>(`/v1/deployments/${encodeURIComponent(id)}/flatten`, { reason }),
   swap: (id: string, plugin: string, grant: string) =>
     put<unknown>(`/v1/deployments/${encodeURIComponent(id)}/plugin`, { plugin, grant }),
 
@@ -51,6 +60,13 @@ export const api = {
   resumeAll: (reason: string) => post<unknown>('/v1/resume', { reason }),
 
   postSignals: (signals: unknown) => post<SignalsOutcome>('/v1/signals', signals),
+  /** Newest first; `before`: only records with a smaller seq (older). */
+  signals: (limit: number, before?: number) => get<SignalRecord[]>(`/v1/signals?${q({ limit, before })}`),
+  deadLetters: (limit: number, before?: number) =>
+    get<DeadLetter[]>(`/v1/signals/dead-letters?${q({ limit, before })}`),
+  breakers: () => get<SignalConsumer[]>('/v1/signals/breakers'),
+
+  translations: () => get<TranslationView[]>('/v1/translations'),
 
   audit: (after: number, limit: number) => get<AuditRecord[]>(`/v1/audit?${q({ after, limit })}`),
   auditVerify: () => get<AuditVerify>('/v1/audit/verify'),

@@ -1,5 +1,9 @@
 // Shapes of the stratbox HTTP API (see /openapi.json of a running server and the console
 // contract). Fields the server is still adding are optional.
+import type { ReportOrder } from '../report/types';
+
+/** An order as the report and the open-orders figures show it. */
+export type OrderRow = ReportOrder;
 
 export type Role = 'author' | 'operator' | 'auditor' | 'admin';
 
@@ -65,6 +69,9 @@ export interface Figures {
   signals_received?: number;
   realized_pnl?: Record<string, string>;
   unrealized_pnl?: Record<string, string>;
+  /** At most 50 of the open orders (older servers: absent); `open_orders_total` counts all. */
+  open_orders?: OrderRow[];
+  open_orders_total?: number;
 }
 
 export interface DeploymentView {
@@ -110,6 +117,20 @@ export interface ProgressEvent {
   signals_received: number;
   realized_pnl: Record<string, string>;
   unrealized_pnl: Record<string, string>;
+  /** At most 50 of the open orders (older servers: absent); `open_orders_total` counts all. */
+  open_orders?: OrderRow[];
+  open_orders_total?: number;
+}
+
+/** A signal handed to the deployment: delivered to its plugin, or a dead letter. */
+export interface SignalDeliveryEvent {
+  kind: 'signal-delivery';
+  signal_id: string;
+  /** The signal record's seq (GET /v1/signals). */
+  seq: number;
+  delivered: boolean;
+  reason: string | null;
+  event_ts: number | null;
 }
 
 export interface OtherEvent {
@@ -117,7 +138,7 @@ export interface OtherEvent {
   [key: string]: unknown;
 }
 
-export type SessionEvent = FillEvent | ProgressEvent | OtherEvent;
+export type SessionEvent = FillEvent | ProgressEvent | SignalDeliveryEvent | OtherEvent;
 
 export interface StreamEvent {
   deployment: string;
@@ -192,6 +213,78 @@ export interface SignalsOutcome {
   accepted: number;
   deployments: number;
   refused: unknown[];
+  /** The intake records' seqs (GET /v1/signals), in posting order. */
+  intake?: number[];
+}
+
+/** GET /v1/signals: one posted signal, newest first. */
+export interface SignalRecord {
+  seq: number;
+  received_ns: number;
+  actor: string;
+  signal_id: string | null;
+  signal_type: string | null;
+  instrument_id: string | null;
+  source_model: string | null;
+  accepted: boolean;
+  /** Why validation refused it. */
+  reason: string | null;
+  /** Deployment ids it was handed to. */
+  handed_to: string[];
+  /** Running deployments it was not handed to (e.g. their breaker is open). */
+  skipped: { deployment: string; reason: string }[];
+}
+
+/** GET /v1/signals/dead-letters: a signal a deployment's plugin did not get, newest first. */
+export interface DeadLetter {
+  seq: number;
+  ts_ns: number;
+  deployment: string;
+  plugin: string;
+  signal_id: string;
+  stage: 'delivery' | 'breaker' | 'handoff';
+  reason: string;
+}
+
+export type Breaker = { state: 'closed'; failures: number } | { state: 'open'; until_ns: number } | { state: 'half-open' };
+
+/** GET /v1/signals/breakers: a deployment consuming signals and its circuit breaker. */
+export interface SignalConsumer {
+  deployment: string;
+  plugin: string;
+  /** The deployment's status. */
+  status: string;
+  breaker: Breaker;
+  delivered: number;
+  failed: number;
+  skipped_open: number;
+  last_failure: string | null;
+  changed_ns: number | null;
+}
+
+/** POST /v1/deployments/{id}/flatten */
+export interface FlattenOutcome {
+  deployment: string;
+  changed: boolean;
+  trading_state: string;
+  flatten: boolean;
+  /** Set when the audit record could not be written (the flatten applies anyway). */
+  audit_error?: string | null;
+}
+
+/** GET /v1/translations: the last reported state of a strategy definition, newest first. */
+export interface TranslationView {
+  /** File path or URL of the definition. */
+  origin: string;
+  definition_id: string;
+  status: 'translated' | 'failed';
+  definition_sha256: string | null;
+  version: string | null;
+  plugin: string | null;
+  component_sha256: string | null;
+  error: string | null;
+  updated_ns: number;
+  reported_by: string;
 }
 
 /** GET /v1/deployments/{id}/risk: figures are decimal text in the policy currency. */

@@ -1,6 +1,6 @@
 // A modal confirmation with an optional required reason; the action's error stays shown.
 import { useState, type ReactNode } from 'react';
-import { errorText } from '../api/client';
+import { useSubmit } from '../state/useSubmit';
 
 interface Props {
   title: string;
@@ -17,20 +17,11 @@ interface Props {
 
 export function ConfirmDialog({ title, confirmLabel, reasonLabel = 'Reason', reasonTestId = 'reason-input', requireReason, danger, disabled, children, onConfirm, onClose }: Props) {
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useSubmit(() => onConfirm(reason.trim()));
   const blocked = busy || disabled === true || (requireReason === true && reason.trim() === '');
 
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await onConfirm(reason.trim());
-      onClose();
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
+    if (await run()) onClose();
   };
 
   return (

@@ -1,32 +1,19 @@
 // The service-wide kill switch: GET /v1/trading for the state, POST /v1/halt|resume {reason}.
-import { useCallback, useEffect, useState } from 'react';
-import { errorText } from '../api/client';
+import { useEffect, useState } from 'react';
 import { api } from '../api/endpoints';
-import type { TradingView } from '../api/types';
 import { can } from '../lib/roles';
 import { useSession } from '../state/session';
+import { useResource } from '../state/useResource';
 import { ConfirmDialog } from './ConfirmDialog';
 import { Badge, ErrorLine } from './Status';
 
 export function KillSwitch() {
   const session = useSession();
-  const [state, setState] = useState<TradingView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: state, error, reload: load } = useResource(() => api.trading(), []);
   const [dialog, setDialog] = useState<'halt' | 'resume' | null>(null);
 
-  const load = useCallback(() => {
-    api
-      .trading()
-      .then((t) => {
-        setState(t);
-        setError(null);
-      })
-      .catch((e) => setError(errorText(e)));
-  }, []);
-
   useEffect(() => {
-    load();
-    const t = window.setInterval(load, 5000);
+    const t = window.setInterval(() => void load(), 5000);
     return () => window.clearInterval(t);
   }, [load]);
 
@@ -57,7 +44,7 @@ export function KillSwitch() {
           onClose={() => setDialog(null)}
           onConfirm={async (reason) => {
             await (dialog === 'halt' ? api.haltAll(reason) : api.resumeAll(reason));
-            load();
+            void load();
           }}
         >
           <p>

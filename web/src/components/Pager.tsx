@@ -1,4 +1,4 @@
-// Page controls for client-side paged tables.
+// Page controls for client-side paged tables, and for lists paged by the server with `before`.
 interface Props {
   page: number;
   pages: number;
@@ -34,4 +34,30 @@ export function paged<T>(rows: T[], page: number, size: number): { slice: T[]; p
   const pages = Math.max(1, Math.ceil(rows.length / size));
   const p = Math.min(page, pages - 1);
   return { slice: rows.slice(p * size, (p + 1) * size), pages, page: p };
+}
+
+/** Page controls of a newest-first list read with `before` (state/useOlderPages.ts). */
+export function OlderPager({
+  label,
+  testId,
+  pages,
+}: {
+  label: string;
+  testId: string;
+  pages: { newest: boolean; hasOlder: boolean; older: () => void; newer: () => void; latest: () => void };
+}) {
+  if (pages.newest && !pages.hasOlder) return null;
+  return (
+    <nav className="pager" aria-label={`${label} pages`}>
+      <button type="button" onClick={pages.latest} disabled={pages.newest}>
+        Newest
+      </button>
+      <button type="button" onClick={pages.newer} disabled={pages.newest}>
+        Newer
+      </button>
+      <button type="button" data-testid={`${testId}-older`} onClick={pages.older} disabled={!pages.hasOlder}>
+        Older
+      </button>
+    </nav>
+  );
 }

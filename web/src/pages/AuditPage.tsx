@@ -1,17 +1,14 @@
 // The audit trail (GET /v1/audit, paged with after/limit), filters on the loaded page,
 // the chain status (GET /v1/audit/verify) and the export of the filtered records.
-import { useCallback, useEffect, useState } from 'react';
-import { ApiError, errorText } from '../api/client';
+import { useState } from 'react';
 import { api } from '../api/endpoints';
-import type { AuditRecord, AuditVerify } from '../api/types';
 import { AuditTable } from '../components/AuditTable';
 import { ErrorLine, Section } from '../components/Status';
 import { num } from '../lib/format';
 import { downloadJson } from '../lib/download';
+import { useResource } from '../state/useResource';
 
 const LIMIT = 100;
-
-type Chain = { ok: true; verify: AuditVerify } | { ok: false; message: string };
 
 function checkpointText(c: unknown): string {
   if (c === null || c === undefined) return 'none yet';
@@ -23,34 +20,15 @@ function checkpointText(c: unknown): string {
 }
 
 export function AuditPage() {
-  const [records, setRecords] = useState<AuditRecord[]>([]);
   const [cursors, setCursors] = useState<number[]>([0]);
-  const [error, setError] = useState<string | null>(null);
-  const [chain, setChain] = useState<Chain | null>(null);
   const [action, setAction] = useState('');
   const [actor, setActor] = useState('');
   const [text, setText] = useState('');
   const after = cursors[cursors.length - 1];
-
-  const load = useCallback(async (from: number) => {
-    try {
-      setRecords(await api.audit(from, LIMIT));
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(after);
-  }, [after, load]);
-
-  useEffect(() => {
-    api
-      .auditVerify()
-      .then((v) => setChain({ ok: true, verify: v }))
-      .catch((e) => setChain({ ok: false, message: e instanceof ApiError ? e.message : errorText(e) }));
-  }, []);
+  const page = useResource(() => api.audit(after, LIMIT), [after]);
+  const records = page.data ?? [];
+  const error = page.error;
+  const chain = useResource(() => api.auditVerify(), []);
 
   const actions = [...new Set(records.map((r) => r.action))].sort();
   const needle = text.trim().toLowerCase();
@@ -65,11 +43,11 @@ export function AuditPage() {
     <>
       <h1>Audit trail</h1>
       <Section title="Chain">
-        <p data-testid="chain-status" className={chain && !chain.ok ? 'error' : ''}>
-          {!chain && 'Verifying…'}
-          {chain?.ok &&
-            `valid: ${num(chain.verify.records)} records, newest signed checkpoint ${checkpointText(chain.verify.newest_checkpoint)}`}
-          {chain && !chain.ok && `broken: ${chain.message}`}
+        <p data-testid="chain-status" className={chain.error ? 'error' : ''}>
+          {!chain.data && !chain.error && 'Verifying…'}
+          {chain.data &&
+            `valid: ${num(chain.data.records)} records, newest signed checkpoint ${checkpointText(chain.data.newest_checkpoint)}`}
+          {chain.error && `broken: ${chain.error}`}
         </p>
       </Section>
       <Section

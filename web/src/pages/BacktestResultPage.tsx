@@ -1,29 +1,18 @@
 // A finished backtest: the same report view as report.html (GET /v1/backtests/{id}/report)
 // and the download of its self-contained report.html.
-import { useEffect, useState } from 'react';
-import { errorText } from '../api/client';
 import { api } from '../api/endpoints';
-import type { JobView } from '../api/types';
 import { ErrorLine } from '../components/Status';
 import { href } from '../lib/route';
 import { ReportView } from '../report/ReportView';
-import type { Report } from '../report/types';
+import { useResource } from '../state/useResource';
 
 export function BacktestResultPage({ id }: { id: string }) {
-  const [job, setJob] = useState<JobView | null>(null);
-  const [report, setReport] = useState<Report | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    setReport(null);
-    api
-      .job('backtests', id)
-      .then((j) => {
-        setJob(j);
-        return j.status === 'finished' ? api.report(id).then(setReport) : undefined;
-      })
-      .catch((e) => setError(errorText(e)));
+  const { data, error } = useResource(async () => {
+    const job = await api.job('backtests', id);
+    return { job, report: job.status === 'finished' ? await api.report(id) : null };
   }, [id]);
+  const job = data?.job;
+  const report = data?.report;
 
   return (
     <>

@@ -1,16 +1,16 @@
 // Backtests and sweeps: the start form (operator/admin), the jobs table with live
 // progress (WebSocket job messages; GET every 2 s while a job runs and no message came),
 // cancel, and the choice of two finished backtests to compare.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../api/client';
 import { api, jobCollection } from '../api/endpoints';
-import type { JobView } from '../api/types';
 import { Badge, ErrorLine, ProgressBar, Section } from '../components/Status';
 import { utc } from '../lib/format';
 import { can } from '../lib/roles';
 import { href } from '../lib/route';
 import { live } from '../state/live';
 import { useSession } from '../state/session';
+import { useResource } from '../state/useResource';
 import { JobForm } from './backtests/JobForm';
 
 const ACTIVE = new Set(['queued', 'running']);
@@ -18,24 +18,18 @@ const POLL_MS = 2000;
 
 export function BacktestsPage() {
   const session = useSession();
-  const [jobs, setJobs] = useState<JobView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const {
+    data: jobs,
+    error,
+    reload: load,
+    setData: setJobs,
+  } = useResource(async () => {
+    const [b, s] = await Promise.all([api.jobs('backtests'), api.jobs('sweeps')]);
+    return [...b, ...s].sort((x, y) => y.created_ns - x.created_ns);
+  }, []);
+  const [cancelError, setCancelError] = useState<string | null>(null);
   const [pick, setPick] = useState<string[]>([]);
   const lastMessage = useRef(0);
-
-  const load = useCallback(async () => {
-    try {
-      const [b, s] = await Promise.all([api.jobs('backtests'), api.jobs('sweeps')]);
-      setJobs([...b, ...s].sort((x, y) => y.created_ns - x.created_ns));
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   useEffect(
     () =>
@@ -48,7 +42,7 @@ export function BacktestsPage() {
           void load();
         }
       }),
-    [load],
+    [load, setJobs],
   );
 
   const anyActive = (jobs ?? []).some((j) => ACTIVE.has(j.status));
@@ -78,6 +72,7 @@ export function BacktestsPage() {
         }
       >
         <ErrorLine error={error} />
+        <ErrorLine error={cancelError} />
         {jobs && jobs.length === 0 && <p className="muted">No job yet.</p>}
         {jobs && jobs.length > 0 && (
           <div className="table-wrap">
@@ -132,12 +127,13 @@ export function BacktestsPage() {
                         <button
                           type="button"
                           data-testid={`job-cancel-${j.id}`}
-                          onClick={() =>
+                          onClick={() => {
+                            setCancelError(null);
                             void api
                               .cancelJob(jobCollection(j.id), j.id)
                               .then(load)
-                              .catch((e) => setError(errorText(e)))
-                          }
+                              .catch((e) => setCancelError(errorText(e)));
+                          }}
                         >
                           Cancel
                         </button>

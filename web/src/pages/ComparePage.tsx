@@ -1,24 +1,16 @@
 // Two finished backtests side by side: statistics with their difference, both equity
 // curves on one chart.
-import { useEffect, useMemo, useState } from 'react';
-import { errorText } from '../api/client';
+import { useMemo } from 'react';
 import { api } from '../api/endpoints';
 import { TimeChart } from '../charts/TimeChart';
 import { ErrorLine, Section } from '../components/Status';
 import { href } from '../lib/route';
 import { equityByCurrency, palette, reportTitle } from '../report/derive';
 import { StatsTable } from '../report/StatsTable';
-import type { Report } from '../report/types';
+import { useResource } from '../state/useResource';
 
 export function ComparePage({ ids }: { ids: [string, string] }) {
-  const [reports, setReports] = useState<Report[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    Promise.all(ids.map((id) => api.report(id)))
-      .then(setReports)
-      .catch((e) => setError(errorText(e)));
-  }, [ids[0], ids[1]]);
+  const { data: reports, error } = useResource(() => Promise.all(ids.map((id) => api.report(id))), [ids[0], ids[1]]);
 
   const labels = ids.map((id, i) => `${i === 0 ? 'A' : 'B'}: ${id}`);
   const series = useMemo(

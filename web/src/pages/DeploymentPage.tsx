@@ -1,10 +1,9 @@
-// One deployment: state and actions (halt/resume/stop/hot-swap), charts from its events,
-// fills, faults, swap history, the event log and its audit records.
-import { useEffect, useMemo, useState } from 'react';
-import { errorText } from '../api/client';
+// One deployment: state and actions (halt/resume/flatten/stop/hot-swap), open orders,
+// charts from its events, fills, faults, swap history, the event log and its audit records.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { auditAll } from '../api/auditAll';
 import { api } from '../api/endpoints';
-import type { AuditRecord, StreamEvent } from '../api/types';
+import type { FlattenOutcome, StreamEvent } from '../api/types';
 import { TimeChart } from '../charts/TimeChart';
 import { AuditTable } from '../components/AuditTable';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -14,8 +13,10 @@ import { can } from '../lib/roles';
 import { href } from '../lib/route';
 import { useSession } from '../state/session';
 import { useLive } from '../state/useLive';
+import { useResource } from '../state/useResource';
 import { EventsLog } from './deployment/EventsLog';
 import { FillsTable } from './deployment/FillsTable';
+import { OpenOrders, openOrdersOf } from './deployment/OpenOrders';
 import { RiskLimits } from './deployment/RiskLimits';
 import { drawdownSeries, equitySeries, fillPriceSeries, pnlByCurrency } from './deployment/series';
 import { SwapDialog } from './deployment/SwapDialog';
@@ -23,14 +24,19 @@ import { SwapDialog } from './deployment/SwapDialog';
 const SWAP_KINDS = new Set(['swapped', 'rolled-back', 'committed', 'swap-refused']);
 const NO_EVENTS: StreamEvent[] = [];
 
-type Dialog = 'halt' | 'resume' | 'stop' | 'swap' | null;
+type Dialog = 'halt' | 'resume' | 'flatten' | 'stop' | 'swap' | null;
+
+function flattenText(o: FlattenOutcome): string {
+  const state = o.changed ? `halted (trading state ${o.trading_state})` : `was already halted (trading state ${o.trading_state})`;
+  const orders = o.flatten ? 'every position is being closed with reduce-only market orders' : 'no flatten was ordered';
+  return `Flatten of ${o.deployment}: ${state}; ${orders}.${o.audit_error ? ` Audit record not written: ${o.audit_error}` : ''}`;
+}
 
 export function DeploymentPage({ id }: { id: string }) {
   const session = useSession();
   const store = useLive();
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [audit, setAudit] = useState<AuditRecord[] | null>(null);
-  const [auditError, setAuditError] = useState<string | null>(null);
+  const [flattened, setFlattened] = useState<FlattenOutcome | null>(null);
   const d = store.deployments.get(id);
   const l = store.live.get(id);
   const withEvents = can.readEvents(session.role);
@@ -41,12 +47,18 @@ export function DeploymentPage({ id }: { id: string }) {
     if (withEvents) void store.catchUp(id);
   }, [id, withEvents, store]);
 
+  const readAudit = can.readAudit(session.role);
+  const { data: audit, error: auditError, reload: reloadAudit } = useResource(
+    async () => (readAudit ? (await auditAll()).filter((r) => r.subject.includes(id)) : null),
+    [id, readAudit],
+  );
+  // New events may come with new audit records (halts, swaps, …).
+  const auditedAt = useRef(count);
   useEffect(() => {
-    if (!can.readAudit(session.role)) return;
-    auditAll()
-      .then((all) => setAudit(all.filter((r) => r.subject.includes(id))))
-      .catch((e) => setAuditError(errorText(e)));
-  }, [id, session.role, count]);
+    if (auditedAt.current === count) return;
+    auditedAt.current = count;
+    if (readAudit) void reloadAudit();
+  }, [readAudit, count, reloadAudit]);
 
   // Recomputed when events are added (the events array grows in place).
   const fills = l?.fills;
@@ -70,6 +82,7 @@ export function DeploymentPage({ id }: { id: string }) {
   const p = l?.progress;
   const done = p?.events ?? d.events_fed;
   const total = p?.total ?? d.events_total;
+  const openOrders = openOrdersOf(p ?? d.figures);
 
   return (
     <>
@@ -92,6 +105,9 @@ export function DeploymentPage({ id }: { id: string }) {
                   Halt
                 </button>
               )}
+              <button type="button" className="danger" data-testid="flatten-button" onClick={() => setDialog('flatten')}>
+                Flatten
+              </button>
               <button type="button" data-testid="swap-button" onClick={() => setDialog('swap')}>
                 Hot-swap
               </button>
@@ -155,7 +171,14 @@ export function DeploymentPage({ id }: { id: string }) {
             </>
           )}
         </dl>
+        {flattened?.deployment === d.id && (
+          <p role="status" data-testid="flatten-outcome">
+            {flattenText(flattened)}
+          </p>
+        )}
       </Section>
+
+      <OpenOrders rows={openOrders.rows} total={openOrders.total} />
 
       {running && (
         <Section title="Risk limits">
@@ -219,7 +242,7 @@ export function DeploymentPage({ id }: { id: string }) {
         </>
       )}
 
-      {can.readAudit(session.role) && (
+      {readAudit && (
         <Section title="Audit records">
           <ErrorLine error={auditError} />
           {audit && <AuditTable records={audit} caption={`Audit records naming ${d.id}`} />}
@@ -235,9 +258,29 @@ export function DeploymentPage({ id }: { id: string }) {
           onClose={() => setDialog(null)}
           onConfirm={async (reason) => {
             await (dialog === 'halt' ? api.halt(d.id, reason) : api.resume(d.id, reason));
+            setFlattened(null);
             await store.refresh();
           }}
         />
+      )}
+      {dialog === 'flatten' && (
+        <ConfirmDialog
+          title={`Flatten ${d.id}?`}
+          confirmLabel="Flatten"
+          danger
+          requireReason
+          onClose={() => setDialog(null)}
+          onConfirm={async (reason) => {
+            setFlattened(null);
+            setFlattened(await api.flatten(d.id, reason));
+            await store.refresh();
+          }}
+        >
+          <p>
+            Flattening halts the deployment and closes every position with reduce-only market orders; its open orders are
+            cancelled. It stays halted until it is resumed.
+          </p>
+        </ConfirmDialog>
       )}
       {dialog === 'stop' && (
         <ConfirmDialog

@@ -1,7 +1,6 @@
 // Capability grants (GET /v1/grants): pending requests first with their change list and
 // spec, approve/reject with a note (admin), the decided history; authors request grants.
-import { useCallback, useEffect, useState } from 'react';
-import { errorText } from '../api/client';
+import { useState } from 'react';
 import { api } from '../api/endpoints';
 import type { GrantView } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -10,24 +9,13 @@ import { Badge, ErrorLine, JsonBlock, Section } from '../components/Status';
 import { short, utc } from '../lib/format';
 import { can } from '../lib/roles';
 import { useSession } from '../state/session';
+import { useResource } from '../state/useResource';
 import { GrantRequestForm } from './grants/GrantRequestForm';
 
 export function GrantsPage() {
   const session = useSession();
-  const [grants, setGrants] = useState<GrantView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: grants, error, reload } = useResource(() => api.grants(), []);
   const [decide, setDecide] = useState<{ grant: GrantView; decision: 'approve' | 'reject' } | null>(null);
-
-  const load = useCallback(() => {
-    api
-      .grants()
-      .then((g) => {
-        setGrants(g);
-        setError(null);
-      })
-      .catch((e) => setError(errorText(e)));
-  }, []);
-  useEffect(load, [load]);
 
   const pending = (grants ?? []).filter((g) => g.status === 'pending');
   const decided = (grants ?? []).filter((g) => g.status !== 'pending').sort((a, b) => (b.decided_ns ?? 0) - (a.decided_ns ?? 0));
@@ -37,7 +25,7 @@ export function GrantsPage() {
     <>
       <h1>Grants</h1>
       <ErrorLine error={error} />
-      {can.requestGrant(session.role) && <GrantRequestForm onRequested={load} />}
+      {can.requestGrant(session.role) && <GrantRequestForm onRequested={() => void reload()} />}
       <Section title={`Pending (${pending.length})`}>
         {pending.length === 0 && <p className="muted">No pending request.</p>}
         {pending.map((g) => (
@@ -125,7 +113,7 @@ export function GrantsPage() {
           onClose={() => setDecide(null)}
           onConfirm={async (note) => {
             await api.decideGrant(decide.grant.id, decide.decision, note);
-            load();
+            void reload();
           }}
         >
           <GrantChanges changes={decide.grant.diff} />

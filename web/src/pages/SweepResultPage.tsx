@@ -1,39 +1,28 @@
 // A sweep's result (GET /v1/sweeps/{id}/result): runs ranked, and a heatmap of a chosen
 // figure over two chosen swept parameters.
-import { useEffect, useState } from 'react';
-import { errorText } from '../api/client';
+import { useState } from 'react';
 import { api } from '../api/endpoints';
-import type { JobView, SweepResult } from '../api/types';
 import { ErrorLine, Section } from '../components/Status';
 import { num, pct } from '../lib/format';
 import { href } from '../lib/route';
+import { useResource } from '../state/useResource';
 import { Heatmap, metricOf } from './backtests/Heatmap';
 
 const FIXED = new Set(['rank', 'params', 'error']);
 
 export function SweepResultPage({ id }: { id: string }) {
-  const [job, setJob] = useState<JobView | null>(null);
-  const [result, setResult] = useState<SweepResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [x, setX] = useState('');
-  const [y, setY] = useState('');
-  const [metric, setMetric] = useState('pnl');
-
-  useEffect(() => {
-    api
-      .job('sweeps', id)
-      .then((j) => {
-        setJob(j);
-        return j.status === 'finished' ? api.sweepResult(id) : null;
-      })
-      .then((r) => {
-        if (!r) return;
-        setResult(r);
-        setX(r.params[0] ?? '');
-        setY(r.params[1] ?? r.params[0] ?? '');
-      })
-      .catch((e) => setError(errorText(e)));
+  const { data, error } = useResource(async () => {
+    const job = await api.job('sweeps', id);
+    return { job, result: job.status === 'finished' ? await api.sweepResult(id) : null };
   }, [id]);
+  const job = data?.job;
+  const result = data?.result;
+  const [chosenX, setX] = useState('');
+  const [chosenY, setY] = useState('');
+  const [metric, setMetric] = useState('pnl');
+  // Until a choice is made: the first two swept parameters.
+  const x = chosenX || (result?.params[0] ?? '');
+  const y = chosenY || (result?.params[1] ?? result?.params[0] ?? '');
 
   const metrics = result
     ? [...new Set(result.rows.flatMap((r) => Object.keys(r).filter((k) => !FIXED.has(k) && Number.isFinite(metricOf(r, k)))))]

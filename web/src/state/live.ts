@@ -43,6 +43,7 @@ class LiveStore {
 
   private listeners = new Set<() => void>();
   private jobListeners = new Set<(m: JobMessage) => void>();
+  private eventListeners = new Set<(e: StreamEvent) => void>();
   private catching = new Map<string, Promise<void>>();
   private again = new Set<string>();
   private ws: WebSocket | null = null;
@@ -62,6 +63,12 @@ class LiveStore {
   onJob(fn: (m: JobMessage) => void): () => void {
     this.jobListeners.add(fn);
     return () => this.jobListeners.delete(fn);
+  }
+
+  /** Every deployment event once it is applied (from the socket or a catch-up). */
+  onEvent(fn: (e: StreamEvent) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
   }
 
   private changed(): void {
@@ -183,6 +190,7 @@ class LiveStore {
     } else if (ev.kind === 'ended' || ev.kind === 'swapped' || ev.kind === 'rolled-back' || ev.kind === 'committed') {
       void this.refresh();
     }
+    for (const fn of this.eventListeners) fn(e);
     return true;
   }
 

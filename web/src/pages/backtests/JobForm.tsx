@@ -1,14 +1,15 @@
 // Starting a backtest (POST /v1/backtests) or a parameter sweep (POST /v1/sweeps).
-import { useEffect, useState, type FormEvent } from 'react';
-import { errorText } from '../../api/client';
+import { useState } from 'react';
 import { api } from '../../api/endpoints';
-import type { JobView, PluginView } from '../../api/types';
+import type { JobView } from '../../api/types';
+import { PluginOptions } from '../../components/PluginOptions';
 import { ErrorLine, Section } from '../../components/Status';
-import { short } from '../../lib/format';
+import { useResource } from '../../state/useResource';
+import { useSubmit } from '../../state/useSubmit';
 import { parseParams } from './parseParams';
 
 export function JobForm({ onStarted }: { onStarted: (job: JobView) => void }) {
-  const [plugins, setPlugins] = useState<PluginView[]>([]);
+  const plugins = useResource(() => api.plugins(), []);
   const [kind, setKind] = useState<'backtest' | 'sweep'>('backtest');
   const [plugin, setPlugin] = useState('');
   const [source, setSource] = useState<'data' | 'catalog'>('data');
@@ -17,38 +18,25 @@ export function JobForm({ onStarted }: { onStarted: (job: JobView) => void }) {
   const [params, setParams] = useState('');
   const [policy, setPolicy] = useState('');
   const [balance, setBalance] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    api.plugins().then(setPlugins).catch((e) => setError(errorText(e)));
-  }, []);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      const parsed = parseParams(params, kind === 'sweep');
-      const body: Record<string, unknown> = { plugin, params: parsed.params, [source]: data.trim() };
-      if (instrument.trim()) body.instrument = instrument.trim();
-      if (policy.trim()) body.risk_policy = policy;
-      if (balance.trim()) body.balance = balance.trim();
-      if (kind === 'sweep') {
-        if (Object.keys(parsed.grid).length === 0) throw new Error('a sweep needs at least one parameter with several values (k=a,b,c)');
-        body.grid = parsed.grid;
-      }
-      setBusy(true);
-      onStarted(await api.startJob(kind === 'sweep' ? 'sweeps' : 'backtests', body));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
+  const submit = useSubmit(async () => {
+    const parsed = parseParams(params, kind === 'sweep');
+    const body: Record<string, unknown> = { plugin, params: parsed.params, [source]: data.trim() };
+    if (instrument.trim()) body.instrument = instrument.trim();
+    if (policy.trim()) body.risk_policy = policy;
+    if (balance.trim()) body.balance = balance.trim();
+    if (kind === 'sweep') {
+      if (Object.keys(parsed.grid).length === 0) throw new Error('a sweep needs at least one parameter with several values (k=a,b,c)');
+      body.grid = parsed.grid;
     }
-  };
+    const job = await api.startJob(kind === 'sweep' ? 'sweeps' : 'backtests', body);
+    onStarted(job);
+    return job;
+  });
 
   return (
     <Section title="Run a backtest or a sweep">
-      <form onSubmit={(e) => void submit(e)} className="form-grid">
+      <form onSubmit={submit.onSubmit} className="form-grid">
         <label className="field">
           Kind
           <select data-testid="bt-kind" value={kind} onChange={(e) => setKind(e.target.value as 'backtest' | 'sweep')}>
@@ -59,12 +47,7 @@ export function JobForm({ onStarted }: { onStarted: (job: JobView) => void }) {
         <label className="field">
           Plugin
           <select data-testid="bt-plugin" value={plugin} onChange={(e) => setPlugin(e.target.value)}>
-            <option value="">Choose a plugin</option>
-            {plugins.map((p) => (
-              <option key={p.digest} value={p.digest}>
-                {p.name} {p.version} ({short(p.digest)})
-              </option>
-            ))}
+            <PluginOptions plugins={plugins.data ?? []} placeholder="Choose a plugin" />
           </select>
         </label>
         <label className="field">
@@ -95,12 +78,13 @@ export function JobForm({ onStarted }: { onStarted: (job: JobView) => void }) {
           <textarea rows={5} value={policy} onChange={(e) => setPolicy(e.target.value)} spellCheck={false} />
         </label>
         <div className="wide">
-          <button type="submit" className="primary" data-testid="bt-submit" disabled={busy || !plugin || !data.trim()}>
+          <button type="submit" className="primary" data-testid="bt-submit" disabled={submit.busy || !plugin || !data.trim()}>
             Start {kind}
           </button>
         </div>
       </form>
-      <ErrorLine error={error} />
+      <ErrorLine error={plugins.error} />
+      <ErrorLine error={submit.error} />
     </Section>
   );
 }

@@ -1,10 +1,10 @@
 // The limits a deployment's risk gate applies and how much of them it uses now
 // (GET /v1/deployments/{id}/risk), refreshed while the deployment runs.
-import { useEffect, useState } from 'react';
-import { errorText } from '../../api/client';
+import { useEffect } from 'react';
 import { api } from '../../api/endpoints';
 import type { RiskView } from '../../api/types';
 import { ErrorLine } from '../../components/Status';
+import { useResource } from '../../state/useResource';
 
 const REFRESH_MS = 2000;
 
@@ -28,23 +28,13 @@ function used(key: string, r: RiskView, scope: 'plugin' | 'service'): string | n
 const shown = (v: unknown): string => (Array.isArray(v) ? v.join(', ') : String(v));
 
 export function RiskLimits({ id, running }: { id: string; running: boolean }) {
-  const [risk, setRisk] = useState<RiskView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: risk, error, reload } = useResource(() => api.risk(id), [id]);
 
   useEffect(() => {
-    let live = true;
-    const load = () =>
-      api
-        .risk(id)
-        .then((r) => live && (setRisk(r), setError(null)))
-        .catch((e) => live && setError(errorText(e)));
-    void load();
-    const timer = running ? window.setInterval(() => void load(), REFRESH_MS) : undefined;
-    return () => {
-      live = false;
-      window.clearInterval(timer);
-    };
-  }, [id, running]);
+    if (!running) return;
+    const timer = window.setInterval(() => void reload(), REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [running, reload]);
 
   if (error) return <ErrorLine error={error} />;
   if (!risk) return <p className="muted">Loading…</p>;

@@ -1,30 +1,20 @@
 // Hot-swap: pick another registered version of the same plugin and an approved grant for
 // it; the grant's changes against the running grant are shown before confirming.
-import { useEffect, useMemo, useState } from 'react';
-import { errorText } from '../../api/client';
+import { useMemo, useState } from 'react';
 import { api } from '../../api/endpoints';
-import type { DeploymentView, GrantView, PluginView } from '../../api/types';
+import type { DeploymentView } from '../../api/types';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { GrantChanges } from '../../components/GrantChanges';
 import { ErrorLine } from '../../components/Status';
 import { grantDiff } from '../../lib/grantDiff';
 import { short } from '../../lib/format';
+import { useResource } from '../../state/useResource';
 
 export function SwapDialog({ deployment, onClose, onDone }: { deployment: DeploymentView; onClose: () => void; onDone: () => void }) {
-  const [plugins, setPlugins] = useState<PluginView[]>([]);
-  const [grants, setGrants] = useState<GrantView[]>([]);
+  const { data, error } = useResource(() => Promise.all([api.plugins(), api.grants()]), []);
+  const [plugins, grants] = data ?? [[], []];
   const [digest, setDigest] = useState('');
   const [grantId, setGrantId] = useState('');
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    Promise.all([api.plugins(), api.grants()])
-      .then(([p, g]) => {
-        setPlugins(p);
-        setGrants(g);
-      })
-      .catch((e) => setError(errorText(e)));
-  }, []);
 
   const versions = plugins.filter((p) => p.name === deployment.plugin && p.digest !== deployment.digest);
   const usable = grants.filter((g) => g.status === 'approved' && g.digest === digest);
