@@ -301,18 +301,96 @@ fn test(root: &Path, no_lint: bool, no_fuzz: bool) -> Result<()> {
         test.env("STRATBOX_TEST_POSTGRES_URL", postgres(root)?);
     }
     run(&mut test)?;
-    api_fuzz(root)?;
-    e2e(root)?;
-    if no_fuzz {
-        return Ok(());
-    }
-    fuzz(
+    // The fuzz targets build (about 7 minutes on 2 cores) at low priority while the API and
+    // browser tests run: those mostly wait on a server, so the build fills the idle cores.
+    let fuzz_build = (!no_fuzz).then(|| background_fuzz_build(root));
+    let checks = api_fuzz(root).and_then(|()| e2e(root));
+    let Some(build) = fuzz_build else {
+        return checks;
+    };
+    let built = build
+        .join()
+        .map_err(|_| anyhow::anyhow!("the fuzz build thread panicked"))?;
+    checks?;
+    let (bin_dir, secs) = built?;
+    eprintln!("  fuzz: built (smoke profile) beside the API and browser tests in {secs:.0} s");
+    let started = std::time::Instant::now();
+    let targets: Vec<String> = xtask::fuzz::TARGETS.map(str::to_owned).to_vec();
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+    xtask::fuzz::run_targets(
         root,
-        xtask::fuzz::Profile::Smoke,
+        &bin_dir,
+        &targets,
         xtask::fuzz::SMOKE_SECONDS,
         false,
-        &[],
-    )
+        parallel,
+    )?;
+    eprintln!(
+        "  fuzz: {} target(s) x {} s in {:.0} s",
+        targets.len(),
+        xtask::fuzz::SMOKE_SECONDS,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds the fuzz targets (smoke profile) on a thread, under `nice`, its output in
+/// `fuzz/target/smoke-build.log` (printed if it fails). Returns the binaries' folder and
+/// the build's seconds.
+fn background_fuzz_build(root: &Path) -> std::thread::JoinHandle<Result<(PathBuf, f64)>> {
+    let root = root.to_path_buf();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let log = root.join("fuzz").join("target").join("smoke-build.log");
+        let bin_dir = xtask::fuzz::build(&root, xtask::fuzz::Profile::Smoke, &|cmd| {
+            run_niced_to_log(cmd, &log)
+        })?;
+        Ok((bin_dir, started.elapsed().as_secs_f64()))
+    })
+}
+
+/// Runs `cmd` at the lowest useful priority (`nice -n 15`, coreutils) with its output in
+/// `log`; on failure the log's tail is printed.
+fn run_niced_to_log(cmd: &mut Command, log: &Path) -> Result<()> {
+    let mut niced = Command::new("nice");
+    niced
+        .args(["-n", "15"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        niced.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => niced.env(k, v),
+            None => niced.env_remove(k),
+        };
+    }
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    niced
+        .stdout(file.try_clone().context("duplicating the log handle")?)
+        .stderr(file);
+    eprintln!(
+        "$ {} (in the background; output in {})",
+        format!("{cmd:?}").replace('"', ""),
+        log.display()
+    );
+    let status = niced
+        .status()
+        .with_context(|| format!("starting {niced:?}"))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("{}", lines[lines.len().saturating_sub(80)..].join("\n"));
+        bail!(
+            "{cmd:?} failed: {status} (whole output in {})",
+            log.display()
+        );
+    }
+    Ok(())
 }
 
 /// The console's browser tests against the debug binary of `cargo test`.
