@@ -42,7 +42,9 @@ function startServer(bin: string, args: string[], log: string): Promise<{ pid: n
       out.write(chunk);
       if (done) return;
       seen += chunk.toString();
-      const m = /stratbox service listening on (http:\/\/[^\s]+)/.exec(seen);
+      // Up to the end of the line: a busy machine may deliver the line in two chunks, and
+      // a match on the first would take `http://127` for the address.
+      const m = /stratbox service listening on (http:\/\/[^\s]+)\r?\n/.exec(seen);
       if (m) {
         done = true;
         clearTimeout(timer);
@@ -143,7 +145,13 @@ async function seed(
   dataDir: string,
 ): Promise<void> {
   const { baseUrl, pid } = partial;
-  await waitFor('/readyz', 30_000, async () => (await fetch(`${baseUrl}/readyz`)).ok);
+  // Each attempt has its own 5 s limit and reads its body; a refusal is kept for the error.
+  await waitFor('/readyz', 60_000, async () => {
+    const r = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`HTTP ${r.status}: ${text}`);
+    return true;
+  });
 
   const author = new Api(baseUrl, tokens.author);
   const admin = new Api(baseUrl, tokens.admin);
