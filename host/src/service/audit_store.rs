@@ -139,6 +139,18 @@ async fn insert_checkpoint(conn: &mut AnyConnection, cp: &Checkpoint) -> Result<
     Ok(done.rows_affected() > 0)
 }
 
+/// The whole trail to verify: its signed checkpoints, then its records. In that order: a
+/// checkpoint is committed with or after the records it covers, so every checkpoint read
+/// first covers records the second read sees. Read the other way round, a writer that
+/// commits records and a checkpoint between the two reads makes the checkpoint cover
+/// records the first read missed, and a sound trail looks truncated (seen with two services
+/// and the CLI writing one SQLite trail).
+pub async fn trail(pool: &AnyPool) -> Result<(Vec<AuditRecord>, Vec<Checkpoint>), DbError> {
+    let checkpoints = checkpoints(pool).await?;
+    let records = records(pool).await?;
+    Ok((records, checkpoints))
+}
+
 /// Every audit record, in sequence order. A row that is not a record (an edited action
 /// name or details that are not JSON) is an error naming its sequence number.
 pub async fn records(pool: &AnyPool) -> Result<Vec<AuditRecord>, DbError> {
@@ -376,8 +388,7 @@ async fn prepare(
     new_key: bool,
 ) -> Result<(AnyPool, u64), OpenAuditError> {
     let pool = super::db::open(url, 1).await?;
-    let records = records(&pool).await?;
-    let checkpoints = checkpoints(&pool).await?;
+    let (records, checkpoints) = trail(&pool).await?;
     if new_key && checkpoints.is_empty() {
         audit::verify(&records).map_err(|e| OpenAuditError::Broken(e.into()))?;
         sign_head(&pool, signer).await?;

@@ -472,8 +472,7 @@ pub fn verify_audit(
         .map_err(|e| StartError::Other(e.to_string()))?;
     runtime.block_on(async {
         let pool = db::open(database_url, 1).await?;
-        let records = audit_store::records(&pool).await?;
-        let checkpoints = audit_store::checkpoints(&pool).await?;
+        let (records, checkpoints) = audit_store::trail(&pool).await?;
         pool.close().await;
         Ok(crate::audit::verify_trail(
             &records,

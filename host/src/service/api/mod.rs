@@ -691,8 +691,7 @@ async fn audit_list(
 
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "The whole chain verifies"), (status = 409, body = ApiError, description = "Where the chain breaks")), security(("token" = [])))]
 async fn audit_verify(State(state): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
-    let records = super::audit_store::records(&state.pool).await?;
-    let checkpoints = super::audit_store::checkpoints(&state.pool).await?;
+    let (records, checkpoints) = super::audit_store::trail(&state.pool).await?;
     let verified = crate::audit::verify_trail(
         &records,
         &checkpoints,
