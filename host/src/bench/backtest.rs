@@ -235,6 +235,27 @@ pub fn run_once(
     timing: bool,
     purge_account_events: bool,
 ) -> Result<(std::time::Duration, Outcome), String> {
+    run_observed(
+        engine,
+        loaded,
+        strategies,
+        timing,
+        purge_account_events,
+        &mut |_, _| {},
+    )
+}
+
+/// [`run_once`], calling `progress(done, total)` after each chunk. Never inlined: the
+/// callgrind recipe (`bench backtest --instructions`) collects inside this function only.
+#[inline(never)]
+pub fn run_observed(
+    engine: &SandboxEngine,
+    loaded: &data::Loaded,
+    strategies: Vec<StrategySpec<'_>>,
+    timing: bool,
+    purge_account_events: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(std::time::Duration, Outcome), String> {
     let defs = Instruments::bundled();
     let audit = AuditLog::memory();
     let settlement = loaded.instrument.settlement_currency();
@@ -251,7 +272,7 @@ pub fn run_once(
         purge_account_events,
     };
     let started = Instant::now();
-    let outcome = backtest::run(spec, engine, &audit, &mut |_, _| {}).map_err(|e| e.to_string())?;
+    let outcome = backtest::run(spec, engine, &audit, progress).map_err(|e| e.to_string())?;
     Ok((started.elapsed(), outcome))
 }
 
@@ -311,18 +332,50 @@ pub fn decisions_without_time(s: &StrategyReport) -> Decisions {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Replay,
-    Native,
-    Component,
+crate::named_enum! {
+    /// One side of a workload.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Side: "side" {
+        Replay = "replay": "The engine and the data alone, no strategy.",
+        Native = "native": "The native twin.",
+        Component = "component": "The component twin.",
+    }
+}
+
+impl Side {
+    /// `n` copies of this side's strategy of `twins` (none for replay).
+    #[must_use]
+    pub fn strategies<'a>(self, twins: &'a Twins, n: usize) -> Vec<StrategySpec<'a>> {
+        match self {
+            Self::Replay => Vec::new(),
+            Self::Native => (0..n).map(|_| twins.strategy(false)).collect(),
+            Self::Component => (0..n).map(|_| twins.strategy(true)).collect(),
+        }
+    }
+}
+
+/// The benchmark's data: `config.data`, cut to its first `events` events if given.
+pub fn load(config: &Config, events: Option<usize>) -> Result<data::Loaded, String> {
+    let defs = Instruments::bundled();
+    let mut loaded =
+        data::load(&config.data, config.format, None, None, &defs).map_err(|e| e.to_string())?;
+    if let Some(n) = events {
+        if n == 0 {
+            return Err("--events 0: at least one event is needed".to_string());
+        }
+        loaded.data.truncate(n);
+    }
+    Ok(loaded)
 }
 
 /// Runs the benchmark.
 pub fn run(config: &Config) -> Result<Report, String> {
-    let defs = Instruments::bundled();
-    let loaded =
-        data::load(&config.data, config.format, None, None, &defs).map_err(|e| e.to_string())?;
+    run_on(config, None)
+}
+
+/// Runs the benchmark on the first `events` events of the data (all if `None`).
+pub fn run_on(config: &Config, events: Option<usize>) -> Result<Report, String> {
+    let loaded = load(config, events)?;
     let engine = SandboxEngine::new(EngineOptions::default()).map_err(|e| e.to_string())?;
     let mut workloads = Vec::new();
     for &workload in &config.workloads {
@@ -355,12 +408,7 @@ fn measure(
     for rep in 0..reps {
         for k in 0..sides.len() {
             let side = sides[(rep + k) % sides.len()];
-            let strategies = match side {
-                Side::Replay => vec![],
-                Side::Native => vec![twins.strategy(false)],
-                Side::Component => vec![twins.strategy(true)],
-            };
-            let (took, outcome) = run_once(engine, loaded, strategies, false, true)?;
+            let (took, outcome) = run_once(engine, loaded, side.strategies(twins, 1), false, true)?;
             match side {
                 Side::Replay => replay.push(per_event(took)),
                 Side::Native => {

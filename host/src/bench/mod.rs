@@ -11,7 +11,9 @@ pub mod live;
 pub mod memory;
 pub mod order_path;
 pub mod risk;
+pub mod scaling;
 pub mod signals;
+pub mod stable;
 pub mod swap;
 pub mod sweep;
 

@@ -175,3 +175,87 @@ fn bench_refuses_a_missing_component_with_a_hint() {
     assert!(stderr.contains("ema-atr-filter.wasm"), "{stderr}");
     assert!(stderr.contains("cargo xtask plugins"), "{stderr}");
 }
+
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["bench", "backtest", "--json"])
+        .args(args)
+        .args(["--data", &gbpusd(), "--format", "fxcm-quotes"])
+        .arg("--plugin-dir")
+        .arg(PathBuf::from(artifacts::EMA_CROSS).parent().unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn one_side_runs_alone_on_the_first_events() {
+    let sides = bench_json(&[
+        "--workload",
+        "heavy",
+        "--only",
+        "component",
+        "--events",
+        "3000",
+        "--reps",
+        "1",
+    ]);
+    let s = &sides[0];
+    assert_eq!(
+        (s["workload"].as_str(), s["side"].as_str()),
+        (Some("heavy"), Some("component"))
+    );
+    assert_eq!(
+        (s["events"].as_u64(), s["strategies"].as_u64()),
+        (Some(3_000), Some(1))
+    );
+    assert!(s["ns_per_event"].as_f64().unwrap() > 0.0, "{s}");
+    assert!(
+        s["orders"].as_u64().unwrap() > 0,
+        "ema-cross trades in 3,000 quotes: {s}"
+    );
+    let replay = bench_json(&[
+        "--workload",
+        "light",
+        "--only",
+        "replay",
+        "--events",
+        "1000",
+        "--reps",
+        "1",
+    ]);
+    assert_eq!(
+        (
+            replay[0]["orders"].as_u64(),
+            replay[0]["strategies"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn copies_of_the_light_twins_decide_alike_and_report_their_cost_per_copy() {
+    let r = bench_json(&["--strategies", "3", "--events", "4000", "--reps", "1"]);
+    let rows = r["rows"].as_array().unwrap();
+    let n: Vec<u64> = rows
+        .iter()
+        .map(|row| row["strategies"].as_u64().unwrap())
+        .collect();
+    assert_eq!(n, [1, 3], "N = 1 is always measured: {r}");
+    for row in rows {
+        assert_eq!(row["identical"], true, "{row}");
+        for key in [
+            "replay_ns_per_event",
+            "native_ns_per_event",
+            "component_ns_per_event",
+            "ratio",
+        ] {
+            assert!(row[key].as_f64().unwrap() > 0.0, "{key}: {row}");
+        }
+        assert!(row["sandbox_ns_per_event_per_copy"].is_number(), "{row}");
+    }
+    assert!(r["per_copy_growth"].is_number(), "{r}");
+    assert_eq!(r["events"], 4_000);
+}

@@ -54,9 +54,127 @@ pub(super) fn run_signals(config: &crate::bench::signals::Config, json: bool) ->
     0
 }
 
+/// `--only`: one side alone.
+pub(super) fn run_only(
+    config: &crate::bench::backtest::Config,
+    side: crate::bench::backtest::Side,
+    events: Option<usize>,
+    copies: usize,
+    json: bool,
+) -> u8 {
+    let r = match crate::bench::stable::run_side(config, side, events, copies) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    for w in &r {
+        println!(
+            "{} {} alone ({} cop{}), {} events, {} run(s): {:.1} ns/event ({} orders, {} fills)",
+            w.workload,
+            w.side,
+            w.strategies,
+            if w.strategies == 1 { "y" } else { "ies" },
+            w.events,
+            w.reps,
+            w.ns_per_event,
+            w.orders,
+            w.fills
+        );
+    }
+    0
+}
+
+/// `--instructions`: callgrind counts per side.
+pub(super) fn run_instructions(
+    config: &crate::bench::backtest::Config,
+    events: usize,
+    json: bool,
+) -> u8 {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(format!("the path of this binary: {e}")),
+    };
+    let r = match crate::bench::stable::run_instructions(config, events, &exe) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench backtest --instructions ({} build), {} events, callgrind inside `{}`",
+        r.build,
+        r.events,
+        crate::bench::stable::COLLECT
+    );
+    for w in &r.workloads {
+        println!(
+            "{}: replay {:.0}, native {:.0}, component {:.0} instructions/event; sandbox {:.0}",
+            w.workload,
+            w.replay_instructions_per_event,
+            w.native_instructions_per_event,
+            w.component_instructions_per_event,
+            w.sandbox_instructions_per_event
+        );
+        println!("  ratio={:.3}", w.ratio);
+    }
+    println!("one side by hand: {}", r.recipe);
+    0
+}
+
+/// `--strategies`: N copies of the light twins.
+pub(super) fn run_scaling(
+    config: &crate::bench::backtest::Config,
+    counts: &[usize],
+    events: Option<usize>,
+    json: bool,
+) -> u8 {
+    let r = match crate::bench::scaling::run(config, counts, events) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let identical = r.rows.iter().all(|row| row.identical);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return u8::from(!identical);
+    }
+    println!(
+        "stratbox bench backtest --strategies ({} build): {} x N in one engine vs N native twins, {} events, {} runs each",
+        r.build, r.plugin, r.events, r.reps
+    );
+    for row in &r.rows {
+        let rss = row
+            .rss_per_component_bytes
+            .map_or_else(|| "n/a".to_string(), |b| format!("{:.0} KiB", b / 1024.0));
+        println!(
+            "  N={:<4} replay {:>9.1}  native {:>9.1}  component {:>10.1} ns/event  ratio={:.3}  sandbox/copy {:>7.1} ns/event  RSS/component ~{rss}  identical: {}",
+            row.strategies,
+            row.replay_ns_per_event,
+            row.native_ns_per_event,
+            row.component_ns_per_event,
+            row.ratio,
+            row.sandbox_ns_per_event_per_copy,
+            if row.identical { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "sandbox cost per copy, largest N / N=1: {:.3}",
+        r.per_copy_growth
+    );
+    u8::from(!identical)
+}
+
 /// `--workload`.
-pub(super) fn run_backtest(config: &crate::bench::backtest::Config, json: bool) -> u8 {
-    let r = match crate::bench::backtest::run(config) {
+pub(super) fn run_backtest(
+    config: &crate::bench::backtest::Config,
+    events: Option<usize>,
+    json: bool,
+) -> u8 {
+    let r = match crate::bench::backtest::run_on(config, events) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

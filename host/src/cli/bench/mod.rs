@@ -7,8 +7,8 @@ use crate::bench::callback;
 
 mod figures;
 use figures::{
-    run_api, run_backtest, run_catalog, run_live, run_memory, run_order_path, run_risk,
-    run_signals, run_swap, run_sweep,
+    run_api, run_backtest, run_catalog, run_instructions, run_live, run_memory, run_only,
+    run_order_path, run_risk, run_scaling, run_signals, run_swap, run_sweep,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -44,6 +44,24 @@ pub enum Which {
         /// Quotes the light twins wait between trades.
         #[arg(long, default_value_t = 2_000)]
         cooldown: u64,
+        /// Run one side alone (replay, native or component) and print its ns/event: run
+        /// each side in its own process so that none shares a run with the others.
+        #[arg(long, value_parser = named::<crate::bench::backtest::Side>(), conflicts_with = "instructions")]
+        only: Option<crate::bench::backtest::Side>,
+        /// Use only the first N events of --data (default: all; 20000 with
+        /// --instructions).
+        #[arg(long)]
+        events: Option<usize>,
+        /// N copies of the light twins in one engine, for each N of the list (N = 1 is
+        /// always measured too): ns/event, ratio and RSS per component. With --only: the
+        /// copies of that side.
+        #[arg(long, value_delimiter = ',', conflicts_with = "instructions")]
+        strategies: Vec<usize>,
+        /// Instruction counts instead of time: each side once under `valgrind
+        /// --tool=callgrind`, in its own process; instructions per event and the ratio
+        /// component / native, which do not move with the machine's load.
+        #[arg(long)]
+        instructions: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -395,6 +413,10 @@ pub fn run(which: Which) -> u8 {
             fast_period,
             slow_period,
             cooldown,
+            only,
+            events,
+            strategies,
+            instructions,
             json,
         } => {
             use crate::bench::backtest::{Config, LightSettings, Workload};
@@ -416,7 +438,20 @@ pub fn run(which: Which) -> u8 {
                 },
                 heavy_periods: (fast_period, slow_period),
             };
-            run_backtest(&config, json)
+            if instructions {
+                run_instructions(&config, events.unwrap_or(20_000), json)
+            } else if let Some(side) = only {
+                let copies = match strategies[..] {
+                    [] => 1,
+                    [n] => n,
+                    _ => return fail("--only takes one --strategies count"),
+                };
+                run_only(&config, side, events, copies, json)
+            } else if !strategies.is_empty() {
+                run_scaling(&config, &strategies, events, json)
+            } else {
+                run_backtest(&config, events, json)
+            }
         }
         Which::Live {
             plugin_dir,
