@@ -122,24 +122,7 @@ fn purging_account_events_changes_nothing_in_the_report() {
 
 #[test]
 fn bench_backtest_json_prints_both_ratios() {
-    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args([
-            "bench",
-            "backtest",
-            "--workload",
-            "both",
-            "--json",
-            "--reps",
-            "5",
-        ])
-        .args(["--data", &gbpusd(), "--format", "fxcm-quotes"])
-        .arg("--plugin-dir")
-        .arg(PathBuf::from(artifacts::EMA_CROSS).parent().unwrap())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = bench_json(&["--workload", "both", "--reps", "5"]);
     let workloads = json["workloads"].as_array().unwrap();
     let names: Vec<&str> = workloads
         .iter()
