@@ -8,31 +8,173 @@ use crate::{
     bindings::stratbox::strategy::{diagnostics, market_data, risk_gate, signals},
     convert,
     data::{BarType, InstrumentId, QuoteTick},
+    registered::{Indicator, Reading, Table},
     wit::{
-        DataError, InstrumentInfo, Level, OrderIntent, PositionView, Rejection, RiskDecision,
-        SignalError, SignalType, StreamId, SubscriptionId,
+        AverageSpec, BandsSpec, DataError, IndicatorSpec, InstrumentInfo, Level, OrderIntent,
+        PositionView, PriceType as WitPriceType, Rejection, RiskDecision, SignalError, SignalType,
+        StreamId, SubscriptionId,
     },
 };
+use nautilus_model::enums::PriceType;
 
-/// What a subscription delivers; the SDK maps stream ids back to identifiers.
+/// A market-data subscription: what a stream delivers (the SDK maps stream ids back to
+/// identifiers), and what an indicator is registered on.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Stream {
+pub enum Stream {
     Bars(BarType),
     Quotes(InstrumentId),
     Trades(InstrumentId),
 }
 
-/// Handle passed to every callback. It holds the SDK's table of open subscriptions.
+/// Handle passed to every callback. It holds the SDK's table of open subscriptions and of
+/// registered indicators.
 #[derive(Debug, Default)]
 pub struct Context {
     pub(crate) streams: Vec<(StreamId, Stream)>,
+    pub(crate) indicators: Table,
+}
+
+/// A period as the contract carries it.
+fn period(n: usize) -> Result<u32, DataError> {
+    u32::try_from(n).map_err(|_| DataError::Invalid(format!("period {n} is too large")))
+}
+
+fn wit_price_type(p: PriceType) -> Result<WitPriceType, DataError> {
+    Ok(match p {
+        PriceType::Bid => WitPriceType::Bid,
+        PriceType::Ask => WitPriceType::Ask,
+        PriceType::Mid => WitPriceType::Mid,
+        PriceType::Last => WitPriceType::Last,
+        other => {
+            return Err(DataError::Invalid(format!(
+                "price type {other:?} is not supported"
+            )));
+        }
+    })
 }
 
 impl Context {
     pub(crate) const fn new() -> Self {
         Self {
             streams: Vec::new(),
+            indicators: Table { slots: Vec::new() },
         }
+    }
+
+    /// The stream of `source`, subscribing to it first if needed.
+    fn stream_of(&mut self, source: Stream) -> Result<StreamId, DataError> {
+        if let Some((id, _)) = self.streams.iter().find(|(_, k)| *k == source) {
+            return Ok(*id);
+        }
+        match source {
+            Stream::Bars(b) => self.subscribe_bars(&b)?,
+            Stream::Quotes(i) => self.subscribe_quotes(&i)?,
+            Stream::Trades(i) => self.subscribe_trades(&i)?,
+        }
+        self.streams
+            .iter()
+            .find(|(_, k)| *k == source)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| DataError::Invalid("subscription not recorded".to_string()))
+    }
+
+    /// Registers a Nautilus indicator on `source` (subscribing to it if needed): from the
+    /// next event of that stream on, the host updates it with Nautilus's own handler
+    /// before the event reaches the strategy, and [`Context::indicator`] reads it. See
+    /// [`crate::registered`].
+    pub fn register_indicator(
+        &mut self,
+        source: Stream,
+        spec: IndicatorSpec,
+    ) -> Result<Indicator, DataError> {
+        let stream = self.stream_of(source)?;
+        let outputs = match spec {
+            IndicatorSpec::Bollinger(_) | IndicatorSpec::Donchian(_) => 3,
+            _ => 1,
+        };
+        let id = market_data::register_indicator(stream, spec)?;
+        Ok(self.indicators.add(id, stream, source, outputs))
+    }
+
+    /// Nautilus `SimpleMovingAverage(period, price_type)` on `source` (quotes: bid, ask or
+    /// mid; bars feed their close, trades their price).
+    pub fn register_sma(
+        &mut self,
+        source: Stream,
+        period_: usize,
+        price_type: PriceType,
+    ) -> Result<Indicator, DataError> {
+        let spec = AverageSpec {
+            period: period(period_)?,
+            price_type: wit_price_type(price_type)?,
+        };
+        self.register_indicator(source, IndicatorSpec::Sma(spec))
+    }
+
+    /// Nautilus `ExponentialMovingAverage(period, price_type)` on `source` (see
+    /// [`Context::register_sma`]).
+    pub fn register_ema(
+        &mut self,
+        source: Stream,
+        period_: usize,
+        price_type: PriceType,
+    ) -> Result<Indicator, DataError> {
+        let spec = AverageSpec {
+            period: period(period_)?,
+            price_type: wit_price_type(price_type)?,
+        };
+        self.register_indicator(source, IndicatorSpec::Ema(spec))
+    }
+
+    /// Nautilus `RelativeStrengthIndex(period)` on `source` (quotes: the mid), 0..=1.
+    pub fn register_rsi(&mut self, source: Stream, period_: usize) -> Result<Indicator, DataError> {
+        self.register_indicator(source, IndicatorSpec::Rsi(period(period_)?))
+    }
+
+    /// Nautilus `AverageTrueRange(period)` on bars of `bar_type`.
+    pub fn register_atr(
+        &mut self,
+        bar_type: &BarType,
+        period_: usize,
+    ) -> Result<Indicator, DataError> {
+        self.register_indicator(
+            Stream::Bars(*bar_type),
+            IndicatorSpec::Atr(period(period_)?),
+        )
+    }
+
+    /// Nautilus `BollingerBands(period, k)` on `source`: upper, middle (`value`), lower.
+    pub fn register_bollinger(
+        &mut self,
+        source: Stream,
+        period_: usize,
+        k: f64,
+    ) -> Result<Indicator, DataError> {
+        let spec = BandsSpec {
+            period: period(period_)?,
+            k,
+        };
+        self.register_indicator(source, IndicatorSpec::Bollinger(spec))
+    }
+
+    /// Nautilus `DonchianChannel(period)` on bars of `bar_type`: upper, middle, lower
+    /// (Nautilus 0.57's window quirk included: see `docs/decisions/0009`).
+    pub fn register_donchian(
+        &mut self,
+        bar_type: &BarType,
+        period_: usize,
+    ) -> Result<Indicator, DataError> {
+        self.register_indicator(
+            Stream::Bars(*bar_type),
+            IndicatorSpec::Donchian(period(period_)?),
+        )
+    }
+
+    /// The latest values of a registered indicator, as updated with the current event (or
+    /// the last event of its stream).
+    #[must_use]
+    pub fn indicator(&self, indicator: Indicator) -> Reading {
+        self.indicators.reading(indicator)
     }
 
     pub(crate) fn stream(&self, id: StreamId) -> Option<&Stream> {
@@ -52,6 +194,7 @@ impl Context {
         let (id, _) = self.streams[pos];
         market_data::unsubscribe(id)?;
         self.streams.remove(pos);
+        self.indicators.stop(id);
         Ok(())
     }
 

@@ -35,9 +35,15 @@
 //! ```
 //!
 //! Market data arrives Nautilus-shaped ([`data`]: `Bar`, `QuoteTick`, `TradeTick` with
-//! Nautilus `Price` / `Quantity`), converted exactly from the contract's fixed-point values;
-//! [`feed`] hands them to Nautilus indicators (re-exported as [`indicators`]) exactly as
-//! Nautilus does, so indicator values are bit-for-bit those of a native strategy.
+//! Nautilus `Price` / `Quantity`), converted exactly from the contract's fixed-point values.
+//! Indicators come two ways, bit-for-bit those of a native strategy either way:
+//! - **registered** ([`registered`], `ctx.register_ema(..)` and friends): the host keeps
+//!   Nautilus's own indicator and updates it before each event of its stream, as Nautilus
+//!   updates a strategy's registered indicators; the values arrive with the event. No
+//!   indicator math runs in the sandbox. Use this where Nautilus's handler fits.
+//! - **computed here**: [`feed`] hands events to Nautilus indicators (re-exported as
+//!   [`indicators`]) exactly as Nautilus does, for anything the host does not keep (as in
+//!   the example above).
 
 // Lets generated code name this crate by its public path, from inside and outside.
 extern crate self as stratbox_sdk;
@@ -53,10 +59,11 @@ pub mod feed;
 mod order;
 mod params;
 pub mod persist;
+pub mod registered;
 mod runtime;
 pub mod signal;
 
-pub use context::Context;
+pub use context::{Context, Stream};
 pub use nautilus_indicators as indicators;
 pub use nautilus_model as model;
 pub use order::{Order, signed_raw};
@@ -124,7 +131,7 @@ pub trait Strategy: Sized + Send + 'static {
 /// Everything a strategy file usually needs.
 pub mod prelude {
     pub use crate::{
-        Context, Order, ParamError, Params, Strategy, export_strategy,
+        Context, Order, ParamError, Params, Strategy, Stream, export_strategy,
         wit::{
             AiSignal, InstrumentInfo, Level, OrderEvent, OrderSide, PositionSide, PositionView,
             RejectCode, Rejection, RiskDecision, SignalType, SignalValue, TimeInForce,
@@ -133,6 +140,7 @@ pub mod prelude {
     pub use crate::{
         data::{Bar, BarType, InstrumentId, QuoteTick, TradeTick},
         feed::{FeedBar, FeedQuote, FeedTrade},
+        registered::{Indicator as Registered, Reading},
     };
     pub use nautilus_indicators::indicator::{Indicator, MovingAverage};
     pub use nautilus_model::{
@@ -155,6 +163,7 @@ macro_rules! export_strategy {
         #[allow(unsafe_code)]
         const _: () = {
             use $crate::bindings::exports::stratbox::strategy::strategy::Guest;
+            use $crate::bindings::exports::stratbox::strategy::indicator_events::Guest as IndicatorGuest;
             use $crate::bindings::stratbox::strategy::types as __wit;
 
             static RUNTIME: $crate::__private::Runtime<$strategy> = $crate::__private::Runtime::new();
@@ -194,8 +203,20 @@ macro_rules! export_strategy {
                 }
             }
 
+            impl IndicatorGuest for __StratboxPlugin {
+                fn on_bar_with(bar: __wit::Bar, values: __wit::IndicatorValues) {
+                    RUNTIME.on_bar_with(bar, values)
+                }
+                fn on_quote_with(quote: __wit::QuoteTick, values: __wit::IndicatorValues) {
+                    RUNTIME.on_quote_with(quote, values)
+                }
+                fn on_trade_with(trade: __wit::TradeTick, values: __wit::IndicatorValues) {
+                    RUNTIME.on_trade_with(trade, values)
+                }
+            }
+
             // Exported only in the component build: native builds (tests, clippy) cannot
-            // link symbol names like `stratbox:strategy/strategy@0.1.0#init`.
+            // link symbol names like `stratbox:strategy/strategy@0.1.1#init`.
             #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_strategy_plugin!(__StratboxPlugin with_types_in $crate::bindings);
         };

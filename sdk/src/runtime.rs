@@ -13,6 +13,7 @@ use crate::{
     convert::{self, MAX_PRECISION},
     data::{Bar, BarType, InstrumentId, QuoteTick, TradeTick},
     params::Params,
+    registered::Slot,
     wit,
 };
 
@@ -85,15 +86,44 @@ fn trade(instrument_id: InstrumentId, t: &wit::TradeTick) -> TradeTick {
     }
 }
 
-/// What `snapshot` returns: the SDK's own state around the strategy's bytes.
+/// What `snapshot` returns: the SDK's own state around the strategy's bytes, after the
+/// format number (a `u16`).
 #[derive(Debug, Serialize, Deserialize)]
 struct Envelope {
-    format: u16,
+    streams: Vec<(u32, Stream)>,
+    /// Registered indicators (format 2; the host moves them with the streams).
+    indicators: Vec<Slot>,
+    strategy: Vec<u8>,
+}
+
+/// Format 1 (SDK for contract 0.1.0): no indicators.
+#[derive(Debug, Deserialize)]
+struct EnvelopeV1 {
     streams: Vec<(u32, Stream)>,
     strategy: Vec<u8>,
 }
 
-const ENVELOPE_FORMAT: u16 = 1;
+const ENVELOPE_FORMAT: u16 = 2;
+
+/// Reads an envelope of format 1 or 2.
+fn read_envelope(bytes: &[u8]) -> Result<Envelope, String> {
+    let bad = |e: postcard::Error| format!("snapshot is not a stratbox-sdk snapshot: {e}");
+    let (format, rest) = postcard::take_from_bytes::<u16>(bytes).map_err(bad)?;
+    match format {
+        1 => {
+            let v1: EnvelopeV1 = postcard::from_bytes(rest).map_err(bad)?;
+            Ok(Envelope {
+                streams: v1.streams,
+                indicators: Vec::new(),
+                strategy: v1.strategy,
+            })
+        }
+        2 => postcard::from_bytes(rest).map_err(bad),
+        other => Err(format!(
+            "snapshot format {other} is not supported (this SDK reads formats 1 and {ENVELOPE_FORMAT})"
+        )),
+    }
+}
 
 struct State<S> {
     strategy: Option<S>,
@@ -169,41 +199,35 @@ impl<S: Strategy> Runtime<S> {
     }
 
     pub fn on_bar(&self, b: wit::Bar) {
-        self.with(|s, ctx| match ctx.stream(b.stream) {
-            Some(Stream::Bars(bar_type)) => {
-                let bar = bar(*bar_type, &b);
-                s.on_bar(ctx, &bar);
-            }
-            _ => ctx.warn(&format!(
-                "dropped a bar of stream {} (not a bar subscription)",
-                b.stream
-            )),
-        });
+        self.with(|s, ctx| deliver_bar(s, ctx, &b));
     }
 
     pub fn on_quote(&self, q: wit::QuoteTick) {
-        self.with(|s, ctx| match ctx.stream(q.stream) {
-            Some(Stream::Quotes(id)) => {
-                let quote = quote(*id, &q);
-                s.on_quote(ctx, &quote);
-            }
-            _ => ctx.warn(&format!(
-                "dropped a quote of stream {} (not a quote subscription)",
-                q.stream
-            )),
-        });
+        self.with(|s, ctx| deliver_quote(s, ctx, &q));
     }
 
     pub fn on_trade(&self, t: wit::TradeTick) {
-        self.with(|s, ctx| match ctx.stream(t.stream) {
-            Some(Stream::Trades(id)) => {
-                let trade = trade(*id, &t);
-                s.on_trade(ctx, &trade);
-            }
-            _ => ctx.warn(&format!(
-                "dropped a trade of stream {} (not a trade subscription)",
-                t.stream
-            )),
+        self.with(|s, ctx| deliver_trade(s, ctx, &t));
+    }
+
+    pub fn on_bar_with(&self, b: wit::Bar, values: wit::IndicatorValues) {
+        self.with(|s, ctx| {
+            ctx.indicators.take(b.stream, &values);
+            deliver_bar(s, ctx, &b);
+        });
+    }
+
+    pub fn on_quote_with(&self, q: wit::QuoteTick, values: wit::IndicatorValues) {
+        self.with(|s, ctx| {
+            ctx.indicators.take(q.stream, &values);
+            deliver_quote(s, ctx, &q);
+        });
+    }
+
+    pub fn on_trade_with(&self, t: wit::TradeTick, values: wit::IndicatorValues) {
+        self.with(|s, ctx| {
+            ctx.indicators.take(t.stream, &values);
+            deliver_trade(s, ctx, &t);
         });
     }
 
@@ -217,31 +241,68 @@ impl<S: Strategy> Runtime<S> {
 
     pub fn snapshot(&self) -> Vec<u8> {
         self.with(|s, ctx| {
-            let streams = ctx.streams.clone();
             let envelope = Envelope {
-                format: ENVELOPE_FORMAT,
-                streams,
+                streams: ctx.streams.clone(),
+                indicators: ctx.indicators.slots.clone(),
                 strategy: s.snapshot(),
             };
-            postcard::to_allocvec(&envelope)
-                .unwrap_or_else(|e| panic!("snapshot encoding failed: {e}"))
+            let mut bytes = postcard::to_allocvec(&ENVELOPE_FORMAT)
+                .unwrap_or_else(|e| panic!("snapshot encoding failed: {e}"));
+            bytes.extend(
+                postcard::to_allocvec(&envelope)
+                    .unwrap_or_else(|e| panic!("snapshot encoding failed: {e}")),
+            );
+            bytes
         })
     }
 
     pub fn restore(&self, bytes: Vec<u8>) -> Result<(), String> {
-        let envelope: Envelope = postcard::from_bytes(&bytes)
-            .map_err(|e| format!("snapshot is not a stratbox-sdk snapshot: {e}"))?;
-        if envelope.format != ENVELOPE_FORMAT {
-            return Err(format!(
-                "snapshot format {} is not supported (this SDK reads format {ENVELOPE_FORMAT})",
-                envelope.format
-            ));
-        }
+        let envelope = read_envelope(&bytes)?;
         self.with(|s, ctx| {
             s.restore(&envelope.strategy)?;
             ctx.streams = envelope.streams;
+            ctx.indicators.slots = envelope.indicators;
             Ok(())
         })
+    }
+}
+
+fn deliver_bar<S: Strategy>(s: &mut S, ctx: &mut Context, b: &wit::Bar) {
+    match ctx.stream(b.stream) {
+        Some(Stream::Bars(bar_type)) => {
+            let bar = bar(*bar_type, b);
+            s.on_bar(ctx, &bar);
+        }
+        _ => ctx.warn(&format!(
+            "dropped a bar of stream {} (not a bar subscription)",
+            b.stream
+        )),
+    }
+}
+
+fn deliver_quote<S: Strategy>(s: &mut S, ctx: &mut Context, q: &wit::QuoteTick) {
+    match ctx.stream(q.stream) {
+        Some(Stream::Quotes(id)) => {
+            let quote = quote(*id, q);
+            s.on_quote(ctx, &quote);
+        }
+        _ => ctx.warn(&format!(
+            "dropped a quote of stream {} (not a quote subscription)",
+            q.stream
+        )),
+    }
+}
+
+fn deliver_trade<S: Strategy>(s: &mut S, ctx: &mut Context, t: &wit::TradeTick) {
+    match ctx.stream(t.stream) {
+        Some(Stream::Trades(id)) => {
+            let trade = trade(*id, t);
+            s.on_trade(ctx, &trade);
+        }
+        _ => ctx.warn(&format!(
+            "dropped a trade of stream {} (not a trade subscription)",
+            t.stream
+        )),
     }
 }
 

@@ -193,7 +193,9 @@ fn wat_module(workspace_root: &Path, wat: &Path) -> Result<Vec<u8>> {
     let (package, _) = resolve
         .push_dir(&wit)
         .with_context(|| format!("reading the world from {}", wit.display()))?;
-    let world = resolve.select_world(&[package], Some("strategy-plugin"))?;
+    // The base world (what every 0.1.x component has): a hand-written fixture exports
+    // `strategy` only, not the optional `indicator-events`.
+    let world = resolve.select_world(&[package], Some("strategy-base"))?;
     wit_component::embed_component_metadata(
         &mut core,
         &resolve,

@@ -2,7 +2,6 @@
 //! against exactly the granted capabilities.
 
 use crate::{
-    bindings::StrategyPluginPre,
     capabilities,
     sandbox::{Inspection, LoadPolicy, PluginComponent, RefusalCode, SandboxEngine},
 };
@@ -15,10 +14,12 @@ pub fn inspect(engine: &SandboxEngine, bytes: &[u8], policy: &LoadPolicy) -> Ins
         Err(refused) => return *refused.0,
     };
     let linked = capabilities::linker(engine, component.granted())
-        .and_then(|linker| linker.instantiate_pre(&component.component))
-        .and_then(StrategyPluginPre::new);
+        .and_then(|linker| linker.instantiate_pre(&component.component));
     match linked {
-        Ok(_) => component.inspection().clone(),
+        Ok(pre) => match crate::sandbox::bind_exports(&component, &pre) {
+            Ok(_) => component.inspection().clone(),
+            Err(refused) => *refused.0,
+        },
         Err(e) => {
             *component
                 .refused(

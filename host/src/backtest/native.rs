@@ -20,13 +20,16 @@ use nautilus_trading::{
 #[path = "../../../plugins/ema-atr-filter/src/core.rs"]
 pub mod light_core;
 
-use light_core::{LightConfig, LightCore};
+use light_core::{Emas, LightConfig, LightCore};
 
 /// The native twin of `plugins/ema-atr-filter`.
 pub struct NativeLight {
     core: StrategyCore,
     instrument_id: InstrumentId,
     trade_size: Quantity,
+    /// The EMAs, updated in `on_quote` before the decision, as Nautilus updates registered
+    /// indicators before a strategy's handler.
+    emas: Emas,
     logic: LightCore,
 }
 
@@ -56,6 +59,7 @@ impl NativeLight {
             core: StrategyCore::new(base),
             instrument_id,
             trade_size,
+            emas: Emas::new(&config),
             logic: LightCore::new(config)?,
         })
     }
@@ -75,7 +79,11 @@ impl DataActor for NativeLight {
     }
 
     fn on_quote(&mut self, quote: &QuoteTick) -> anyhow::Result<()> {
-        if let Some(side) = self.logic.on_quote(quote.bid_price, quote.ask_price) {
+        let (fast, slow) = self.emas.update(quote.bid_price, quote.ask_price);
+        if let Some(side) = self
+            .logic
+            .on_quote(quote.bid_price, quote.ask_price, fast, slow)
+        {
             let order = self.core.order_factory().market(
                 self.instrument_id,
                 side,

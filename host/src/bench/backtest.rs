@@ -55,6 +55,8 @@ pub struct LightSettings {
     pub atr_period: usize,
     pub atr_mult: f64,
     pub cooldown: u64,
+    /// The component registers its EMAs with the host (else it computes them itself).
+    pub host_indicators: bool,
 }
 
 impl Default for LightSettings {
@@ -65,6 +67,7 @@ impl Default for LightSettings {
             atr_period: 14,
             atr_mult: 0.5,
             cooldown: 2_000,
+            host_indicators: true,
         }
     }
 }
@@ -179,6 +182,11 @@ impl Twins {
                     config.heavy_periods.1.to_string(),
                 ),
             ]),
+        }
+        // Only when asked: a component built before registered indicators (contract 0.1.0)
+        // has no such parameter and computes its EMAs itself anyway.
+        if workload == Workload::Light && !l.host_indicators {
+            overrides.push(("host_indicators".to_string(), "false".to_string()));
         }
         let params = component
             .manifest()

@@ -201,7 +201,7 @@ pub fn run_instructions(
 /// The `bench backtest` arguments that run `side` of `workload` alone, once.
 fn side_args(config: &Config, workload: Workload, side: Side, events: usize) -> Vec<String> {
     let l = config.light;
-    [
+    let mut args: Vec<String> = [
         "bench",
         "backtest",
         "--workload",
@@ -230,7 +230,11 @@ fn side_args(config: &Config, workload: Workload, side: Side, events: usize) -> 
     ]
     .into_iter()
     .map(str::to_string)
-    .collect()
+    .collect();
+    if !l.host_indicators {
+        args.push("--guest-indicators".to_string());
+    }
+    args
 }
 
 /// The event total of a callgrind output file (`totals:`, else `summary:`).

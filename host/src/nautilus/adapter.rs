@@ -22,24 +22,25 @@ use nautilus_model::{
         OrderRejected,
     },
     identifiers::{ClientOrderId, InstrumentId as NInstrumentId, StrategyId},
-    orders::{Order, OrderAny},
+    orders::Order,
 };
 use nautilus_trading::{
     nautilus_strategy,
-    strategy::{Strategy, StrategyConfig, StrategyCore},
+    strategy::{StrategyConfig, StrategyCore},
 };
-use ustr::Ustr;
 
+mod orders;
 mod swap;
 
 use super::{
     convert,
     hotswap::{AdapterEvent, SwapPoint},
-    router::{Pending, PendingQueue},
+    indicators::IndicatorBank,
+    router::PendingQueue,
 };
 use crate::{
     bindings::types::{
-        OrderAccepted as WAccepted, OrderCancelled, OrderEvent, OrderFilled as WFilled, OrderKind,
+        OrderAccepted as WAccepted, OrderCancelled, OrderEvent, OrderFilled as WFilled,
         OrderRejected as WRejected,
     },
     capabilities::{Instance, market_data::Subscription},
@@ -101,6 +102,8 @@ pub struct ComponentStrategy {
     queue: PendingQueue,
     market: std::sync::Arc<InstrumentTable>,
     streams: Streams,
+    /// The Nautilus indicators the plugin registered on its streams.
+    indicators: IndicatorBank,
     /// Subscriptions that named something Nautilus cannot represent.
     unusable: Vec<String>,
     signals: SharedTally,
@@ -225,6 +228,7 @@ impl ComponentStrategy {
             queue,
             market,
             streams: Streams::default(),
+            indicators: IndicatorBank::default(),
             unusable: Vec::new(),
             signals,
             swap: None,
@@ -340,10 +344,15 @@ impl ComponentStrategy {
             self.on_fault();
             return;
         }
-        let changed = subscriptions_changed(
-            &self.streams.synced,
-            self.instance.borrow().host().market_data.subscriptions(),
-        );
+        let changed = {
+            let instance = self.instance.borrow();
+            let market = &instance.host().market_data;
+            let generation = market.indicator_generation();
+            if !self.indicators.is_current(generation) {
+                self.indicators.sync(market.indicators(), generation);
+            }
+            subscriptions_changed(&self.streams.synced, market.subscriptions())
+        };
         if changed {
             self.sync_subscriptions();
         }
@@ -470,136 +479,6 @@ impl ComponentStrategy {
         self.streams = streams;
     }
 
-    fn submit_pending(&mut self) {
-        for pending in self.queue.drain() {
-            match pending {
-                Pending::Submit {
-                    client_order_id,
-                    order,
-                } => {
-                    let id = ClientOrderId::new(&client_order_id);
-                    let result = self.build_order(id, &order).and_then(|o| {
-                        self.submit_order(o, None, None, None)
-                            .map_err(|e| e.to_string())
-                    });
-                    if let Err(reason) = result {
-                        let ts = self.core.clock().timestamp_ns().as_u64();
-                        let event = rejected(id, &order.intent().instrument_id, &reason, ts);
-                        self.order_event(&event, true, None);
-                    }
-                }
-                Pending::Cancel { client_order_id } => {
-                    let id = ClientOrderId::new(&client_order_id);
-                    if let Err(e) = self.cancel_order(id, None, None) {
-                        tracing::warn!(strategy = %self.strategy_id(), "cancel of {id} failed: {e}");
-                        self.cancel_refused(&client_order_id);
-                    }
-                }
-            }
-        }
-    }
-
-    fn build_order(
-        &mut self,
-        id: ClientOrderId,
-        order: &crate::capabilities::risk_gate::ValidatedOrder,
-    ) -> Result<OrderAny, String> {
-        let intent = order.intent();
-        let instrument_id: NInstrumentId = intent
-            .instrument_id
-            .parse()
-            .map_err(|e| format!("instrument id `{}`: {e}", intent.instrument_id))?;
-        let side = convert::to_side(intent.side);
-        // The gate refused anything finer than the instrument; coarser values are re-expressed
-        // at the instrument's precisions (exact: same raw integer), as Nautilus requires.
-        let info = order.instrument();
-        let (pp, sp) = (info.price_precision, info.size_precision);
-        let qty = convert::to_quantity(crate::bindings::types::Quantity {
-            raw: intent.quantity.raw,
-            precision: sp,
-        });
-        let px = |p: crate::bindings::types::Price| {
-            convert::to_price(crate::bindings::types::Price {
-                raw: p.raw,
-                precision: pp,
-            })
-        };
-        let tif = Some(convert::to_time_in_force(intent.time_in_force));
-        let reduce_only = Some(intent.reduce_only);
-        let tags = intent.tag.as_deref().map(|t| vec![Ustr::from(t)]);
-        let f = self.core.order_factory();
-        Ok(match intent.kind {
-            OrderKind::Market => f.market(
-                instrument_id,
-                side,
-                qty,
-                tif,
-                reduce_only,
-                None,
-                None,
-                None,
-                tags,
-                Some(id),
-            ),
-            OrderKind::Limit(px_limit) => f.limit(
-                instrument_id,
-                side,
-                qty,
-                px(px_limit),
-                tif,
-                None,
-                None,
-                reduce_only,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                tags,
-                Some(id),
-            ),
-            OrderKind::StopMarket(trigger) => f.stop_market(
-                instrument_id,
-                side,
-                qty,
-                px(trigger),
-                None,
-                tif,
-                None,
-                reduce_only,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                tags,
-                Some(id),
-            ),
-            OrderKind::StopLimit(p) => f.stop_limit(
-                instrument_id,
-                side,
-                qty,
-                px(p.limit),
-                px(p.trigger),
-                None,
-                tif,
-                None,
-                None,
-                reduce_only,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                tags,
-                Some(id),
-            ),
-        })
-    }
-
     /// Updates the gate from `event`, then delivers it. `closes` marks a terminal event;
     /// `venue_net` is, after a fill, the venue's net position the gate must agree with.
     fn order_event(&mut self, event: &OrderEvent, closes: bool, venue_net: Option<i128>) {
@@ -642,7 +521,15 @@ impl ComponentStrategy {
         let wq = convert::quote(q, *stream);
         self.market.observe_quote(name, wq);
         self.mark(wq.ts_event);
-        if self.call(|i| i.on_quote(wq)) {
+        let delivered = match self.indicators.on_quote(wq.stream, q) {
+            None => self.call(|i| i.on_quote(wq)),
+            Some(v) => {
+                let delivered = self.call(|i| i.on_quote_with(wq, &v.values, v.charge));
+                self.indicators.give_back(v);
+                delivered
+            }
+        };
+        if delivered {
             self.delivered.set(self.delivered.get() + 1);
         }
     }
@@ -689,7 +576,15 @@ impl DataActor for ComponentStrategy {
         let wb = convert::bar(bar, *stream);
         self.market.observe_bar(wit_type, wb);
         self.mark(wb.ts_event);
-        if self.call(|i| i.on_bar(wb)) {
+        let delivered = match self.indicators.on_bar(wb.stream, bar) {
+            None => self.call(|i| i.on_bar(wb)),
+            Some(v) => {
+                let delivered = self.call(|i| i.on_bar_with(wb, &v.values, v.charge));
+                self.indicators.give_back(v);
+                delivered
+            }
+        };
+        if delivered {
             self.delivered.set(self.delivered.get() + 1);
         }
         Ok(())
@@ -705,7 +600,15 @@ impl DataActor for ComponentStrategy {
             return Ok(());
         };
         let wt = convert::trade(trade, stream);
-        if self.call(|i| i.on_trade(&wt)) {
+        let delivered = match self.indicators.on_trade(stream, trade) {
+            None => self.call(|i| i.on_trade(&wt)),
+            Some(v) => {
+                let delivered = self.call(|i| i.on_trade_with(&wt, &v.values, v.charge));
+                self.indicators.give_back(v);
+                delivered
+            }
+        };
+        if delivered {
             self.delivered.set(self.delivered.get() + 1);
         }
         Ok(())

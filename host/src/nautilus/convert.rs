@@ -52,6 +52,54 @@ pub fn to_quantity(q: Quantity) -> NQuantity {
     NQuantity::from_raw(q.raw, q.precision)
 }
 
+/// A contract quote as a Nautilus quote of `instrument_id` (exact: raw values copied).
+#[must_use]
+pub fn to_quote(instrument_id: NInstrumentId, q: &QuoteTick) -> NQuote {
+    NQuote {
+        instrument_id,
+        bid_price: to_price(q.bid),
+        ask_price: to_price(q.ask),
+        bid_size: to_quantity(q.bid_size),
+        ask_size: to_quantity(q.ask_size),
+        ts_event: q.ts_event.into(),
+        ts_init: q.ts_init.into(),
+    }
+}
+
+/// A contract bar as a Nautilus bar of `bar_type` (exact).
+#[must_use]
+pub fn to_bar(bar_type: NBarType, b: &Bar) -> NBar {
+    NBar {
+        bar_type,
+        open: to_price(b.open),
+        high: to_price(b.high),
+        low: to_price(b.low),
+        close: to_price(b.close),
+        volume: to_quantity(b.volume),
+        ts_event: b.ts_event.into(),
+        ts_init: b.ts_init.into(),
+    }
+}
+
+/// A contract trade as a Nautilus trade of `instrument_id` (exact); `None` when its trade
+/// id is not one Nautilus accepts.
+#[must_use]
+pub fn to_trade(instrument_id: NInstrumentId, t: &WTrade) -> Option<TradeTick> {
+    Some(TradeTick {
+        instrument_id,
+        price: to_price(t.price),
+        size: to_quantity(t.size),
+        aggressor_side: match t.aggressor {
+            WAggressor::Buyer => AggressorSide::Buyer,
+            WAggressor::Seller => AggressorSide::Seller,
+            WAggressor::NoAggressor => AggressorSide::NoAggressor,
+        },
+        trade_id: nautilus_model::identifiers::TradeId::new_checked(&t.trade_id).ok()?,
+        ts_event: t.ts_event.into(),
+        ts_init: t.ts_init.into(),
+    })
+}
+
 /// A Nautilus quote on `stream`.
 #[must_use]
 pub fn quote(q: &NQuote, stream: u32) -> QuoteTick {

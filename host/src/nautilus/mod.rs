@@ -4,6 +4,8 @@
 //! - [`adapter`]: the Nautilus `Strategy` that hands events to the component and its orders,
 //!   through the risk gate, back to Nautilus.
 //! - [`convert`]: exact conversions between Nautilus types and the WIT contract's.
+//! - [`indicators`]: the Nautilus indicators a component registered, updated before each
+//!   event of their stream and handed to the guest with it.
 //! - [`router`]: the risk gate's order router into Nautilus (the only way an order leaves).
 //! - [`hotswap`]: the swap slot: replacing a running component between two events.
 //! - [`paper`]: a paper session: one deployed component on its own thread and engine, fed
@@ -16,6 +18,7 @@
 pub mod adapter;
 pub mod convert;
 pub mod hotswap;
+pub mod indicators;
 pub mod live;
 pub mod paper;
 pub mod router;

@@ -23,7 +23,7 @@ use crate::{
         Checks, DataError, Instrument, InstrumentTable, MarketEvent, Source, fxcm,
         instrument_defs::Instruments,
     },
-    nautilus::convert,
+    nautilus::{convert, indicators::IndicatorBank},
     sandbox::{CallError, Callback, FaultRecord, InstantiateError, PluginComponent, SandboxEngine},
 };
 
@@ -41,6 +41,8 @@ pub struct ReplayPlugin {
     pub instance: Instance,
     pub orders: OrderLog,
     pub deliveries: Vec<Delivery>,
+    /// The Nautilus indicators the plugin registered, updated before each event.
+    indicators: IndicatorBank,
 }
 
 impl ReplayPlugin {
@@ -77,6 +79,7 @@ impl ReplayPlugin {
             instance,
             orders,
             deliveries: Vec::new(),
+            indicators: IndicatorBank::default(),
         })
     }
 
@@ -87,6 +90,7 @@ impl ReplayPlugin {
             return None;
         }
         let md = &self.instance.host().market_data;
+        let bank = &mut self.indicators;
         let result = match event {
             MarketEvent::Bar { bar_type, bar } => {
                 let stream = md.bar_stream(bar_type)?;
@@ -95,7 +99,17 @@ impl ReplayPlugin {
                     stream,
                     ts_event: bar.ts_event,
                 });
-                self.instance.on_bar(Bar { stream, ..*bar })
+                let bar = Bar { stream, ..*bar };
+                let values = convert::to_bar_type(bar_type)
+                    .and_then(|t| bank.on_bar(stream, &convert::to_bar(t, &bar)));
+                match values {
+                    None => self.instance.on_bar(bar),
+                    Some(v) => {
+                        let r = self.instance.on_bar_with(bar, &v.values, v.charge);
+                        bank.give_back(v);
+                        r
+                    }
+                }
             }
             MarketEvent::Quote {
                 instrument_id,
@@ -107,7 +121,19 @@ impl ReplayPlugin {
                     stream,
                     ts_event: quote.ts_event,
                 });
-                self.instance.on_quote(QuoteTick { stream, ..*quote })
+                let quote = QuoteTick { stream, ..*quote };
+                let values = instrument_id
+                    .parse()
+                    .ok()
+                    .and_then(|id| bank.on_quote(stream, &convert::to_quote(id, &quote)));
+                match values {
+                    None => self.instance.on_quote(quote),
+                    Some(v) => {
+                        let r = self.instance.on_quote_with(quote, &v.values, v.charge);
+                        bank.give_back(v);
+                        r
+                    }
+                }
             }
             MarketEvent::Trade {
                 instrument_id,
@@ -119,13 +145,43 @@ impl ReplayPlugin {
                     stream,
                     ts_event: trade.ts_event,
                 });
-                self.instance.on_trade(&TradeTick {
+                let trade = TradeTick {
                     stream,
                     ..trade.clone()
-                })
+                };
+                let values = instrument_id
+                    .parse()
+                    .ok()
+                    .and_then(|id| convert::to_trade(id, &trade))
+                    .and_then(|t| bank.on_trade(stream, &t));
+                match values {
+                    None => self.instance.on_trade(&trade),
+                    Some(v) => {
+                        let r = self.instance.on_trade_with(&trade, &v.values, v.charge);
+                        bank.give_back(v);
+                        r
+                    }
+                }
             }
         };
+        self.follow_indicators();
         fault_of(result)
+    }
+
+    /// Brings the indicator bank in line with the plugin's registrations.
+    fn follow_indicators(&mut self) {
+        let md = &self.instance.host().market_data;
+        if !self.indicators.is_current(md.indicator_generation()) {
+            self.indicators
+                .sync(md.indicators(), md.indicator_generation());
+        }
+    }
+
+    /// Runs `on-start` and follows the indicators it registered.
+    pub fn start(&mut self) -> Option<FaultRecord> {
+        let fault = fault_of(self.instance.on_start());
+        self.follow_indicators();
+        fault
     }
 }
 
@@ -145,7 +201,7 @@ pub fn run(
 ) -> Vec<FaultRecord> {
     let mut faults = Vec::new();
     for p in plugins.iter_mut() {
-        faults.extend(fault_of(p.instance.on_start()));
+        faults.extend(p.start());
     }
     for event in events {
         market.observe(event);

@@ -28,6 +28,68 @@ fn config(format: DataFormat) -> bt::Config {
     }
 }
 
+/// The light component with its EMAs registered with the host and with them computed in
+/// the guest: the same orders and fills, at the same times, through Nautilus.
+#[test]
+fn registered_and_guest_computed_indicators_make_identical_decisions() {
+    let engine = engine();
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    let run = |host_indicators: bool| {
+        let mut cfg = config(DataFormat::FxcmQuotesOhlc);
+        cfg.light.host_indicators = host_indicators;
+        let twins = Twins::new(&engine, &cfg, Workload::Light, loaded.instrument.id()).unwrap();
+        let (_, out) = run_once(&engine, &loaded, vec![twins.strategy(true)], false, true).unwrap();
+        let report = out.report.strategies.into_iter().next().unwrap();
+        assert!(report.plugin.as_ref().unwrap().fault.is_none());
+        report
+    };
+    let (host, guest) = (run(true), run(false));
+    assert!(host.orders.len() >= 20, "only {} orders", host.orders.len());
+    assert_eq!(decisions(&host), decisions(&guest));
+    // The guest-computed run burns the EMA math as fuel; the registered run is charged a
+    // flat 50 per indicator instead.
+    let fuel =
+        |r: &stratbox::backtest::report::StrategyReport| r.plugin.as_ref().unwrap().fuel_total;
+    assert_ne!(fuel(&host), fuel(&guest));
+}
+
+/// A component built against contract 0.1.0, before registered indicators (committed in
+/// `tests/fixtures/contract-0.1.0`, see its README), loads and runs unchanged on this host
+/// and decides exactly as the current build of the same strategy, which registers its EMAs.
+#[test]
+fn a_contract_0_1_0_component_runs_unchanged_and_decides_the_same() {
+    let engine = engine();
+    let old_dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/contract-0.1.0");
+    let old = old_dir.join("ema-atr-filter.wasm");
+    let (code, stdout, stderr) =
+        crate::fixtures::stratbox(&["inspect", old.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["world"], "stratbox:strategy/strategy-plugin@0.1.0");
+    assert_eq!(
+        v["exports"],
+        serde_json::json!(["stratbox:strategy/strategy@0.1.0"])
+    );
+
+    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    let run = |dir: PathBuf| {
+        let mut cfg = config(DataFormat::FxcmQuotesOhlc);
+        cfg.plugin_dir = dir;
+        let twins = Twins::new(&engine, &cfg, Workload::Light, loaded.instrument.id()).unwrap();
+        let (_, out) = run_once(&engine, &loaded, vec![twins.strategy(true)], false, true).unwrap();
+        let report = out.report.strategies.into_iter().next().unwrap();
+        assert!(report.plugin.as_ref().unwrap().fault.is_none());
+        report
+    };
+    let (old, new) = (
+        run(old_dir),
+        run(config(DataFormat::FxcmQuotesOhlc).plugin_dir),
+    );
+    assert!(old.orders.len() >= 20, "only {} orders", old.orders.len());
+    assert_eq!(decisions(&old), decisions(&new));
+}
+
 #[test]
 fn light_twins_make_identical_decisions_and_trade_rarely() {
     let engine = engine();

@@ -13,14 +13,14 @@ fn json_report_of_ema_cross() {
     assert_eq!(v["sha256"], hex::encode(Sha256::digest(&bytes)));
     assert_eq!(v["size"], bytes.len());
     assert_eq!(v["accepted"], true);
-    assert_eq!(v["world"], "stratbox:strategy/strategy-plugin@0.1.0");
+    assert_eq!(v["world"], "stratbox:strategy/strategy-plugin@0.1.1");
     assert_eq!(v["manifest"]["name"], "ema-cross");
     let allowed = [
-        "stratbox:strategy/types@0.1.0",
-        "stratbox:strategy/market-data@0.1.0",
-        "stratbox:strategy/signals@0.1.0",
-        "stratbox:strategy/risk-gate@0.1.0",
-        "stratbox:strategy/diagnostics@0.1.0",
+        "stratbox:strategy/types@0.1.1",
+        "stratbox:strategy/market-data@0.1.1",
+        "stratbox:strategy/signals@0.1.1",
+        "stratbox:strategy/risk-gate@0.1.1",
+        "stratbox:strategy/diagnostics@0.1.1",
     ];
     let imports: Vec<&str> = v["imports"]
         .as_array()
@@ -29,10 +29,20 @@ fn json_report_of_ema_cross() {
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert!(imports.iter().all(|i| allowed.contains(i)), "{imports:?}");
-    assert!(imports.contains(&"stratbox:strategy/risk-gate@0.1.0"));
+    assert!(imports.contains(&"stratbox:strategy/risk-gate@0.1.1"));
+    let mut exports: Vec<&str> = v["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    exports.sort_unstable();
     assert_eq!(
-        v["exports"],
-        serde_json::json!(["stratbox:strategy/strategy@0.1.0"])
+        exports,
+        [
+            "stratbox:strategy/indicator-events@0.1.1",
+            "stratbox:strategy/strategy@0.1.1"
+        ]
     );
 }
 

@@ -117,6 +117,35 @@ fn assert_host_alive(engine: &SandboxEngine, market: &Arc<InstrumentTable>) {
     );
 }
 
+/// Not hostile: the registered-indicator parity fixture (it lives with the fixtures). Every
+/// indicator kind the host keeps, on quotes and on bars, against the same Nautilus
+/// indicator fed in the guest: identical values bit for bit and identical `initialized`
+/// flags on every one of 20,000 bundled events, or the fixture panics. Beside ema-cross
+/// (which registers its EMAs too) the neighbour behaves exactly as alone.
+#[test]
+fn indicator_parity() {
+    let engine = engine();
+    let market = market();
+    let component = load(&engine, artifacts::INDICATOR_PARITY);
+    let events = events(20_000);
+    let mut plugins = vec![plugin(
+        &engine,
+        &component,
+        &market,
+        &[("min_events", "19000")],
+    )];
+    let faults = run(&mut plugins, &market, events);
+    assert!(faults.is_empty(), "{faults:#?}");
+    assert_eq!(plugins[0].deliveries.len(), events.len());
+    // The host charged the guest's budget for its updates: 10 indicators, two of them
+    // scanning windows, cost fuel the guest did not burn itself.
+    assert!(plugins[0].instance.profile().fuel_max > 8 * 1_024);
+
+    let (parity, faults) = beside(&engine, &market, plugin(&engine, &component, &market, &[]));
+    assert!(faults.is_empty(), "{faults:?}");
+    assert!(!parity.instance.is_quarantined());
+}
+
 fn hostile(engine: &SandboxEngine, market: &Arc<InstrumentTable>, path: &str) -> ReplayPlugin {
     let component = load(engine, path);
     plugin(engine, &component, market, &[])
@@ -346,7 +375,7 @@ fn ungranted_signals() {
     refused_at_load(
         artifacts::HOSTILE_UNGRANTED_SIGNALS,
         RefusalCode::ImportNotGranted,
-        &["stratbox:strategy/signals@0.1.0"],
+        &["stratbox:strategy/signals@0.1.1"],
     );
 }
 
@@ -369,7 +398,7 @@ fn a_capability_the_operator_does_not_grant_is_refused_at_load() {
         .0
         .imports
         .iter()
-        .find(|i| i.name == "stratbox:strategy/risk-gate@0.1.0")
+        .find(|i| i.name == "stratbox:strategy/risk-gate@0.1.1")
         .unwrap();
     assert_eq!(import.status, ImportStatus::NotGranted);
     assert_eq!(refused.0.refusals.len(), 1);

@@ -3,35 +3,52 @@
 //! Flat: a close below the lower band buys `trade_size`, a close above the upper band sells
 //! it. In a position: a close back across the middle band exits with a reduce-only order.
 //! One order at a time: nothing new is sent while an order is open.
+//!
+//! The bands are Nautilus's `BollingerBands`, registered with the host on the bars: the
+//! host updates them with Nautilus's `handle_bar` before each bar reaches `on_bar`.
 
-use stratbox_sdk::{indicators::momentum::bb::BollingerBands, prelude::*};
+use stratbox_sdk::prelude::*;
 
 #[derive(Debug)]
 pub struct BollingerReversion {
     bar_type: BarType,
     trade_size: Quantity,
-    bands: BollingerBands,
+    period: usize,
+    k: f64,
+    bands: Option<Registered>,
 }
 
 impl Strategy for BollingerReversion {
     fn init(params: &Params) -> Result<Self, String> {
         let bar_type = params.bar_type("bar_type")?;
+        let (period, k) = (params.usize("period")?, params.float("k")?);
+        if !(1..=1024).contains(&period) {
+            return Err(format!("period ({period}) must be within 1..=1024"));
+        }
+        if !(k.is_finite() && k > 0.0) {
+            return Err(format!("k ({k}) must be finite and above 0"));
+        }
         Ok(Self {
             bar_type,
             trade_size: params.quantity("trade_size")?,
-            bands: BollingerBands::new(params.usize("period")?, params.float("k")?, None),
+            period,
+            k,
+            bands: None,
         })
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        if let Err(e) = ctx.subscribe_bars(&self.bar_type) {
-            ctx.error(&format!("cannot subscribe to {}: {e:?}", self.bar_type));
+        match ctx.register_bollinger(Stream::Bars(self.bar_type), self.period, self.k) {
+            Ok(bands) => self.bands = Some(bands),
+            Err(e) => ctx.error(&format!("cannot follow {}: {e:?}", self.bar_type)),
         }
     }
 
     fn on_bar(&mut self, ctx: &mut Context, bar: &Bar) {
-        self.bands.feed_bar(bar);
-        if !self.bands.initialized || !ctx.open_orders().is_empty() {
+        let Some(bands) = self.bands.map(|b| ctx.indicator(b)) else {
+            return;
+        };
+        if !bands.initialized || !ctx.open_orders().is_empty() {
             return;
         }
         let close = bar.close.as_f64();
@@ -40,10 +57,10 @@ impl Strategy for BollingerReversion {
         let size = i128::from(self.trade_size.raw);
         // Enter from flat at a band; exit (reduce-only, whole position) at the middle.
         let target = match position.side {
-            PositionSide::Flat if close < self.bands.lower => size,
-            PositionSide::Flat if close > self.bands.upper => -size,
-            PositionSide::Long if close >= self.bands.middle => 0,
-            PositionSide::Short if close <= self.bands.middle => 0,
+            PositionSide::Flat if close < bands.lower => size,
+            PositionSide::Flat if close > bands.upper => -size,
+            PositionSide::Long if close >= bands.value => 0,
+            PositionSide::Short if close <= bands.value => 0,
             _ => return,
         };
         // The position is already in hand: no second `position` call through `move_to`.

@@ -3,6 +3,12 @@
 //! the host (`host/src/backtest/native.rs`, which includes this file by path) both call
 //! it, so the two make the same decisions by construction, and the benchmark between
 //! them measures the sandbox, not two implementations.
+//!
+//! The two EMAs of the mid are what Nautilus updates for a strategy that registered them
+//! on its quotes ([`Emas`]: the component registers them with the host, the native twin
+//! updates Nautilus EMAs in `on_quote`, or the component computes them itself when asked
+//! to); the core takes their readings. The ATR of ask/bid/mid is not something Nautilus
+//! updates from quotes (its `AverageTrueRange` has no quote handler), so the core keeps it.
 
 use nautilus_indicators::{
     average::ema::ExponentialMovingAverage,
@@ -10,7 +16,7 @@ use nautilus_indicators::{
     volatility::atr::AverageTrueRange,
 };
 use nautilus_model::{
-    enums::OrderSide,
+    enums::{OrderSide, PriceType},
     types::{Price, fixed::FIXED_PRECISION},
 };
 
@@ -49,12 +55,57 @@ impl LightConfig {
     }
 }
 
-/// Indicators and position state.
+/// A moving average as the core reads it: Nautilus `initialized()` and `value()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Average {
+    pub initialized: bool,
+    pub value: f64,
+}
+
+/// The fast and slow EMAs of the mid, updated from quotes exactly as Nautilus's
+/// `ExponentialMovingAverage::handle_quote` with `PriceType::Mid` does: for the native
+/// twin and for a component that computes them itself.
+#[derive(Debug)]
+pub struct Emas {
+    fast: ExponentialMovingAverage,
+    slow: ExponentialMovingAverage,
+}
+
+impl Emas {
+    #[must_use]
+    pub fn new(config: &LightConfig) -> Self {
+        Self {
+            fast: ExponentialMovingAverage::new(config.fast_period, Some(PriceType::Mid)),
+            slow: ExponentialMovingAverage::new(config.slow_period, Some(PriceType::Mid)),
+        }
+    }
+
+    /// Updates both with the mid of `bid` / `ask`; returns (fast, slow).
+    pub fn update(&mut self, bid: Price, ask: Price) -> (Average, Average) {
+        let m = mid(bid, ask);
+        self.fast.update_raw(m);
+        self.slow.update_raw(m);
+        let read = |e: &ExponentialMovingAverage| Average {
+            initialized: e.initialized(),
+            value: e.value(),
+        };
+        (read(&self.fast), read(&self.slow))
+    }
+}
+
+/// The mid exactly as Nautilus's `QuoteTick::extract_price(PriceType::Mid)`.
+fn mid(bid: Price, ask: Price) -> f64 {
+    Price::from_raw(
+        bid.raw.midpoint(ask.raw),
+        (bid.precision + 1).min(FIXED_PRECISION),
+    )
+    .as_f64()
+}
+
+/// The ATR and position state.
 #[derive(Debug)]
 pub struct LightCore {
     config: LightConfig,
-    fast: ExponentialMovingAverage,
-    slow: ExponentialMovingAverage,
     atr: AverageTrueRange,
     /// Quotes seen.
     seen: u64,
@@ -70,8 +121,6 @@ impl LightCore {
         config.validate()?;
         Ok(Self {
             config,
-            fast: ExponentialMovingAverage::new(config.fast_period, None),
-            slow: ExponentialMovingAverage::new(config.slow_period, None),
             atr: AverageTrueRange::new(config.atr_period, None, None, None),
             seen: 0,
             last_trade: None,
@@ -79,20 +128,20 @@ impl LightCore {
         })
     }
 
-    /// Takes one quote; returns the side of the market order to send, if any.
-    pub fn on_quote(&mut self, bid: Price, ask: Price) -> Option<OrderSide> {
+    /// Takes one quote and the EMAs just updated with it; returns the side of the market
+    /// order to send, if any.
+    pub fn on_quote(
+        &mut self,
+        bid: Price,
+        ask: Price,
+        fast: Average,
+        slow: Average,
+    ) -> Option<OrderSide> {
         self.seen += 1;
-        // The mid exactly as Nautilus's `QuoteTick::extract_price(PriceType::Mid)`.
-        let mid = Price::from_raw(
-            bid.raw.midpoint(ask.raw),
-            (bid.precision + 1).min(FIXED_PRECISION),
-        )
-        .as_f64();
-        self.fast.update_raw(mid);
-        self.slow.update_raw(mid);
-        self.atr.update_raw(ask.as_f64(), bid.as_f64(), mid);
+        self.atr
+            .update_raw(ask.as_f64(), bid.as_f64(), mid(bid, ask));
 
-        if !(self.fast.initialized() && self.slow.initialized() && self.atr.initialized()) {
+        if !(fast.initialized && slow.initialized && self.atr.initialized()) {
             return None;
         }
         if let Some(last) = self.last_trade
@@ -100,7 +149,7 @@ impl LightCore {
         {
             return None;
         }
-        let gap = self.fast.value() - self.slow.value();
+        let gap = fast.value - slow.value;
         let band = self.config.atr_mult * self.atr.value;
         let side = if gap > band && self.net < 1 {
             self.net += 1;

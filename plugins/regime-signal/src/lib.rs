@@ -1,15 +1,18 @@
 //! Regime signals with a trend filter: a `bull` regime above the trend EMA goes long, a
-//! `bear` regime below it goes short, anything else (or low confidence) goes flat.
+//! `bear` regime below it goes short, anything else (or low confidence) goes flat. The
+//! trend EMA of the closes is registered with the host on the bars.
 
-use stratbox_sdk::{indicators::average::ema::ExponentialMovingAverage, prelude::*};
+use stratbox_sdk::prelude::*;
 
 #[derive(Debug)]
 pub struct RegimeSignal {
     bar_type: BarType,
     trade_size: Quantity,
     min_confidence: f64,
-    trend: ExponentialMovingAverage,
-    last_close: Option<f64>,
+    trend_period: usize,
+    trend: Option<Registered>,
+    /// The last close and the trend's reading with it.
+    last: Option<(f64, Reading)>,
 }
 
 pub use stratbox_sdk::signal::label;
@@ -34,14 +37,17 @@ impl Strategy for RegimeSignal {
             bar_type,
             trade_size: params.quantity("trade_size")?,
             min_confidence: params.float("min_confidence")?,
-            trend: ExponentialMovingAverage::new(params.usize("trend_period")?, None),
-            last_close: None,
+            trend_period: params.usize("trend_period")?,
+            trend: None,
+            last: None,
         })
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        if let Err(e) = ctx.subscribe_bars(&self.bar_type) {
-            ctx.error(&format!("cannot subscribe to {}: {e:?}", self.bar_type));
+        let bars = Stream::Bars(self.bar_type);
+        match ctx.register_ema(bars, self.trend_period, PriceType::Last) {
+            Ok(trend) => self.trend = Some(trend),
+            Err(e) => ctx.error(&format!("cannot follow {}: {e:?}", self.bar_type)),
         }
         let id = self.bar_type.instrument_id();
         if let Err(e) = ctx.subscribe_signals(SignalType::RegimePrediction, Some(&id)) {
@@ -51,17 +57,16 @@ impl Strategy for RegimeSignal {
         }
     }
 
-    fn on_bar(&mut self, _ctx: &mut Context, bar: &Bar) {
-        self.trend.feed_bar(bar);
-        self.last_close = Some(bar.close.as_f64());
+    fn on_bar(&mut self, ctx: &mut Context, bar: &Bar) {
+        self.last = self.trend.map(|t| (bar.close.as_f64(), ctx.indicator(t)));
     }
 
     fn on_signal(&mut self, ctx: &mut Context, signal: &AiSignal) {
-        let (Some(close), true) = (self.last_close, self.trend.initialized()) else {
+        let Some((close, trend)) = self.last.filter(|(_, t)| t.initialized) else {
             return;
         };
         let size = i128::from(self.trade_size.raw);
-        let trend = self.trend.value();
+        let trend = trend.value;
         let target = match label(&signal.value) {
             _ if signal.confidence < self.min_confidence => 0,
             Some("bull") if close > trend => size,

@@ -2,15 +2,17 @@
 //! is below `lower`, unchanged in between. One order at a time.
 //!
 //! Nautilus's `RelativeStrengthIndex` keeps its value in [0, 1]; the levels are written on
-//! the usual 0–100 scale, so the value is multiplied by 100 before it is compared.
+//! the usual 0–100 scale, so the value is multiplied by 100 before it is compared. The RSI
+//! is registered with the host on the bars (Nautilus updates it before `on_bar`).
 
-use stratbox_sdk::{indicators::momentum::rsi::RelativeStrengthIndex, prelude::*};
+use stratbox_sdk::prelude::*;
 
 #[derive(Debug)]
 pub struct RsiMomentum {
     bar_type: BarType,
     trade_size: Quantity,
-    rsi: RelativeStrengthIndex,
+    period: usize,
+    rsi: Option<Registered>,
     upper: f64,
     lower: f64,
 }
@@ -24,24 +26,28 @@ impl Strategy for RsiMomentum {
         Ok(Self {
             bar_type: params.bar_type("bar_type")?,
             trade_size: params.quantity("trade_size")?,
-            rsi: RelativeStrengthIndex::new(params.usize("period")?, None),
+            period: params.usize("period")?,
+            rsi: None,
             upper,
             lower,
         })
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        if let Err(e) = ctx.subscribe_bars(&self.bar_type) {
-            ctx.error(&format!("cannot subscribe to {}: {e:?}", self.bar_type));
+        match ctx.register_rsi(Stream::Bars(self.bar_type), self.period) {
+            Ok(rsi) => self.rsi = Some(rsi),
+            Err(e) => ctx.error(&format!("cannot follow {}: {e:?}", self.bar_type)),
         }
     }
 
-    fn on_bar(&mut self, ctx: &mut Context, bar: &Bar) {
-        self.rsi.feed_bar(bar);
-        if !self.rsi.initialized || !ctx.open_orders().is_empty() {
+    fn on_bar(&mut self, ctx: &mut Context, _bar: &Bar) {
+        let Some(rsi) = self.rsi.map(|r| ctx.indicator(r)) else {
+            return;
+        };
+        if !rsi.initialized || !ctx.open_orders().is_empty() {
             return;
         }
-        let value = self.rsi.value * 100.0;
+        let value = rsi.value * 100.0;
         let size = i128::from(self.trade_size.raw);
         let target = if value > self.upper {
             size

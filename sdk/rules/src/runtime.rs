@@ -5,6 +5,12 @@
 //! same Nautilus indicators, fed exactly as the hand-written plugins feed them), updates
 //! every cross of the rules it triggers, then evaluates those rules in order: the first
 //! whose condition is defined and true acts through the risk gate.
+//!
+//! Indicators Nautilus itself can feed from the input (moving averages and RSI of a bar's
+//! close or of a quote's bid/ask/mid, Bollinger bands of bars) are registered with the
+//! host, which updates them natively before each event (`Context::register_indicator`);
+//! the others (a moving average of the high, say, and the exact Donchian channel) are
+//! computed here. Both give the same values bit for bit.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -21,7 +27,7 @@ use stratbox_sdk::{
     persist::{self, EmaState},
     prelude::*,
     signal,
-    wit::SignalValue,
+    wit::{AverageSpec, BandsSpec, IndicatorSpec, PriceType as WitPriceType, SignalValue},
 };
 
 use crate::{
@@ -47,6 +53,12 @@ pub struct Translated<P> {
 
 #[derive(Debug)]
 enum Ind {
+    /// Kept by the host: its spec, its handle once registered, its reading at this event.
+    Host {
+        spec: IndicatorSpec,
+        handle: Option<Registered>,
+        reading: Reading,
+    },
     Ema(ExponentialMovingAverage, Field),
     Sma(SimpleMovingAverage, Field),
     Rsi(RelativeStrengthIndex, Field),
@@ -94,6 +106,53 @@ struct Saved {
     crosses: Vec<Option<bool>>,
     history: Vec<(Field, Vec<f64>)>,
     signals: Vec<(String, LastSignal)>,
+    /// Indicators kept by the host, by their spec: their handles (the host moves them, warm,
+    /// to the new version). Absent from states of runtimes before registered indicators.
+    registered: Vec<(Indicator, Registered)>,
+}
+
+/// [`Saved`] as runtimes before registered indicators wrote it.
+#[derive(Debug, Deserialize)]
+struct SavedBefore {
+    rules: String,
+    emas: Vec<(Indicator, EmaState)>,
+    channels: Vec<(Indicator, ChannelBars)>,
+    crosses: Vec<Option<bool>>,
+    history: Vec<(Field, Vec<f64>)>,
+    signals: Vec<(String, LastSignal)>,
+}
+
+/// The host spec of an indicator fed from `input`, if Nautilus's own handler feeds it
+/// exactly as this runtime would: moving averages and RSI of the close (bars) or of the
+/// bid/ask/mid (quotes; RSI the mid), Bollinger bands of bars.
+fn host_spec(
+    input: Input,
+    kind: IndicatorKind,
+    source: Field,
+    n: usize,
+    k: Option<f64>,
+) -> Option<IndicatorSpec> {
+    let period = u32::try_from(n).ok()?;
+    let average = |price_type| AverageSpec { period, price_type };
+    let price = match (input, source) {
+        (Input::Bars, Field::Close) => WitPriceType::Last,
+        (Input::Quotes, Field::Bid) => WitPriceType::Bid,
+        (Input::Quotes, Field::Ask) => WitPriceType::Ask,
+        (Input::Quotes, Field::Mid) => WitPriceType::Mid,
+        _ if kind == IndicatorKind::Bollinger && input == Input::Bars => WitPriceType::Last,
+        _ => return None,
+    };
+    match kind {
+        IndicatorKind::Ema => Some(IndicatorSpec::Ema(average(price))),
+        IndicatorKind::Sma if n <= 1_024 => Some(IndicatorSpec::Sma(average(price))),
+        IndicatorKind::Rsi if matches!(price, WitPriceType::Last | WitPriceType::Mid) => {
+            Some(IndicatorSpec::Rsi(period))
+        }
+        IndicatorKind::Bollinger if input == Input::Bars && n <= 1_024 => {
+            Some(IndicatorSpec::Bollinger(BandsSpec { period, k: k? }))
+        }
+        _ => None,
+    }
 }
 
 fn value_of(
@@ -156,6 +215,19 @@ impl Machine {
         for spec in &program.indicators {
             let n = period(&spec.period)?;
             let source = spec.source.unwrap_or(Field::Close);
+            let k = match &spec.k {
+                Some(NumArg::Literal(k)) => Some(*k),
+                Some(NumArg::Param(p)) => Some(params.float(p)?),
+                None => None,
+            };
+            if let Some(host) = host_spec(program.input, spec.kind, source, n, k) {
+                indicators.push(Ind::Host {
+                    spec: host,
+                    handle: None,
+                    reading: Reading::default(),
+                });
+                continue;
+            }
             indicators.push(match spec.kind {
                 IndicatorKind::Ema => {
                     Ind::Ema(ExponentialMovingAverage::new(n, price_type(source)), source)
@@ -165,11 +237,7 @@ impl Machine {
                 }
                 IndicatorKind::Rsi => Ind::Rsi(RelativeStrengthIndex::new(n, None), source),
                 IndicatorKind::Bollinger => {
-                    let k = match &spec.k {
-                        Some(NumArg::Literal(k)) => *k,
-                        Some(NumArg::Param(p)) => params.float(p)?,
-                        None => return Err("Bollinger bands without a width".into()),
-                    };
+                    let k = k.ok_or("Bollinger bands without a width")?;
                     Ind::Bands(BollingerBands::new(n, k, None))
                 }
                 IndicatorKind::Donchian => Ind::Donchian(Channel::new(n), None),
@@ -217,8 +285,54 @@ impl Machine {
                 Ind::Ema(i, f) => i.update_raw(fields(*f).unwrap_or_default()),
                 Ind::Sma(i, f) => i.update_raw(fields(*f).unwrap_or_default()),
                 Ind::Rsi(i, f) => i.update_raw(fields(*f).unwrap_or_default()),
-                Ind::Bands(_) | Ind::Donchian(..) => {}
+                Ind::Bands(_) | Ind::Donchian(..) | Ind::Host { .. } => {}
             }
+        }
+    }
+
+    /// The source of the host's indicators: this program's input stream.
+    fn source(&self) -> Stream {
+        match self.bar_type {
+            Some(bt) => Stream::Bars(bt),
+            None => Stream::Quotes(self.instrument),
+        }
+    }
+
+    /// Registers the host's indicators that have no handle yet (at start, or after a swap
+    /// to a program with new ones: those start cold).
+    fn register(&mut self, ctx: &mut Context) {
+        let source = self.source();
+        for ind in &mut self.indicators {
+            if let Ind::Host {
+                spec,
+                handle: handle @ None,
+                ..
+            } = ind
+            {
+                match ctx.register_indicator(source, *spec) {
+                    Ok(h) => *handle = Some(h),
+                    Err(e) => ctx.error(&format!("cannot register {spec:?}: {e:?}")),
+                }
+            }
+        }
+    }
+
+    /// Reads the host's indicators as updated with the current event.
+    fn read_host(&mut self, ctx: &mut Context) {
+        let mut missing = false;
+        for ind in &mut self.indicators {
+            if let Ind::Host {
+                handle, reading, ..
+            } = ind
+            {
+                match handle {
+                    Some(h) => *reading = ctx.indicator(*h),
+                    None => missing = true,
+                }
+            }
+        }
+        if missing {
+            self.register(ctx);
         }
     }
 
@@ -235,6 +349,7 @@ impl Machine {
         };
         self.record(&fields);
         self.feed_values(&fields);
+        self.read_host(ctx);
         for ind in &mut self.indicators {
             match ind {
                 // Exactly `FeedBar for BollingerBands` (nautilus `handle_bar`).
@@ -245,7 +360,7 @@ impl Machine {
                     *before = c.bounds().map(|(u, l)| (u.as_f64(), l.as_f64()));
                     c.update(bar.high, bar.low);
                 }
-                Ind::Ema(..) | Ind::Sma(..) | Ind::Rsi(..) => {}
+                Ind::Ema(..) | Ind::Sma(..) | Ind::Rsi(..) | Ind::Host { .. } => {}
             }
         }
         self.run(ctx, Trigger::Input);
@@ -266,6 +381,7 @@ impl Machine {
         self.record(&fields);
         // The checks allow bands and channels on bars only.
         self.feed_values(&fields);
+        self.read_host(ctx);
         self.run(ctx, Trigger::Input);
     }
 
@@ -391,6 +507,16 @@ impl Machine {
 
     fn indicator(&self, index: usize, output: Output) -> Option<f64> {
         match (self.indicators.get(index)?, output) {
+            (Ind::Host { spec, reading, .. }, output) => {
+                let r = reading.initialized.then_some(reading)?;
+                Some(match (spec, output) {
+                    // Nautilus's RSI runs 0..=1; the rule language reads 0..=100.
+                    (IndicatorSpec::Rsi(_), _) => r.value * 100.0,
+                    (IndicatorSpec::Bollinger(_), Output::Upper) => r.upper,
+                    (IndicatorSpec::Bollinger(_), Output::Lower) => r.lower,
+                    _ => r.value,
+                })
+            }
             (Ind::Ema(i, _), _) => i.initialized.then_some(i.value),
             (Ind::Sma(i, _), _) => i.initialized.then_some(i.value),
             // Nautilus's RSI runs 0..=1; the rule language reads 0..=100.
@@ -441,6 +567,7 @@ impl Machine {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            registered: Vec::new(),
         };
         for (spec, ind) in self.program.indicators.iter().zip(&self.indicators) {
             match ind {
@@ -451,7 +578,10 @@ impl Machine {
                         .map(|(h, l)| (h.raw, h.precision, l.raw, l.precision))
                         .collect(),
                 )),
-                Ind::Sma(..) | Ind::Rsi(..) | Ind::Bands(_) => {}
+                Ind::Host {
+                    handle: Some(h), ..
+                } => saved.registered.push((spec.clone(), *h)),
+                Ind::Sma(..) | Ind::Rsi(..) | Ind::Bands(_) | Ind::Host { .. } => {}
             }
         }
         persist::encode(&saved).unwrap_or_default()
@@ -459,7 +589,19 @@ impl Machine {
 
     /// Restores what can be restored exactly; the rest starts cold (and is logged).
     fn restore(&mut self, ctx: &Context, state: &[u8]) -> Result<(), String> {
-        let saved: Saved = persist::decode(state)?;
+        let saved: Saved = persist::decode(state).or_else(|e| {
+            persist::decode::<SavedBefore>(state)
+                .map(|b| Saved {
+                    rules: b.rules,
+                    emas: b.emas,
+                    channels: b.channels,
+                    crosses: b.crosses,
+                    history: b.history,
+                    signals: b.signals,
+                    registered: Vec::new(),
+                })
+                .map_err(|_| e)
+        })?;
         let same_rules = serde_json::to_string(&self.program.rules).is_ok_and(|r| r == saved.rules);
         let mut cold = Vec::new();
         for (spec, ind) in self
@@ -487,6 +629,16 @@ impl Machine {
                     }
                     None => false,
                 },
+                // The host moved the running version's indicators here, warm; the handle
+                // of one with the same spec reads it. A new one registers on the next event.
+                Ind::Host { handle, .. } => {
+                    *handle = saved
+                        .registered
+                        .iter()
+                        .find(|(s, _)| s == spec)
+                        .map(|(_, h)| *h);
+                    handle.is_some()
+                }
                 Ind::Sma(..) | Ind::Rsi(..) | Ind::Bands(_) => false,
             };
             if !restored {
@@ -598,6 +750,7 @@ impl<P: ProgramSource> Strategy for Translated<P> {
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
+        self.m.register(ctx);
         let m = &self.m;
         match &m.bar_type {
             Some(bt) => {

@@ -145,6 +145,10 @@ impl HostState for PluginState {
     fn take_panic_message(&mut self) -> Option<String> {
         self.diagnostics.take_panic_message()
     }
+
+    fn set_indicator_events(&mut self, exported: bool) {
+        self.market_data.set_indicator_events(exported);
+    }
 }
 
 /// A running plugin with the standard capabilities.

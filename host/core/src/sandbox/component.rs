@@ -17,9 +17,10 @@ use super::{SandboxEngine, limits::Limits};
 pub const WORLD_PACKAGE: &str = "stratbox:strategy";
 /// The world plugins implement.
 pub const WORLD_NAME: &str = "strategy-plugin";
-/// The package version this host implements. Plugins built against any 0.1.x load; the
-/// typed check at instantiation catches a function this host does not provide.
-pub const WORLD_VERSION: &str = "0.1.0";
+/// The package version this host implements. Plugins built against any 0.1.x load (0.1.0
+/// components, without `indicator-events`, unchanged); the typed check at instantiation
+/// catches a function this host does not provide.
+pub const WORLD_VERSION: &str = "0.1.1";
 /// The interface a plugin must export.
 pub const EXPORT_INTERFACE: &str = "strategy";
 /// Interfaces that carry no authority: always linked, never need a grant.
@@ -112,7 +113,7 @@ impl Default for LoadPolicy {
 pub struct Inspection {
     pub sha256: String,
     pub size: usize,
-    /// `stratbox:strategy/strategy-plugin@0.1.0` when the component targets the world.
+    /// `stratbox:strategy/strategy-plugin@0.1.1` (or the 0.1.x the component was built against) when the component targets the world.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub world: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,8 +15,13 @@ use super::{
 };
 use crate::{
     audit::{AuditAction, AuditLog},
-    bindings::{StrategyPlugin, StrategyPluginPre, types},
+    bindings::{
+        IndicatorCallbacks, IndicatorCallbacksIndices, StrategyBase, StrategyBaseIndices, types,
+    },
 };
+
+/// Name of the optional 0.1.1 export, without its version.
+pub const INDICATOR_EVENTS: &str = "stratbox:strategy/indicator-events";
 
 /// Counters of one instance, for reports and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -77,10 +82,34 @@ pub fn wit_params(params: &[(String, ParamValue)]) -> Vec<types::Param> {
         .collect()
 }
 
+/// The component's exports.
+pub(crate) struct Guest {
+    base: StrategyBase,
+    /// `indicator-events`, exported by 0.1.1 components.
+    indicators: Option<IndicatorCallbacks>,
+}
+
+impl Guest {
+    fn strategy(&self) -> &crate::bindings::guest::Guest {
+        self.base.stratbox_strategy_strategy()
+    }
+
+    fn indicators(&self) -> wasmtime::Result<&crate::bindings::indicator_guest::Guest> {
+        self.indicators
+            .as_ref()
+            .map(IndicatorCallbacks::stratbox_strategy_indicator_events)
+            .ok_or_else(|| {
+                wasmtime::Error::msg(
+                    "indicator values for a component without indicator-events (host bug)",
+                )
+            })
+    }
+}
+
 /// A sandboxed plugin instance.
 pub struct PluginInstance<S: HostState> {
     store: Store<StoreData<S>>,
-    guest: StrategyPlugin,
+    guest: Guest,
     name: String,
     sha256: String,
     limits: Limits,
@@ -167,12 +196,7 @@ impl<S: HostState> PluginInstance<S> {
         let pre = linker.instantiate_pre(&component.component).map_err(|e| {
             component.refused(RefusalCode::TypeMismatch, format!("cannot link: {e:#}"))
         })?;
-        let pre = StrategyPluginPre::new(pre).map_err(|e| {
-            component.refused(
-                RefusalCode::TypeMismatch,
-                format!("exports do not match the world: {e:#}"),
-            )
-        })?;
+        let (base, indicators) = bind_exports(component, &pre)?;
 
         let name = component.manifest().name.clone();
         let sha256 = component.sha256().to_string();
@@ -182,7 +206,14 @@ impl<S: HostState> PluginInstance<S> {
                 .map_err(|e| host_fault(&name, &sha256, &e))?;
         }
         store.set_epoch_deadline(deadline_ticks);
-        let guest = match pre.instantiate(&mut store) {
+        let loaded = pre.instantiate(&mut store).and_then(|instance| {
+            let guest = base.load(&mut store, &instance)?;
+            let indicator_guest = indicators
+                .map(|i| i.load(&mut store, &instance))
+                .transpose()?;
+            Ok((guest, indicator_guest))
+        });
+        let (guest, indicator_guest) = match loaded {
             Ok(g) => g,
             Err(e) => {
                 let site = FaultSite {
@@ -196,9 +227,16 @@ impl<S: HostState> PluginInstance<S> {
                 return Err(InstantiateError::Faulted(Box::new(record)));
             }
         };
+        store
+            .data_mut()
+            .host
+            .set_indicator_events(indicator_guest.is_some());
         let mut instance = Self {
             store,
-            guest,
+            guest: Guest {
+                base: guest,
+                indicators: indicator_guest,
+            },
             name,
             sha256,
             limits,
@@ -211,9 +249,7 @@ impl<S: HostState> PluginInstance<S> {
             audit,
         };
         let wit = wit_params(params);
-        match instance.call(Callback::Init, None, |g, s| {
-            g.stratbox_strategy_strategy().call_init(s, &wit)
-        }) {
+        match instance.call(Callback::Init, None, |g, s| g.strategy().call_init(s, &wit)) {
             Ok(Ok(())) => Ok(instance),
             Ok(Err(message)) => Err(InstantiateError::InitRejected {
                 plugin: instance.name,
@@ -286,7 +322,18 @@ impl<S: HostState> PluginInstance<S> {
         &mut self,
         callback: Callback,
         event_ts: Option<u64>,
-        f: impl FnOnce(&StrategyPlugin, &mut Store<StoreData<S>>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Guest, &mut Store<StoreData<S>>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        self.call_charged(callback, event_ts, 0, f)
+    }
+
+    /// [`Self::call`] with `charge` fuel already spent (host work done for the guest).
+    fn call_charged<R>(
+        &mut self,
+        callback: Callback,
+        event_ts: Option<u64>,
+        charge: u64,
+        f: impl FnOnce(&Guest, &mut Store<StoreData<S>>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
         if self.quarantine.is_some() {
             return Err(CallError::Quarantined {
@@ -295,7 +342,7 @@ impl<S: HostState> PluginInstance<S> {
         }
         let budget = self.limits.fuel_per_callback;
         if self.fuel
-            && let Err(e) = self.store.set_fuel(budget)
+            && let Err(e) = self.store.set_fuel(budget.saturating_sub(charge))
         {
             return Err(CallError::Faulted(Box::new(
                 self.quarantine(callback, event_ts, 0, &e),
@@ -351,31 +398,31 @@ impl<S: HostState> PluginInstance<S> {
 
     pub fn on_start(&mut self) -> Result<(), CallError> {
         self.call(Callback::OnStart, None, |g, s| {
-            g.stratbox_strategy_strategy().call_on_start(s)
+            g.strategy().call_on_start(s)
         })
     }
 
     pub fn on_bar(&mut self, bar: types::Bar) -> Result<(), CallError> {
         self.call(Callback::OnBar, Some(bar.ts_event), |g, s| {
-            g.stratbox_strategy_strategy().call_on_bar(s, bar)
+            g.strategy().call_on_bar(s, bar)
         })
     }
 
     pub fn on_quote(&mut self, quote: types::QuoteTick) -> Result<(), CallError> {
         self.call(Callback::OnQuote, Some(quote.ts_event), |g, s| {
-            g.stratbox_strategy_strategy().call_on_quote(s, quote)
+            g.strategy().call_on_quote(s, quote)
         })
     }
 
     pub fn on_trade(&mut self, trade: &types::TradeTick) -> Result<(), CallError> {
         self.call(Callback::OnTrade, Some(trade.ts_event), |g, s| {
-            g.stratbox_strategy_strategy().call_on_trade(s, trade)
+            g.strategy().call_on_trade(s, trade)
         })
     }
 
     pub fn on_signal(&mut self, signal: &types::AiSignal) -> Result<(), CallError> {
         self.call(Callback::OnSignal, Some(signal.ts), |g, s| {
-            g.stratbox_strategy_strategy().call_on_signal(s, signal)
+            g.strategy().call_on_signal(s, signal)
         })
     }
 
@@ -387,29 +434,101 @@ impl<S: HostState> PluginInstance<S> {
             types::OrderEvent::Cancelled(e) => e.ts_event,
         };
         self.call(Callback::OnOrderEvent, Some(ts), |g, s| {
-            g.stratbox_strategy_strategy().call_on_order_event(s, event)
+            g.strategy().call_on_order_event(s, event)
+        })
+    }
+
+    /// Whether the component can take indicator values (`indicator-events`).
+    #[must_use]
+    pub fn takes_indicators(&self) -> bool {
+        self.guest.indicators.is_some()
+    }
+
+    /// A bar with the values of its stream's indicators; `charge` is the fuel the host's
+    /// indicator updates cost (taken from this callback's budget).
+    pub fn on_bar_with(
+        &mut self,
+        bar: types::Bar,
+        values: &types::IndicatorValues,
+        charge: u64,
+    ) -> Result<(), CallError> {
+        self.call_charged(Callback::OnBar, Some(bar.ts_event), charge, |g, s| {
+            g.indicators()?.call_on_bar_with(s, bar, values)
+        })
+    }
+
+    /// A quote with the values of its stream's indicators (see [`Self::on_bar_with`]).
+    pub fn on_quote_with(
+        &mut self,
+        quote: types::QuoteTick,
+        values: &types::IndicatorValues,
+        charge: u64,
+    ) -> Result<(), CallError> {
+        self.call_charged(Callback::OnQuote, Some(quote.ts_event), charge, |g, s| {
+            g.indicators()?.call_on_quote_with(s, quote, values)
+        })
+    }
+
+    /// A trade with the values of its stream's indicators (see [`Self::on_bar_with`]).
+    pub fn on_trade_with(
+        &mut self,
+        trade: &types::TradeTick,
+        values: &types::IndicatorValues,
+        charge: u64,
+    ) -> Result<(), CallError> {
+        self.call_charged(Callback::OnTrade, Some(trade.ts_event), charge, |g, s| {
+            g.indicators()?.call_on_trade_with(s, trade, values)
         })
     }
 
     pub fn on_stop(&mut self) -> Result<(), CallError> {
-        self.call(Callback::OnStop, None, |g, s| {
-            g.stratbox_strategy_strategy().call_on_stop(s)
-        })
+        self.call(Callback::OnStop, None, |g, s| g.strategy().call_on_stop(s))
     }
 
     /// The plugin's state for a hot-swap.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, CallError> {
         self.call(Callback::Snapshot, None, |g, s| {
-            g.stratbox_strategy_strategy().call_snapshot(s)
+            g.strategy().call_snapshot(s)
         })
     }
 
     /// Hands a snapshot to the plugin; `Ok(Err(_))` means the plugin refused it.
     pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, CallError> {
         self.call(Callback::Restore, None, |g, s| {
-            g.stratbox_strategy_strategy().call_restore(s, state)
+            g.strategy().call_restore(s, state)
         })
     }
+}
+
+/// Binds the component's exports to the contract: `strategy` (every version) and
+/// `indicator-events` when the component exports it (0.1.1), which must then have the
+/// contract's types.
+pub(crate) fn bind_exports<T>(
+    component: &PluginComponent,
+    pre: &wasmtime::component::InstancePre<T>,
+) -> Result<(StrategyBaseIndices, Option<IndicatorCallbacksIndices>), Refused> {
+    let base = StrategyBaseIndices::new(pre).map_err(|e| {
+        component.refused(
+            RefusalCode::TypeMismatch,
+            format!("exports do not match the world: {e:#}"),
+        )
+    })?;
+    let exports_indicators = component
+        .inspection()
+        .exports
+        .iter()
+        .any(|e| e.split('@').next() == Some(INDICATOR_EVENTS));
+    let indicators = if exports_indicators {
+        Some(IndicatorCallbacksIndices::new(pre).map_err(|e| {
+            component.refused(
+                RefusalCode::TypeMismatch,
+                format!("`{INDICATOR_EVENTS}` does not match the contract: {e:#}"),
+            )
+        })?)
+    } else {
+        None
+    };
+    Ok((base, indicators))
 }
 
 fn host_fault(plugin: &str, sha256: &str, e: &wasmtime::Error) -> InstantiateError {

@@ -19,6 +19,9 @@ pub use component::{
 pub use engine::{EngineError, EngineOptions, SandboxEngine};
 pub use fault::{FaultRecord, HostTrap, PluginFault, TrapKind};
 pub use host_fuel::{HOST_BYTE_FUEL, HOST_CALL_FUEL, charge_host_call, host_call_cost};
-pub use instance::{CallError, InstantiateError, PluginInstance, Profile, wit_params};
+pub(crate) use instance::bind_exports;
+pub use instance::{
+    CallError, INDICATOR_EVENTS, InstantiateError, PluginInstance, Profile, wit_params,
+};
 pub use limits::Limits;
 pub use store::{Callback, HostState, Limiter, StoreData};

@@ -47,6 +47,9 @@ pub trait HostState: Send + 'static {
     fn begin_callback(&mut self, callback: Callback, event_ts: Option<u64>);
     /// The panic message the guest reported during the current callback, if any.
     fn take_panic_message(&mut self) -> Option<String>;
+    /// Whether the component exports `indicator-events` (0.1.1), set once at
+    /// instantiation, before `init`: indicators can only be registered if it does.
+    fn set_indicator_events(&mut self, _exported: bool) {}
 }
 
 /// Enforces the memory and table caps on the whole instance: the cap on memory bounds the

@@ -44,6 +44,11 @@ pub enum Which {
         /// Quotes the light twins wait between trades.
         #[arg(long, default_value_t = 2_000)]
         cooldown: u64,
+        /// The light component computes its EMAs itself instead of registering them with
+        /// the host (the same decisions; what the sandbox cost before registered
+        /// indicators).
+        #[arg(long)]
+        guest_indicators: bool,
         /// Run one side alone (replay, native or component) and print its ns/event: run
         /// each side in its own process so that none shares a run with the others.
         #[arg(long, value_parser = named::<crate::bench::backtest::Side>(), conflicts_with = "instructions")]
@@ -413,6 +418,7 @@ pub fn run(which: Which) -> u8 {
             fast_period,
             slow_period,
             cooldown,
+            guest_indicators,
             only,
             events,
             strategies,
@@ -434,6 +440,7 @@ pub fn run(which: Which) -> u8 {
                 trade_size,
                 light: LightSettings {
                     cooldown,
+                    host_indicators: !guest_indicators,
                     ..LightSettings::default()
                 },
                 heavy_periods: (fast_period, slow_period),

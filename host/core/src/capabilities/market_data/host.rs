@@ -1,11 +1,17 @@
 //! The `market-data` interface as seen by the guest. Every call is charged fuel for itself
 //! and for the bytes it copies (decision 0021).
 
-use super::state::{MarketDataState, Subscription};
+use super::state::{
+    MAX_INDICATORS, MAX_SMOOTHING_PERIOD, MAX_WINDOW_PERIOD, MarketDataState, Registration,
+    Subscription,
+};
 use crate::{
     bindings::{
         market_data::{DataError, Host},
-        types::{Bar, BarType, InstrumentId, InstrumentInfo, QuoteTick, StreamId},
+        types::{
+            Bar, BarType, IndicatorId, IndicatorSpec, InstrumentId, InstrumentInfo, PriceType,
+            QuoteTick, StreamId,
+        },
     },
     capabilities::contract::{DataTrap, check_granted, check_str, in_scope},
     sandbox::charge_host_call,
@@ -115,7 +121,49 @@ impl MarketDataState {
             return Err(DataError::UnknownStream(stream).into());
         };
         self.subscriptions.remove(pos);
+        let before = self.indicators.len();
+        self.indicators.retain(|r| r.stream != stream);
+        if self.indicators.len() != before {
+            self.indicator_generation = self.indicator_generation.wrapping_add(1);
+        }
         Ok(())
+    }
+
+    fn do_register_indicator(
+        &mut self,
+        stream: StreamId,
+        spec: IndicatorSpec,
+    ) -> Result<IndicatorId, DataTrap> {
+        self.enter("register-indicator")?;
+        if !self.indicator_events {
+            return Err(DataError::Invalid(
+                "this component does not export indicator-events, so it could not receive indicator values; build it with stratbox-sdk for contract 0.1.1 or later".to_string(),
+            )
+            .into());
+        }
+        let Some(sub) = self.subscriptions.iter().find(|s| s.stream() == stream) else {
+            return Err(DataError::UnknownStream(stream).into());
+        };
+        check_spec(sub, &spec).map_err(DataError::Invalid)?;
+        if let Some(r) = self
+            .indicators
+            .iter()
+            .find(|r| r.stream == stream && r.spec == spec)
+        {
+            return Ok(r.id);
+        }
+        if self.indicators.len() >= MAX_INDICATORS {
+            return Err(DataError::Invalid(format!(
+                "at most {MAX_INDICATORS} indicators per instance; this one would be number {}",
+                self.indicators.len() + 1
+            ))
+            .into());
+        }
+        let id = self.next_indicator;
+        self.next_indicator = self.next_indicator.wrapping_add(1);
+        self.indicators.push(Registration { id, stream, spec });
+        self.indicator_generation = self.indicator_generation.wrapping_add(1);
+        Ok(id)
     }
 
     fn do_instrument(&mut self, instrument_id: InstrumentId) -> Result<InstrumentInfo, DataTrap> {
@@ -145,6 +193,43 @@ impl MarketDataState {
         self.check_instrument(&bar_type.instrument_id, "last-bar")?;
         let stream = self.bar_stream(&bar_type).unwrap_or(NO_STREAM);
         Ok(self.source.last_bar(&bar_type).map(|b| Bar { stream, ..b }))
+    }
+}
+
+/// Whether `spec` is in range and something `sub` can feed, the way Nautilus's indicator
+/// handlers take that kind of data.
+fn check_spec(sub: &Subscription, spec: &IndicatorSpec) -> Result<(), String> {
+    let (name, period, max) = match spec {
+        IndicatorSpec::Sma(a) => ("sma", a.period, MAX_WINDOW_PERIOD),
+        IndicatorSpec::Ema(a) => ("ema", a.period, MAX_SMOOTHING_PERIOD),
+        IndicatorSpec::Rsi(p) => ("rsi", *p, MAX_SMOOTHING_PERIOD),
+        IndicatorSpec::Atr(p) => ("atr", *p, MAX_WINDOW_PERIOD),
+        IndicatorSpec::Bollinger(b) => ("bollinger", b.period, MAX_WINDOW_PERIOD),
+        IndicatorSpec::Donchian(p) => ("donchian", *p, MAX_WINDOW_PERIOD),
+    };
+    if !(1..=max).contains(&period) {
+        return Err(format!("{name} period {period} is outside 1..={max}"));
+    }
+    if let IndicatorSpec::Bollinger(b) = spec
+        && !(b.k.is_finite() && b.k > 0.0)
+    {
+        return Err(format!("bollinger k {} must be finite and > 0", b.k));
+    }
+    let bars_only = matches!(spec, IndicatorSpec::Atr(_) | IndicatorSpec::Donchian(_));
+    match sub {
+        Subscription::Bars { .. } => Ok(()),
+        Subscription::Quotes { .. } | Subscription::Trades { .. } if bars_only => Err(format!(
+            "{name} is updated from bars only (Nautilus has no quote or trade handler for it); register it on a bar stream"
+        )),
+        Subscription::Quotes { .. } => match spec {
+            IndicatorSpec::Sma(a) | IndicatorSpec::Ema(a) if a.price_type == PriceType::Last => {
+                Err(format!(
+                    "{name} on quotes needs price type bid, ask or mid (a quote has no last price)"
+                ))
+            }
+            _ => Ok(()),
+        },
+        Subscription::Trades { .. } => Ok(()),
     }
 }
 
@@ -185,5 +270,13 @@ impl Host for MarketDataState {
     fn last_bar(&mut self, bar_type: BarType) -> Result<Option<Bar>, DataTrap> {
         let bytes = bar_type.instrument_id.len();
         charged(bytes, self.do_last_bar(bar_type), |_| 0)
+    }
+
+    fn register_indicator(
+        &mut self,
+        stream: StreamId,
+        spec: IndicatorSpec,
+    ) -> Result<IndicatorId, DataTrap> {
+        charged(0, self.do_register_indicator(stream, spec), |_| 0)
     }
 }

@@ -5,7 +5,10 @@
 mod host;
 mod state;
 
-pub use state::{MarketDataState, Subscription};
+pub use state::{
+    MAX_INDICATORS, MAX_SMOOTHING_PERIOD, MAX_WINDOW_PERIOD, MarketDataState, Registration,
+    Subscription,
+};
 
 use std::sync::Arc;
 
@@ -146,5 +149,106 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn indicators_are_checked_deduplicated_dropped_with_their_stream_and_moved_on_swap() {
+        use crate::bindings::types::{
+            AggregationSource, AverageSpec, BandsSpec, BarAggregation, BarSpec, BarType,
+            IndicatorSpec, PriceType,
+        };
+        let invalid = |r: Result<u32, HostError<DataError>>| match r {
+            Err(HostError::Wit(DataError::Invalid(m))) => m,
+            other => panic!("{other:?}"),
+        };
+        let ema = |period, price_type| IndicatorSpec::Ema(AverageSpec { period, price_type });
+        let mut s = state(None);
+        let quotes = s.subscribe_quotes(GBP.into()).unwrap();
+        // Only a component that can receive the values may register.
+        let m = invalid(s.register_indicator(quotes, ema(10, PriceType::Mid)));
+        assert!(m.contains("indicator-events"), "{m}");
+        s.set_indicator_events(true);
+
+        let bars = s
+            .subscribe_bars(BarType {
+                instrument_id: GBP.into(),
+                spec: BarSpec {
+                    step: 1,
+                    aggregation: BarAggregation::Minute,
+                    price_type: PriceType::Bid,
+                },
+                source: AggregationSource::External,
+            })
+            .unwrap();
+        let g0 = s.indicator_generation();
+        let a = s
+            .register_indicator(quotes, ema(10, PriceType::Mid))
+            .unwrap();
+        assert_eq!(
+            s.register_indicator(quotes, ema(10, PriceType::Mid))
+                .unwrap(),
+            a
+        );
+        assert_ne!(s.indicator_generation(), g0);
+        let b = s.register_indicator(bars, IndicatorSpec::Atr(14)).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(s.indicators().len(), 2);
+
+        // What Nautilus cannot feed, or would assert on, is refused with the reason.
+        for (stream, spec, why) in [
+            (quotes, IndicatorSpec::Atr(14), "bars only"),
+            (quotes, IndicatorSpec::Donchian(20), "bars only"),
+            (quotes, ema(10, PriceType::Last), "bid, ask or mid"),
+            (quotes, ema(0, PriceType::Mid), "outside 1..=100000"),
+            (
+                bars,
+                IndicatorSpec::Sma(AverageSpec {
+                    period: 1_025,
+                    price_type: PriceType::Last,
+                }),
+                "outside 1..=1024",
+            ),
+            (
+                bars,
+                IndicatorSpec::Bollinger(BandsSpec {
+                    period: 20,
+                    k: f64::NAN,
+                }),
+                "finite",
+            ),
+            (
+                bars,
+                IndicatorSpec::Bollinger(BandsSpec { period: 20, k: 0.0 }),
+                "finite",
+            ),
+        ] {
+            let m = invalid(s.register_indicator(stream, spec));
+            assert!(m.contains(why), "{spec:?}: {m}");
+        }
+        match s.register_indicator(99, IndicatorSpec::Rsi(14)) {
+            Err(HostError::Wit(DataError::UnknownStream(99))) => {}
+            other => panic!("{other:?}"),
+        }
+        for p in 1..=30 {
+            s.register_indicator(bars, IndicatorSpec::Rsi(p)).unwrap();
+        }
+        let m = invalid(s.register_indicator(bars, IndicatorSpec::Rsi(31)));
+        assert!(m.contains("at most 32"), "{m}");
+
+        // A swap moves them with their ids; the new version must be able to receive them.
+        let mut old_cannot = state(None);
+        let e = CapabilityUnit::take_over(&mut old_cannot, &mut s).unwrap_err();
+        assert!(e.contains("indicator-events"), "{e}");
+        let mut next = state(None);
+        next.set_indicator_events(true);
+        let before = s.indicators().to_vec();
+        CapabilityUnit::take_over(&mut next, &mut s).unwrap();
+        assert_eq!(next.indicators(), before.as_slice());
+        assert!(s.indicators().is_empty());
+
+        // Unsubscribing drops the stream's indicators.
+        next.unsubscribe(quotes).unwrap();
+        assert!(next.indicators().iter().all(|r| r.stream == bars));
+        assert_eq!(next.indicators().len(), 31);
     }
 }

@@ -5,7 +5,46 @@ use std::{collections::BTreeSet, sync::Arc};
 use serde::Serialize;
 
 use super::MarketDataSource;
-use crate::bindings::types::{BarType, InstrumentId, StreamId};
+use crate::bindings::types::{BarType, IndicatorId, IndicatorSpec, InstrumentId, StreamId};
+
+/// Most indicators one instance may register.
+pub const MAX_INDICATORS: usize = 32;
+/// Longest period of an indicator that keeps a window (Nautilus's `MAX_PERIOD`).
+pub const MAX_WINDOW_PERIOD: u32 = 1_024;
+/// Longest period of an indicator that keeps no window (EMA, RSI).
+pub const MAX_SMOOTHING_PERIOD: u32 = 100_000;
+
+/// One indicator a plugin registered on one of its streams.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Registration {
+    pub id: IndicatorId,
+    pub stream: StreamId,
+    pub spec: IndicatorSpec,
+}
+
+impl Registration {
+    /// Fuel charged to the plugin's next callback of the stream for updating this
+    /// indicator on the host, about what the guest would spend updating it itself: a flat
+    /// 50, plus the window Bollinger bands scan for their deviation and the 2 × 1,024
+    /// values Nautilus 0.57's Donchian channel scans (decision 0009).
+    #[must_use]
+    pub fn update_fuel(&self) -> u64 {
+        match self.spec {
+            IndicatorSpec::Bollinger(b) => 50 + 8 * u64::from(b.period),
+            IndicatorSpec::Donchian(_) => 50 + 4 * u64::from(MAX_WINDOW_PERIOD),
+            _ => 50,
+        }
+    }
+
+    /// How many values this indicator hands with each event (1, or 3 for bands).
+    #[must_use]
+    pub fn outputs(&self) -> usize {
+        match self.spec {
+            IndicatorSpec::Bollinger(_) | IndicatorSpec::Donchian(_) => 3,
+            _ => 1,
+        }
+    }
+}
 
 /// One subscription of a plugin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,6 +83,12 @@ pub struct MarketDataState {
     pub(super) subscriptions: Vec<Subscription>,
     pub(super) next_stream: StreamId,
     pub(super) max_subscriptions: usize,
+    pub(super) indicators: Vec<Registration>,
+    pub(super) next_indicator: IndicatorId,
+    /// Bumped by every change of `indicators`, so a driver resyncs only when needed.
+    pub(super) indicator_generation: u64,
+    /// The component exports `indicator-events`, so indicators can be registered.
+    pub(super) indicator_events: bool,
 }
 
 impl std::fmt::Debug for MarketDataState {
@@ -72,7 +117,28 @@ impl MarketDataState {
             subscriptions: Vec::new(),
             next_stream: 0,
             max_subscriptions: usize::try_from(max_subscriptions).unwrap_or(usize::MAX),
+            indicators: Vec::new(),
+            next_indicator: 0,
+            indicator_generation: 0,
+            indicator_events: false,
         }
+    }
+
+    /// Whether the component exports `indicator-events` (see `HostState`).
+    pub fn set_indicator_events(&mut self, exported: bool) {
+        self.indicator_events = exported;
+    }
+
+    /// Registered indicators, in the order they were registered.
+    #[must_use]
+    pub fn indicators(&self) -> &[Registration] {
+        &self.indicators
+    }
+
+    /// Changes whenever [`Self::indicators`] does.
+    #[must_use]
+    pub fn indicator_generation(&self) -> u64 {
+        self.indicator_generation
     }
 
     /// Current subscriptions, in the order they were made.
@@ -139,6 +205,12 @@ impl MarketDataState {
                 self.max_subscriptions
             ));
         }
+        if !from.indicators.is_empty() && !self.indicator_events {
+            return Err(format!(
+                "the running version has {} registered indicators but the new version does not export indicator-events (built against contract 0.1.0)",
+                from.indicators.len()
+            ));
+        }
         for sub in &from.subscriptions {
             let id = match sub {
                 Subscription::Bars { bar_type, .. } => &bar_type.instrument_id,
@@ -153,6 +225,12 @@ impl MarketDataState {
         }
         self.subscriptions = std::mem::take(&mut from.subscriptions);
         self.next_stream = from.next_stream;
+        // The indicators go with their streams, with their ids: a driver that keeps the
+        // indicator values by id keeps them warm across the swap.
+        self.indicators = std::mem::take(&mut from.indicators);
+        self.next_indicator = from.next_indicator;
+        self.indicator_generation = from.indicator_generation.wrapping_add(1);
+        from.indicator_generation = from.indicator_generation.wrapping_add(1);
         Ok(())
     }
 }

@@ -3,19 +3,21 @@
 //!
 //! Parameters are declared in `stratbox.toml` (type, default, range) and checked by the
 //! host before `init` runs. Every order goes through the host's risk gate.
+//!
+//! The EMAs are registered with the host, as a Nautilus strategy registers its indicators:
+//! the host keeps Nautilus's own `ExponentialMovingAverage`s, updates them before each quote
+//! and hands their values with it (`ctx.indicator`). Computing an indicator in the strategy
+//! instead also works (`stratbox_sdk::feed`), at the cost of doing the math in the sandbox.
 
-use stratbox_sdk::{
-    indicators::average::ema::ExponentialMovingAverage,
-    persist::{self, EmaState},
-    prelude::*,
-};
+use stratbox_sdk::{persist, prelude::*};
 
 #[derive(Debug)]
 pub struct EmaCross {
     instrument_id: InstrumentId,
     trade_size: Quantity,
-    fast: ExponentialMovingAverage,
-    slow: ExponentialMovingAverage,
+    periods: (usize, usize),
+    /// The registered EMAs (fast, slow), once `on_start` registered them.
+    emas: Option<(Registered, Registered)>,
     /// Whether the fast EMA was above the slow one at the previous quote.
     fast_above: Option<bool>,
 }
@@ -33,26 +35,34 @@ impl Strategy for EmaCross {
             // Filled in by `stratbox backtest` from the data when not given.
             instrument_id: params.instrument_id("instrument_id")?,
             trade_size: params.quantity("trade_size")?,
-            fast: ExponentialMovingAverage::new(fast, Some(PriceType::Mid)),
-            slow: ExponentialMovingAverage::new(slow, Some(PriceType::Mid)),
+            periods: (fast, slow),
+            emas: None,
             fast_above: None,
         })
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        if let Err(e) = ctx.subscribe_quotes(&self.instrument_id) {
-            ctx.error(&format!("cannot subscribe to {}: {e:?}", self.instrument_id));
+        // Registering on the quotes subscribes to them too.
+        let quotes = Stream::Quotes(self.instrument_id);
+        let emas = ctx
+            .register_ema(quotes, self.periods.0, PriceType::Mid)
+            .and_then(|fast| Ok((fast, ctx.register_ema(quotes, self.periods.1, PriceType::Mid)?)));
+        match emas {
+            Ok(emas) => self.emas = Some(emas),
+            Err(e) => ctx.error(&format!("cannot follow {}: {e:?}", self.instrument_id)),
         }
     }
 
-    fn on_quote(&mut self, ctx: &mut Context, quote: &QuoteTick) {
-        // Exactly as a Nautilus strategy feeds its indicators.
-        self.fast.feed_quote(quote);
-        self.slow.feed_quote(quote);
-        if !self.slow.initialized() {
+    fn on_quote(&mut self, ctx: &mut Context, _quote: &QuoteTick) {
+        let Some((fast, slow)) = self.emas else {
+            return;
+        };
+        // Already updated with this quote by the host.
+        let (fast, slow) = (ctx.indicator(fast), ctx.indicator(slow));
+        if !slow.initialized {
             return;
         }
-        let above = self.fast.value() > self.slow.value();
+        let above = fast.value > slow.value;
         if self.fast_above != Some(above) {
             // A signed raw quantity (scale 10^9): long positive, short negative.
             let size = i128::from(self.trade_size.raw);
@@ -62,22 +72,14 @@ impl Strategy for EmaCross {
         self.fast_above = Some(above);
     }
 
-    /// Carried over to a new version on a hot-swap, so it does not start cold.
+    /// Carried over to a new version on a hot-swap. The host moves the EMAs themselves,
+    /// warm, to the new version; the handles and the last side say which is which.
     fn snapshot(&self) -> Vec<u8> {
-        let state = (
-            EmaState::of(&self.fast),
-            EmaState::of(&self.slow),
-            self.fast_above,
-        );
-        persist::encode(&state).unwrap_or_default()
+        persist::encode(&(self.emas, self.fast_above)).unwrap_or_default()
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), String> {
-        let (fast, slow, fast_above): (EmaState, EmaState, Option<bool>) =
-            persist::decode(state)?;
-        fast.apply(&mut self.fast);
-        slow.apply(&mut self.slow);
-        self.fast_above = fast_above;
+        (self.emas, self.fast_above) = persist::decode(state)?;
         Ok(())
     }
 }
