@@ -10,6 +10,7 @@ pub mod floor;
 pub mod live;
 pub mod memory;
 pub mod order_path;
+pub mod peer;
 pub mod risk;
 pub mod scaling;
 pub mod signals;
