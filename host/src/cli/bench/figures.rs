@@ -218,6 +218,47 @@ pub(super) fn run_backtest(
     i32::from(r.workloads.iter().any(|w| !w.identical)) as u8
 }
 
+/// `bench peer`: the component against Nautilus's Python strategy. A difference in the
+/// decisions is reported, not failed on (Cython's EMA rounds differently from Rust's).
+pub(super) fn run_peer(config: &crate::bench::peer::Config, json: bool) -> u8 {
+    let r = match crate::bench::peer::run(config) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return 0;
+    }
+    println!(
+        "stratbox bench peer ({} build): {} ({}…) vs Nautilus's Python strategy (nautilus_trader {}, Python {}), {} quotes of {}, {} runs each, interleaved",
+        r.build,
+        r.plugin,
+        r.sha256.get(..12).unwrap_or_default(),
+        r.nautilus_trader,
+        r.python,
+        r.quotes,
+        r.instrument,
+        r.reps
+    );
+    println!(
+        "  python     {:>9.3} µs/quote   ({} orders, {} fills; {:.0} ms to build its quotes, not timed)",
+        r.python_us_per_quote, r.orders_python, r.fills_python, r.python_load_ms
+    );
+    println!(
+        "  component  {:>9.3} µs/quote   ({} orders, {} fills)",
+        r.component_us_per_quote, r.orders_component, r.fills_component
+    );
+    match &r.first_difference {
+        None => println!("  identical decisions: yes"),
+        Some(d) => println!("  identical decisions: NO, first difference: {d}"),
+    }
+    println!(
+        "python_us_per_quote={:.3} component_us_per_quote={:.3} ratio={:.3} goal<={}",
+        r.python_us_per_quote, r.component_us_per_quote, r.ratio, r.goal_ratio
+    );
+    0
+}
+
 pub(super) fn run_order_path(config: &crate::bench::order_path::Config, json: bool) -> u8 {
     let r = match crate::bench::order_path::run(config) {
         Ok(r) => r,

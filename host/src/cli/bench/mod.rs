@@ -8,7 +8,7 @@ use crate::bench::callback;
 mod figures;
 use figures::{
     run_api, run_backtest, run_catalog, run_instructions, run_live, run_memory, run_only,
-    run_order_path, run_risk, run_scaling, run_signals, run_swap, run_sweep,
+    run_order_path, run_peer, run_risk, run_scaling, run_signals, run_swap, run_sweep,
 };
 
 #[derive(Debug, clap::Subcommand)]
@@ -67,6 +67,38 @@ pub enum Which {
         /// component / native, which do not move with the machine's load.
         #[arg(long)]
         instructions: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The light component (ema-atr-filter) against Nautilus's own Python strategy of the
+    /// same logic (nautilus_trader from PyPI, in a virtualenv the bench creates and
+    /// caches), same quotes, runs interleaved; prints µs/quote of both and `ratio=`
+    /// (component / Python; goal <= 0.35). Not part of `cargo xtask test`.
+    Peer {
+        /// Folder with the components (default: target/plugins).
+        #[arg(long)]
+        plugin_dir: Option<PathBuf>,
+        /// Market data (quotes; default: the bundled GBP/USD minutes, four quotes per
+        /// minute).
+        #[arg(long, default_value = "data/fxcm/gbpusd-m1-bid-2012.csv")]
+        data: PathBuf,
+        #[arg(long, value_parser = named::<crate::backtest::data::DataFormat>(), default_value_t = crate::backtest::data::DataFormat::FxcmQuotesOhlc)]
+        format: crate::backtest::data::DataFormat,
+        /// Runs of each side (at least 5; the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Use only the first N quotes of --data (default: all).
+        #[arg(long)]
+        events: Option<usize>,
+        /// The virtualenv holding nautilus_trader, created and installed if absent or
+        /// unfinished (default: $XDG_CACHE_HOME or ~/.cache, then
+        /// stratbox/peer/nautilus_trader-VERSION).
+        #[arg(long)]
+        venv: Option<PathBuf>,
+        /// The interpreter that creates the virtualenv.
+        #[arg(long, default_value = "python3")]
+        python: PathBuf,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -484,6 +516,34 @@ pub fn run(which: Which) -> u8 {
                 reps,
             };
             run_live(&config, json)
+        }
+        Which::Peer {
+            plugin_dir,
+            data,
+            format,
+            reps,
+            events,
+            venv,
+            python,
+            json,
+        } => {
+            use crate::bench::backtest::{Config, LightSettings, Workload};
+            let config = crate::bench::peer::Config {
+                twins: Config {
+                    plugin_dir: plugin_dir.unwrap_or_else(default_plugin_dir),
+                    workloads: vec![Workload::Light],
+                    data,
+                    format,
+                    reps,
+                    trade_size: "100000".to_string(),
+                    light: LightSettings::default(),
+                    heavy_periods: (10, 20),
+                },
+                events,
+                venv,
+                python,
+            };
+            run_peer(&config, json)
         }
         Which::OrderPath {
             plugin_dir,
