@@ -148,16 +148,9 @@ fn tail(bytes: &[u8], n: usize) -> String {
 
 /// Runs the benchmark.
 pub fn run(config: &Config) -> Result<Report, String> {
-    let venv = match &config.venv {
-        Some(v) => v.clone(),
-        None => default_venv()?,
-    };
-    let python = ensure_venv(&config.python, &venv)?;
+    // The data and the component first: a mistake there should not wait for an install.
     let loaded = backtest::load(&config.twins, config.events)?;
     let quotes = loaded.data.len();
-    let mut peer = python::PythonSide::start(&python, &config.twins, &loaded)?;
-    let header = peer.header.clone();
-
     let engine = SandboxEngine::new(EngineOptions::default()).map_err(|e| e.to_string())?;
     let twins = Twins::new(
         &engine,
@@ -165,6 +158,13 @@ pub fn run(config: &Config) -> Result<Report, String> {
         Workload::Light,
         loaded.instrument.id(),
     )?;
+    let venv = match &config.venv {
+        Some(v) => v.clone(),
+        None => default_venv()?,
+    };
+    let python = ensure_venv(&config.python, &venv)?;
+    let mut peer = python::PythonSide::start(&python, &config.twins, &loaded)?;
+    let header = peer.header.clone();
     let reps = config.twins.reps.max(5);
     #[allow(clippy::cast_precision_loss)]
     let per_quote_us = |ns: f64| ns / 1e3 / quotes as f64;

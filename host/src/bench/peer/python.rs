@@ -325,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn the_scripts_lines_parse_and_decisions_compare() {
+    fn the_scripts_lines_parse() {
         assert!(tagged::<Header>("some log line\n").is_none());
         let h: Header = tagged(
             "stratbox-peer {\"nautilus_trader\": \"1.221.0\", \"python\": \"3.11.7\", \"quotes\": 3, \"load_ns\": 5}\n",
@@ -348,5 +348,44 @@ mod tests {
                 .unwrap()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_settings_carry_the_bundled_definition() {
+        let defs = crate::catalog::instrument_defs::Instruments::bundled();
+        let gbpusd = defs.nautilus("GBP/USD.FXCM").unwrap();
+        let config = backtest::Config {
+            plugin_dir: "unused".into(),
+            workloads: vec![backtest::Workload::Light],
+            data: "unused".into(),
+            format: crate::backtest::data::DataFormat::FxcmQuotesOhlc,
+            reps: 5,
+            trade_size: "100000".to_string(),
+            light: backtest::LightSettings::default(),
+            heavy_periods: (10, 20),
+        };
+        let text = settings_json(&config, gbpusd).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let i = &v["instrument"];
+        assert_eq!(i["id"], "GBP/USD.FXCM");
+        assert_eq!(
+            (i["price_precision"].as_u64(), i["size_precision"].as_u64()),
+            (Some(5), Some(0))
+        );
+        for (key, want) in [
+            ("price_increment", "0.00001"),
+            ("size_increment", "1"),
+            ("multiplier", "1"),
+            ("lot_size", "1000"),
+            ("min_quantity", "1"),
+            ("max_quantity", "50000000"),
+            ("margin_init", "0.03"),
+            ("taker_fee", "0.00002"),
+        ] {
+            assert_eq!(i[key], want, "{key}");
+        }
+        assert_eq!(v["balance"], "1000000 USD");
+        assert_eq!(v["strategy"]["cooldown"], 2000);
+        assert_eq!(v["strategy"]["atr_mult"], 0.5);
     }
 }

@@ -92,8 +92,8 @@ pub fn ensure_venv(python: &Path, venv: &Path) -> Result<PathBuf, String> {
     let _ = dir.remove_file(MARKER);
     let version = format!("nautilus_trader=={NAUTILUS_TRADER_VERSION}");
     let hint = format!(
-        "{version} publishes wheels for CPython 3.11 (and newer); name such an interpreter \
-         with --python, or remove {} and retry",
+        "{version} needs CPython 3.11, 3.12 or 3.13 (its Requires-Python: >=3.11,<3.14); name \
+         such an interpreter with --python, or remove {} and retry",
         venv.display()
     );
     eprintln!(
