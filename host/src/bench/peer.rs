@@ -17,7 +17,6 @@ mod venv;
 use std::path::PathBuf;
 
 use nautilus_model::instruments::Instrument;
-
 use serde::{Deserialize, Serialize};
 
 pub use self::{
