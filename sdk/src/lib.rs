@@ -204,11 +204,17 @@ macro_rules! export_strategy {
             }
 
             impl IndicatorGuest for __StratboxPlugin {
-                fn on_bar_with(bar: __wit::Bar, values: __wit::IndicatorValues) {
-                    RUNTIME.on_bar_with(bar, values)
+                fn on_quote_with(quote: __wit::QuoteTick, initialized: u64, v0: f64, v1: f64, v2: f64, v3: f64) {
+                    RUNTIME.on_quote_with(quote, initialized, &[v0, v1, v2, v3])
                 }
-                fn on_quote_with(quote: __wit::QuoteTick, values: __wit::IndicatorValues) {
-                    RUNTIME.on_quote_with(quote, values)
+                fn on_bar_with(bar: __wit::Bar, initialized: u64, v0: f64, v1: f64) {
+                    RUNTIME.on_bar_with(bar, initialized, &[v0, v1])
+                }
+                fn on_quote_with_list(quote: __wit::QuoteTick, values: __wit::IndicatorValues) {
+                    RUNTIME.on_quote_with(quote, values.initialized, &values.values)
+                }
+                fn on_bar_with_list(bar: __wit::Bar, values: __wit::IndicatorValues) {
+                    RUNTIME.on_bar_with(bar, values.initialized, &values.values)
                 }
                 fn on_trade_with(trade: __wit::TradeTick, values: __wit::IndicatorValues) {
                     RUNTIME.on_trade_with(trade, values)

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     context::Stream,
-    wit::{IndicatorId, IndicatorValues, StreamId},
+    wit::{IndicatorId, StreamId},
 };
 
 /// Handle of an indicator this strategy registered; read it with
@@ -113,18 +113,15 @@ impl Table {
 
     /// Takes the values the host sent with an event of `stream`: the stream's indicators
     /// in registration order, each with its outputs.
-    pub fn take(&mut self, stream: StreamId, values: &IndicatorValues) {
+    pub fn take(&mut self, stream: StreamId, initialized: u64, values: &[f64]) {
         let mut at = 0usize;
         let slots = self.slots.iter_mut().filter(|s| s.stream == Some(stream));
         for (bit, slot) in (0u32..).zip(slots) {
             let n = usize::from(slot.outputs);
-            let Some(v) = values.values.get(at..at + n) else {
+            let Some(v) = values.get(at..at + n) else {
                 break;
             };
-            let initialized = values
-                .initialized
-                .checked_shr(bit)
-                .is_some_and(|b| b & 1 == 1);
+            let initialized = initialized.checked_shr(bit).is_some_and(|b| b & 1 == 1);
             slot.reading = match *v {
                 [value] => Reading {
                     initialized,
@@ -155,7 +152,7 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::{Indicator, Reading, Table};
-    use crate::{context::Stream, wit::IndicatorValues};
+    use crate::context::Stream;
 
     #[test]
     fn values_are_taken_in_registration_order_per_stream() {
@@ -169,13 +166,7 @@ mod tests {
             a,
             "same host id, same handle"
         );
-        t.take(
-            0,
-            &IndicatorValues {
-                initialized: 0b10,
-                values: vec![1.5, 3.0, 2.0, 1.0],
-            },
-        );
+        t.take(0, 0b10, &[1.5, 3.0, 2.0, 1.0]);
         assert_eq!(
             t.reading(a),
             Reading {
@@ -200,22 +191,10 @@ mod tests {
             "another stream's indicator is untouched"
         );
         // Too few values (a host bug) leave the readings as they were.
-        t.take(
-            0,
-            &IndicatorValues {
-                initialized: 1,
-                values: vec![],
-            },
-        );
+        t.take(0, 1, &[]);
         assert_eq!(t.reading(a).value, 1.5);
         t.stop(0);
-        t.take(
-            0,
-            &IndicatorValues {
-                initialized: 1,
-                values: vec![9.0, 9.0, 9.0, 9.0],
-            },
-        );
+        t.take(0, 1, &[9.0, 9.0, 9.0, 9.0]);
         assert_eq!(
             t.reading(a).value,
             1.5,

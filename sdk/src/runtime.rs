@@ -120,7 +120,7 @@ fn read_envelope(bytes: &[u8]) -> Result<Envelope, String> {
         }
         2 => postcard::from_bytes(rest).map_err(bad),
         other => Err(format!(
-            "snapshot format {other} is not supported (this SDK reads formats 1 and {ENVELOPE_FORMAT})"
+            "snapshot is not a stratbox-sdk snapshot this SDK can read: it says format {other}, this SDK reads formats 1 and {ENVELOPE_FORMAT}"
         )),
     }
 }
@@ -210,23 +210,24 @@ impl<S: Strategy> Runtime<S> {
         self.with(|s, ctx| deliver_trade(s, ctx, &t));
     }
 
-    pub fn on_bar_with(&self, b: wit::Bar, values: wit::IndicatorValues) {
+    pub fn on_bar_with(&self, b: wit::Bar, initialized: u64, values: &[f64]) {
         self.with(|s, ctx| {
-            ctx.indicators.take(b.stream, &values);
+            ctx.indicators.take(b.stream, initialized, values);
             deliver_bar(s, ctx, &b);
         });
     }
 
-    pub fn on_quote_with(&self, q: wit::QuoteTick, values: wit::IndicatorValues) {
+    pub fn on_quote_with(&self, q: wit::QuoteTick, initialized: u64, values: &[f64]) {
         self.with(|s, ctx| {
-            ctx.indicators.take(q.stream, &values);
+            ctx.indicators.take(q.stream, initialized, values);
             deliver_quote(s, ctx, &q);
         });
     }
 
     pub fn on_trade_with(&self, t: wit::TradeTick, values: wit::IndicatorValues) {
         self.with(|s, ctx| {
-            ctx.indicators.take(t.stream, &values);
+            ctx.indicators
+                .take(t.stream, values.initialized, &values.values);
             deliver_trade(s, ctx, &t);
         });
     }

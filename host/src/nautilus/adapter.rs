@@ -15,7 +15,7 @@ use std::{cell::RefCell, fmt, rc::Rc};
 
 use nautilus_common::actor::DataActor;
 use nautilus_model::{
-    data::{Bar as NBar, BarType as NBarType, QuoteTick as NQuote, TradeTick as NTrade},
+    data::{Bar as NBar, BarType as NBarType, Data, QuoteTick as NQuote, TradeTick as NTrade},
     enums::PositionSide as NPositionSide,
     events::{
         OrderAccepted, OrderCancelRejected, OrderCanceled, OrderDenied, OrderExpired, OrderFilled,
@@ -104,6 +104,10 @@ pub struct ComponentStrategy {
     streams: Streams,
     /// The Nautilus indicators the plugin registered on its streams.
     indicators: IndicatorBank,
+    /// A resumed session's market events from before the crash: fed to the registered
+    /// indicators once the plugin has registered them again (`on_start`), so they resume
+    /// exactly as warm as they were (the same inputs in the same order).
+    warm_up: Vec<Data>,
     /// Subscriptions that named something Nautilus cannot represent.
     unusable: Vec<String>,
     signals: SharedTally,
@@ -229,6 +233,7 @@ impl ComponentStrategy {
             market,
             streams: Streams::default(),
             indicators: IndicatorBank::default(),
+            warm_up: Vec::new(),
             unusable: Vec::new(),
             signals,
             swap: None,
@@ -244,6 +249,50 @@ impl ComponentStrategy {
     pub fn with_seeded_orders(mut self, ids: impl IntoIterator<Item = ClientOrderId>) -> Self {
         self.seeded.extend(ids);
         self
+    }
+
+    /// The market events a resumed session delivered before its checkpoint: the registered
+    /// indicators are rebuilt from them at start (the guest does not see them again).
+    #[must_use]
+    pub fn with_warm_up(mut self, events: Vec<Data>) -> Self {
+        self.warm_up = events;
+        self
+    }
+
+    /// Feeds the warm-up events to the registered indicators of the streams they belong to.
+    fn warm_indicators(&mut self) {
+        let events = std::mem::take(&mut self.warm_up);
+        let mut fed = 0usize;
+        for event in &events {
+            let values = match event {
+                Data::Quote(q) => self
+                    .streams
+                    .quotes
+                    .iter()
+                    .find(|(id, ..)| *id == q.instrument_id)
+                    .and_then(|&(_, stream, _)| self.indicators.on_quote(stream, q)),
+                Data::Bar(b) => self
+                    .streams
+                    .bars
+                    .iter()
+                    .find(|(t, ..)| *t == b.bar_type)
+                    .and_then(|&(_, stream, _)| self.indicators.on_bar(stream, b)),
+                Data::Trade(t) => self
+                    .streams
+                    .trades
+                    .iter()
+                    .find(|(id, _)| *id == t.instrument_id)
+                    .and_then(|&(_, stream)| self.indicators.on_trade(stream, t)),
+                _ => None,
+            };
+            if let Some(v) = values {
+                self.indicators.give_back(v);
+                fed += 1;
+            }
+        }
+        if fed > 0 {
+            tracing::info!(strategy = %self.strategy_id(), "registered indicators rebuilt from {fed} events before the checkpoint");
+        }
     }
 
     /// A counter of signals that reached the adapter (shared, readable while it runs).
@@ -551,6 +600,9 @@ impl DataActor for ComponentStrategy {
         self.subscribe_data(crate::signals::nautilus::data_type(), None, None);
         let result = self.instance.borrow_mut().on_start();
         self.after_callback(result);
+        if !self.warm_up.is_empty() {
+            self.warm_indicators();
+        }
         if !self.unusable.is_empty() {
             tracing::warn!(strategy = %self.strategy_id(), "unusable subscriptions: {}", self.unusable.join(", "));
         }

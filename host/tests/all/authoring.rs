@@ -319,7 +319,15 @@ fn build_of_a_crate_that_does_not_compile_shows_the_compiler_error() {
     let dir = new_crate(tmp.path(), "broken", "ema-cross");
     let lib = dir.join("src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, text.replace("self.fast.value()", "self.fast.valeu()")).unwrap();
+    assert!(
+        text.contains("fast.value > slow.value"),
+        "the template changed"
+    );
+    std::fs::write(
+        &lib,
+        text.replace("fast.value > slow.value", "fast.valeu > slow.value"),
+    )
+    .unwrap();
     let target = guest_target();
     let (code, stdout, stderr) = stratbox(&[
         "build",

@@ -128,15 +128,20 @@ fn indicator_parity() {
     let market = market();
     let component = load(&engine, artifacts::INDICATOR_PARITY);
     let events = events(20_000);
-    let mut plugins = vec![plugin(
-        &engine,
-        &component,
-        &market,
-        &[("min_events", "19000")],
-    )];
+    // Every kind (values as a list), then two per stream (values as plain arguments).
+    let mut plugins = vec![
+        plugin(&engine, &component, &market, &[("min_events", "19000")]),
+        plugin(
+            &engine,
+            &component,
+            &market,
+            &[("min_events", "19000"), ("few", "true")],
+        ),
+    ];
     let faults = run(&mut plugins, &market, events);
     assert!(faults.is_empty(), "{faults:#?}");
     assert_eq!(plugins[0].deliveries.len(), events.len());
+    assert_eq!(plugins[1].deliveries.len(), events.len());
     // The host charged the guest's budget for its updates: 10 indicators, two of them
     // scanning windows, cost fuel the guest did not burn itself.
     assert!(plugins[0].instance.profile().fuel_max > 8 * 1_024);

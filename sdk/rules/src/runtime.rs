@@ -298,16 +298,15 @@ impl Machine {
         }
     }
 
-    /// Registers the host's indicators that have no handle yet (at start, or after a swap
-    /// to a program with new ones: those start cold).
-    fn register(&mut self, ctx: &mut Context) {
+    /// Registers the host's indicators: all of them at start (`every`; a session resumed
+    /// from a checkpoint registers them again, and the host answers with the ids the
+    /// restored handles name), else those without a handle (after a swap to a program with
+    /// new ones: those start cold).
+    fn register(&mut self, ctx: &mut Context, every: bool) {
         let source = self.source();
         for ind in &mut self.indicators {
-            if let Ind::Host {
-                spec,
-                handle: handle @ None,
-                ..
-            } = ind
+            if let Ind::Host { spec, handle, .. } = ind
+                && (every || handle.is_none())
             {
                 match ctx.register_indicator(source, *spec) {
                     Ok(h) => *handle = Some(h),
@@ -332,7 +331,7 @@ impl Machine {
             }
         }
         if missing {
-            self.register(ctx);
+            self.register(ctx, false);
         }
     }
 
@@ -750,7 +749,7 @@ impl<P: ProgramSource> Strategy for Translated<P> {
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        self.m.register(ctx);
+        self.m.register(ctx, true);
         let m = &self.m;
         match &m.bar_type {
             Some(bt) => {

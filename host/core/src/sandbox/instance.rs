@@ -445,7 +445,8 @@ impl<S: HostState> PluginInstance<S> {
     }
 
     /// A bar with the values of its stream's indicators; `charge` is the fuel the host's
-    /// indicator updates cost (taken from this callback's budget).
+    /// indicator updates cost (taken from this callback's budget). Up to two values go as
+    /// plain arguments (no allocation in the guest), more as a list.
     pub fn on_bar_with(
         &mut self,
         bar: types::Bar,
@@ -453,11 +454,18 @@ impl<S: HostState> PluginInstance<S> {
         charge: u64,
     ) -> Result<(), CallError> {
         self.call_charged(Callback::OnBar, Some(bar.ts_event), charge, |g, s| {
-            g.indicators()?.call_on_bar_with(s, bar, values)
+            let i = g.indicators()?;
+            match values.values[..] {
+                [] => i.call_on_bar_with(s, bar, values.initialized, 0.0, 0.0),
+                [a] => i.call_on_bar_with(s, bar, values.initialized, a, 0.0),
+                [a, b] => i.call_on_bar_with(s, bar, values.initialized, a, b),
+                _ => i.call_on_bar_with_list(s, bar, values),
+            }
         })
     }
 
-    /// A quote with the values of its stream's indicators (see [`Self::on_bar_with`]).
+    /// A quote with the values of its stream's indicators (see [`Self::on_bar_with`]): up
+    /// to four values as plain arguments, more as a list.
     pub fn on_quote_with(
         &mut self,
         quote: types::QuoteTick,
@@ -465,7 +473,16 @@ impl<S: HostState> PluginInstance<S> {
         charge: u64,
     ) -> Result<(), CallError> {
         self.call_charged(Callback::OnQuote, Some(quote.ts_event), charge, |g, s| {
-            g.indicators()?.call_on_quote_with(s, quote, values)
+            let i = g.indicators()?;
+            let n = values.initialized;
+            match values.values[..] {
+                [] => i.call_on_quote_with(s, quote, n, 0.0, 0.0, 0.0, 0.0),
+                [a] => i.call_on_quote_with(s, quote, n, a, 0.0, 0.0, 0.0),
+                [a, b] => i.call_on_quote_with(s, quote, n, a, b, 0.0, 0.0),
+                [a, b, c] => i.call_on_quote_with(s, quote, n, a, b, c, 0.0),
+                [a, b, c, d] => i.call_on_quote_with(s, quote, n, a, b, c, d),
+                _ => i.call_on_quote_with_list(s, quote, values),
+            }
         })
     }
 

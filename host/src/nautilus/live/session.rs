@@ -150,7 +150,8 @@ fn drive(
     .with_seeded_orders(
         (1..=resume.map_or(0, |r| r.checkpoint.venue.positions.len()))
             .map(|i| seed::order_id(i, sid)),
-    );
+    )
+    .with_warm_up(resume.map(|r| r.prefix.clone()).unwrap_or_default());
     let delivered = strategy.delivered_counter();
     let signals_seen = strategy.signals_seen_counter();
     node.node.add_strategy(strategy).map_err(nerr)?;

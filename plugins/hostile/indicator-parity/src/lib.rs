@@ -89,6 +89,9 @@ pub struct IndicatorParity {
     instrument_id: InstrumentId,
     bar_type: BarType,
     min_events: u64,
+    /// Two indicators per stream (their values travel as plain arguments) instead of every
+    /// kind (a list).
+    few: bool,
     on_quotes: Vec<Pair>,
     on_bars: Vec<Pair>,
     /// Events compared with every indicator of their stream initialized.
@@ -123,6 +126,7 @@ impl Strategy for IndicatorParity {
             instrument_id: params.instrument_id("instrument_id")?,
             bar_type: params.bar_type("bar_type")?,
             min_events: u64::try_from(params.int("min_events")?).map_err(|e| e.to_string())?,
+            few: params.bool("few")?,
             on_quotes: Vec::new(),
             on_bars: Vec::new(),
             compared: 0,
@@ -133,7 +137,39 @@ impl Strategy for IndicatorParity {
         let q = Stream::Quotes(self.instrument_id);
         let b = Stream::Bars(self.bar_type);
         let bt = &self.bar_type;
+        let few = self.few;
         let registered = (|| -> Result<(), stratbox_sdk::wit::DataError> {
+            if few {
+                // One value each: two per quote and two per bar, as plain arguments.
+                self.on_quotes = vec![
+                    Pair {
+                        name: "ema(10, bid) on quotes",
+                        host: ctx.register_ema(q, 10, PriceType::Bid)?,
+                        local: Local::Ema(ExponentialMovingAverage::new(10, Some(PriceType::Bid))),
+                    },
+                    Pair {
+                        name: "sma(10, mid) on quotes",
+                        host: ctx.register_sma(q, 10, PriceType::Mid)?,
+                        local: Local::Sma(Box::new(SimpleMovingAverage::new(
+                            10,
+                            Some(PriceType::Mid),
+                        ))),
+                    },
+                ];
+                self.on_bars = vec![
+                    Pair {
+                        name: "ema(20) on bars",
+                        host: ctx.register_ema(b, 20, PriceType::Last)?,
+                        local: Local::Ema(ExponentialMovingAverage::new(20, None)),
+                    },
+                    Pair {
+                        name: "atr(14) on bars",
+                        host: ctx.register_atr(bt, 14)?,
+                        local: Local::Atr(AverageTrueRange::new(14, None, None, None)),
+                    },
+                ];
+                return Ok(());
+            }
             self.on_quotes = vec![
                 Pair {
                     name: "sma(10, mid) on quotes",
