@@ -181,6 +181,13 @@ impl IndicatorBank {
         self.generation = Some(generation);
     }
 
+    /// Whether `stream` has registered indicators (so converting its event for them is
+    /// worth doing).
+    #[must_use]
+    pub fn has(&self, stream: u32) -> bool {
+        self.streams.iter().any(|s| s.stream == stream)
+    }
+
     /// Updates the indicators of `stream` with `update` and collects their values; `None`
     /// when the stream has none (the event then goes through the plain callback).
     fn update(&mut self, stream: u32, update: impl Fn(&mut dyn Indicator)) -> Option<EventValues> {

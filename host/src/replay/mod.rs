@@ -100,7 +100,11 @@ impl ReplayPlugin {
                     ts_event: bar.ts_event,
                 });
                 let bar = Bar { stream, ..*bar };
-                let values = convert::to_bar_type(bar_type)
+                // Converted to Nautilus's types only for a stream with indicators.
+                let values = bank
+                    .has(stream)
+                    .then(|| convert::to_bar_type(bar_type))
+                    .flatten()
                     .and_then(|t| bank.on_bar(stream, &convert::to_bar(t, &bar)));
                 match values {
                     None => self.instance.on_bar(bar),
@@ -122,9 +126,10 @@ impl ReplayPlugin {
                     ts_event: quote.ts_event,
                 });
                 let quote = QuoteTick { stream, ..*quote };
-                let values = instrument_id
-                    .parse()
-                    .ok()
+                let values = bank
+                    .has(stream)
+                    .then(|| instrument_id.parse().ok())
+                    .flatten()
                     .and_then(|id| bank.on_quote(stream, &convert::to_quote(id, &quote)));
                 match values {
                     None => self.instance.on_quote(quote),
@@ -149,9 +154,10 @@ impl ReplayPlugin {
                     stream,
                     ..trade.clone()
                 };
-                let values = instrument_id
-                    .parse()
-                    .ok()
+                let values = bank
+                    .has(stream)
+                    .then(|| instrument_id.parse().ok())
+                    .flatten()
                     .and_then(|id| convert::to_trade(id, &trade))
                     .and_then(|t| bank.on_trade(stream, &t));
                 match values {

@@ -33,7 +33,9 @@ fn config(format: DataFormat) -> bt::Config {
 #[test]
 fn registered_and_guest_computed_indicators_make_identical_decisions() {
     let engine = engine();
-    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    // The first 40,000 quotes: about 20 trades, half the time of the whole file.
+    let mut loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    loaded.data.truncate(40_000);
     let run = |host_indicators: bool| {
         let mut cfg = config(DataFormat::FxcmQuotesOhlc);
         cfg.light.host_indicators = host_indicators;
@@ -44,7 +46,7 @@ fn registered_and_guest_computed_indicators_make_identical_decisions() {
         report
     };
     let (host, guest) = (run(true), run(false));
-    assert!(host.orders.len() >= 20, "only {} orders", host.orders.len());
+    assert!(host.orders.len() >= 10, "only {} orders", host.orders.len());
     assert_eq!(decisions(&host), decisions(&guest));
     // The guest-computed run burns the EMA math as fuel; the registered run is charged a
     // flat 50 per indicator instead.
@@ -72,7 +74,8 @@ fn a_contract_0_1_0_component_runs_unchanged_and_decides_the_same() {
         serde_json::json!(["stratbox:strategy/strategy@0.1.0"])
     );
 
-    let loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    let mut loaded = loaded(GBPUSD_FILE, DataFormat::FxcmQuotesOhlc);
+    loaded.data.truncate(40_000);
     let run = |dir: PathBuf| {
         let mut cfg = config(DataFormat::FxcmQuotesOhlc);
         cfg.plugin_dir = dir;

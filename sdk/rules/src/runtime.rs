@@ -27,8 +27,12 @@ use stratbox_sdk::{
     persist::{self, EmaState},
     prelude::*,
     signal,
-    wit::{AverageSpec, BandsSpec, IndicatorSpec, PriceType as WitPriceType, SignalValue},
+    wit::{IndicatorSpec, SignalValue},
 };
+
+mod feeds;
+
+use feeds::{host_spec, price_type};
 
 use crate::{
     eval::{self, Leaves, Value},
@@ -120,39 +124,6 @@ struct SavedBefore {
     crosses: Vec<Option<bool>>,
     history: Vec<(Field, Vec<f64>)>,
     signals: Vec<(String, LastSignal)>,
-}
-
-/// The host spec of an indicator fed from `input`, if Nautilus's own handler feeds it
-/// exactly as this runtime would: moving averages and RSI of the close (bars) or of the
-/// bid/ask/mid (quotes; RSI the mid), Bollinger bands of bars.
-fn host_spec(
-    input: Input,
-    kind: IndicatorKind,
-    source: Field,
-    n: usize,
-    k: Option<f64>,
-) -> Option<IndicatorSpec> {
-    let period = u32::try_from(n).ok()?;
-    let average = |price_type| AverageSpec { period, price_type };
-    let price = match (input, source) {
-        (Input::Bars, Field::Close) => WitPriceType::Last,
-        (Input::Quotes, Field::Bid) => WitPriceType::Bid,
-        (Input::Quotes, Field::Ask) => WitPriceType::Ask,
-        (Input::Quotes, Field::Mid) => WitPriceType::Mid,
-        _ if kind == IndicatorKind::Bollinger && input == Input::Bars => WitPriceType::Last,
-        _ => return None,
-    };
-    match kind {
-        IndicatorKind::Ema => Some(IndicatorSpec::Ema(average(price))),
-        IndicatorKind::Sma if n <= 1_024 => Some(IndicatorSpec::Sma(average(price))),
-        IndicatorKind::Rsi if matches!(price, WitPriceType::Last | WitPriceType::Mid) => {
-            Some(IndicatorSpec::Rsi(period))
-        }
-        IndicatorKind::Bollinger if input == Input::Bars && n <= 1_024 => {
-            Some(IndicatorSpec::Bollinger(BandsSpec { period, k: k? }))
-        }
-        _ => None,
-    }
 }
 
 fn value_of(
@@ -718,15 +689,6 @@ const fn field_index(f: Field) -> usize {
         Field::Mid => 7,
         Field::BidSize => 8,
         Field::AskSize => 9,
-    }
-}
-
-const fn price_type(f: Field) -> Option<PriceType> {
-    match f {
-        Field::Bid => Some(PriceType::Bid),
-        Field::Ask => Some(PriceType::Ask),
-        Field::Mid => Some(PriceType::Mid),
-        _ => None,
     }
 }
 
