@@ -89,6 +89,9 @@ impl ReplayPlugin {
         if self.instance.is_quarantined() {
             return None;
         }
+        // Registrations made in a callback (`on_start` too, whoever called it) are followed
+        // before the next event, so no event of their stream is missed.
+        self.follow_indicators();
         let md = &self.instance.host().market_data;
         let bank = &mut self.indicators;
         let result = match event {
@@ -170,7 +173,6 @@ impl ReplayPlugin {
                 }
             }
         };
-        self.follow_indicators();
         fault_of(result)
     }
 
