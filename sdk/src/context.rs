@@ -53,6 +53,14 @@ fn wit_price_type(p: PriceType) -> Result<WitPriceType, DataError> {
     })
 }
 
+/// A moving average's spec as the contract carries it.
+fn average(period_: usize, price_type: PriceType) -> Result<AverageSpec, DataError> {
+    Ok(AverageSpec {
+        period: period(period_)?,
+        price_type: wit_price_type(price_type)?,
+    })
+}
+
 impl Context {
     pub(crate) const fn new() -> Self {
         Self {
@@ -104,10 +112,7 @@ impl Context {
         period_: usize,
         price_type: PriceType,
     ) -> Result<Indicator, DataError> {
-        let spec = AverageSpec {
-            period: period(period_)?,
-            price_type: wit_price_type(price_type)?,
-        };
+        let spec = average(period_, price_type)?;
         self.register_indicator(source, IndicatorSpec::Sma(spec))
     }
 
@@ -119,10 +124,7 @@ impl Context {
         period_: usize,
         price_type: PriceType,
     ) -> Result<Indicator, DataError> {
-        let spec = AverageSpec {
-            period: period(period_)?,
-            price_type: wit_price_type(price_type)?,
-        };
+        let spec = average(period_, price_type)?;
         self.register_indicator(source, IndicatorSpec::Ema(spec))
     }
 

@@ -185,11 +185,9 @@ impl ReplayPlugin {
         }
     }
 
-    /// Runs `on-start` and follows the indicators it registered.
+    /// Runs `on-start` (the indicators it registers are followed before the first event).
     pub fn start(&mut self) -> Option<FaultRecord> {
-        let fault = fault_of(self.instance.on_start());
-        self.follow_indicators();
-        fault
+        fault_of(self.instance.on_start())
     }
 }
 
