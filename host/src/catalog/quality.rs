@@ -8,7 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use nautilus_model::data::{Bar, QuoteTick, TradeTick};
+use nautilus_model::{
+    data::{Bar, QuoteTick, TradeTick},
+    types::Price,
+};
 use serde::Serialize;
 
 use super::series::{Kind, Parsed, Series, Unit};
@@ -186,11 +189,13 @@ trait Checked: Clone + PartialEq {
     const ONE_PER_TIME: bool;
 }
 
-fn positive_price(out: &mut Vec<(&'static str, String)>, what: &str, raw: i64, shown: String) {
-    if raw <= 0 {
+/// Formats the price only when it is a problem (formatting every row's prices cost more
+/// than the rest of the checks together).
+fn positive_price(out: &mut Vec<(&'static str, String)>, what: &str, price: Price) {
+    if price.raw <= 0 {
         out.push((
             "non-positive-price",
-            format!("{what} {shown} is not positive"),
+            format!("{what} {price} is not positive"),
         ));
     }
 }
@@ -206,7 +211,7 @@ impl Checked for Bar {
             ("low", self.low),
             ("close", self.close),
         ] {
-            positive_price(out, what, p.raw, p.to_string());
+            positive_price(out, what, p);
         }
         let within = |p| p >= self.low && p <= self.high;
         if self.high < self.low || !within(self.open) || !within(self.close) {
@@ -230,8 +235,8 @@ impl Checked for QuoteTick {
         self.ts_init.as_u64()
     }
     fn intrinsic(&self, out: &mut Vec<(&'static str, String)>) {
-        positive_price(out, "bid", self.bid_price.raw, self.bid_price.to_string());
-        positive_price(out, "ask", self.ask_price.raw, self.ask_price.to_string());
+        positive_price(out, "bid", self.bid_price);
+        positive_price(out, "ask", self.ask_price);
         if self.bid_price > self.ask_price {
             out.push((
                 "crossed-quote",
@@ -256,7 +261,7 @@ impl Checked for TradeTick {
         self.ts_init.as_u64()
     }
     fn intrinsic(&self, out: &mut Vec<(&'static str, String)>) {
-        positive_price(out, "price", self.price.raw, self.price.to_string());
+        positive_price(out, "price", self.price);
         if self.size.raw == 0 {
             out.push(("non-positive-size", "size is 0".to_string()));
         }
@@ -334,10 +339,13 @@ fn run<T: Checked>(
     let mut last_in_order: Option<usize> = None;
     let mut last_clean_ref: Option<(f64, usize)> = None;
     let mut out_of_order = false;
+    // The times alone, for the gap scan: a pass over them instead of over the values.
+    let mut stamps: Vec<u64> = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         found.clear();
         v.intrinsic(&mut found);
         let ts = v.ts();
+        stamps.push(ts);
         let mut in_order = true;
         if let Some(p) = last_in_order {
             let prev = &values[p];
@@ -419,10 +427,12 @@ fn run<T: Checked>(
                 .into_iter()
                 .filter(|_| keep.next().unwrap_or(false))
                 .collect();
+            let mut keep3 = keep2.clone();
             let origin: Vec<u64> = origin
                 .into_iter()
                 .filter(|_| keep2.next().unwrap_or(false))
                 .collect();
+            stamps.retain(|_| keep3.next().unwrap_or(false));
             (values, origin)
         }
         Policy::KeepAndFlag => {
@@ -431,6 +441,7 @@ fn run<T: Checked>(
                 report.sorted = true;
                 let mut pairs: Vec<(T, u64)> = values.into_iter().zip(origin).collect();
                 pairs.sort_by_key(|(v, _)| v.ts());
+                stamps.sort_unstable();
                 pairs.into_iter().unzip()
             } else {
                 (values, origin)
@@ -438,18 +449,19 @@ fn run<T: Checked>(
         }
     };
     report.rows_written = values.len() as u64;
-    report.gaps = gaps(&values, config);
+    report.gaps = gaps(&stamps, config);
     Ok((values, origin, report))
 }
 
-fn gaps<T: Checked>(values: &[T], config: &QualityConfig) -> Gaps {
+/// Gaps between consecutive times (`stamps` in time order).
+fn gaps(stamps: &[u64], config: &QualityConfig) -> Gaps {
     let threshold = config
         .bar_interval_ns
         .unwrap_or(config.max_tick_gap_ns)
         .max(1);
     let mut gaps = Gaps::default();
-    for w in values.windows(2) {
-        let (a, b) = (w[0].ts(), w[1].ts());
+    for w in stamps.windows(2) {
+        let (a, b) = (w[0], w[1]);
         if b <= a || b - a <= threshold {
             continue;
         }
