@@ -67,13 +67,29 @@ fn write_atomic_with(
     bytes: &[u8],
     private: bool,
 ) -> Result<(), StorageError> {
-    use std::io::Write;
+    write_atomic_by(dir, name, private, |file| {
+        use std::io::Write;
+        file.write_all(bytes)
+    })
+}
+
+/// Writes `name` in `dir` whole or not at all, with `fill` writing its content into a
+/// temp file in `dir`: the temp file is fsynced, renamed over `name`, and `dir` fsynced.
+///
+/// # Errors
+/// `fill` failed, or an I/O error.
+pub fn write_atomic_by(
+    dir: &Dir,
+    name: &str,
+    private: bool,
+    fill: impl FnOnce(&mut cap_std::fs::File) -> std::io::Result<()>,
+) -> Result<(), StorageError> {
     let write = || -> std::io::Result<()> {
         let mut tmp = cap_tempfile::TempFile::new(dir)?;
         if private {
             owner_only(tmp.as_file_mut())?;
         }
-        tmp.as_file_mut().write_all(bytes)?;
+        fill(tmp.as_file_mut())?;
         tmp.as_file_mut().sync_all()?;
         tmp.replace(name)?;
         dir.open(".")?.sync_all()

@@ -9,6 +9,7 @@
 //! name we choose.
 
 pub mod lineage;
+pub mod parquet_writer;
 pub mod read;
 pub mod verify;
 pub mod write;

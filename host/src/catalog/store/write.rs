@@ -3,8 +3,9 @@
 //! 1. take the catalog's write lock, finish or undo what an interrupted import left;
 //! 2. a source already imported with the same settings (same import key) is a no-op;
 //! 3. check quality; refuse an overlap with existing files unless merging;
-//! 4. `ParquetDataCatalog::write_to_parquet` writes the file into a fresh staging catalog
-//!    under `.stratbox/staging/`; we fsync it and hash it;
+//! 4. the file is written into a fresh staging folder under `.stratbox/staging/`, in the
+//!    bytes `ParquetDataCatalog::write_to_parquet` would write (`parquet_writer`), hashed as
+//!    it is written, then fsynced;
 //! 5. the quality report and the lineage record are written (atomically);
 //! 6. a merge records a journal entry (target + files it replaces);
 //! 7. the staged file is renamed into `data/...` and the folder fsynced: the commit point;
@@ -17,11 +18,11 @@ use std::io::Write as _;
 
 use nautilus_core::UnixNanos;
 use nautilus_model::data::Data;
-use nautilus_persistence::backend::catalog::{ParquetDataCatalog, timestamps_to_filename};
+use nautilus_persistence::backend::catalog::timestamps_to_filename;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Catalog, CatalogError, META, folder_name, io, lineage};
+use super::{Catalog, CatalogError, META, folder_name, io, lineage, parquet_writer};
 use crate::{
     catalog::{
         import::{Read, Request},
@@ -62,7 +63,7 @@ impl std::str::FromStr for Compression {
 }
 
 impl Compression {
-    fn parquet(self) -> parquet::basic::Compression {
+    pub(super) fn parquet(self) -> parquet::basic::Compression {
         use parquet::basic::{Compression as C, ZstdLevel};
         match self {
             Self::Zstd(l) => C::ZSTD(ZstdLevel::try_new(l).unwrap_or_default()),
@@ -242,14 +243,6 @@ fn crash_point(step: &str) {
     }
 }
 
-fn sha256_file(catalog: &Catalog, rel: &str) -> Result<(String, u64), CatalogError> {
-    let mut f = catalog.dir().open(rel).map_err(|e| io(rel, e))?.into_std();
-    f.sync_all().map_err(|e| io(rel, e))?;
-    let mut h = Sha256::new();
-    let n = std::io::copy(&mut f, &mut h).map_err(|e| io(rel, e))?;
-    Ok((hex::encode(h.finalize()), n))
-}
-
 /// The key that makes a repeated import a no-op.
 fn import_key(read: &Read, parameters: &serde_json::Value) -> String {
     let mut h = Sha256::new();
@@ -389,37 +382,66 @@ fn merge(existing: Vec<Series>, new: Series) -> Result<(Series, u64), CatalogErr
     })
 }
 
+/// The catalog folder of `series`: `data/<kind>/<bar type or instrument id>`.
+fn series_folder(series: &Series) -> Result<String, CatalogError> {
+    let identifier = match series {
+        Series::Bars(v) => v.first().map(|b| b.bar_type.to_string()),
+        Series::Quotes(v) => v.first().map(|q| q.instrument_id.to_string()),
+        Series::Trades(v) => v.first().map(|t| t.instrument_id.to_string()),
+    }
+    .ok_or_else(|| CatalogError::Refused("nothing to write: no rows".into()))?;
+    Ok(format!(
+        "data/{}/{}",
+        series.kind().dir(),
+        folder_name(&identifier)?
+    ))
+}
+
 /// Writes `series` as a Nautilus Parquet file into the catalog layout under `root`
 /// (`data/<kind>/<identifier>/<start>_<end>.parquet`), without lineage or quality checks:
 /// for data that was already checked on its way in (a live session's recorded feed).
+/// The file appears whole or not at all (temp file, fsync, rename, fsync of the folder).
 ///
 /// # Errors
-/// nautilus-persistence failed to write.
+/// An existing file of the same name, or an encoding or I/O error.
 pub fn write_plain(root: &std::path::Path, series: Series) -> Result<(), CatalogError> {
-    stage(root, series, &WriteOptions::default())
+    let folder = series_folder(&series)?;
+    let (start, end) = series.range().unwrap_or_default();
+    let name = timestamps_to_filename(UnixNanos::from(start), UnixNanos::from(end));
+    let root = storage::create_dir(root).map_err(|e| io(root.display(), e))?;
+    root.create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+    let dir = root.open_dir(&folder).map_err(|e| io(&folder, e))?;
+    if dir.is_file(&name) {
+        return Err(CatalogError::Refused(format!(
+            "{folder}/{name} exists already; write into a new folder"
+        )));
+    }
+    storage::write_atomic_by(&dir, &name, false, |file| {
+        parquet_writer::write(&series, file, &WriteOptions::default())
+            .map(drop)
+            .map_err(std::io::Error::other)
+    })
+    .map_err(|e| io(&folder, e))
 }
 
+/// Writes `series` to `rel` (a new file in the staging folder) and fsyncs it; returns its
+/// sha256 and size, hashed as it was written.
 fn stage(
-    staging_root: &std::path::Path,
-    series: Series,
+    catalog: &Catalog,
+    rel: &str,
+    series: &Series,
     opts: &WriteOptions,
-) -> Result<(), CatalogError> {
-    let cat = ParquetDataCatalog::from_uri(
-        &staging_root.to_string_lossy(),
-        None,
-        Some(opts.row_group_rows.min(100_000)),
-        Some(opts.compression.parquet()),
-        Some(opts.row_group_rows),
-    )
-    .map_err(|e| io("staging catalog", e))?;
-    let result = match series {
-        Series::Bars(v) => cat.write_to_parquet(v, None, None, Some(true)),
-        Series::Quotes(v) => cat.write_to_parquet(v, None, None, Some(true)),
-        Series::Trades(v) => cat.write_to_parquet(v, None, None, Some(true)),
-    };
-    result
-        .map(|_| ())
-        .map_err(|e| io("writing Parquet through nautilus-persistence", e))
+) -> Result<(String, u64), CatalogError> {
+    let file = catalog
+        .dir()
+        .open_with(
+            rel,
+            cap_std::fs::OpenOptions::new().write(true).create_new(true),
+        )
+        .map_err(|e| io(rel, e))?;
+    let written = parquet_writer::write(series, file, opts).map_err(|e| io(rel, e))?;
+    written.out.sync_all().map_err(|e| io(rel, e))?;
+    Ok((written.sha256, written.bytes))
 }
 
 /// Imports what `read` holds into `catalog`.
@@ -530,14 +552,9 @@ pub fn import(
     );
     let staging_rel = format!("{META}/staging/{import_id}");
     catalog.mkdirs(&staging_rel)?;
-    stage(&catalog.root().join(&staging_rel), series, opts)?;
-    let staged = format!("{staging_rel}/{target}");
-    if !catalog.dir().is_file(&staged) {
-        return Err(CatalogError::Io(format!(
-            "nautilus-persistence did not write {staged}; the catalog is unchanged"
-        )));
-    }
-    let (sha256, bytes) = sha256_file(catalog, &staged)?;
+    let staged = format!("{staging_rel}/{name}");
+    let (sha256, bytes) = stage(catalog, &staged, &series, opts)?;
+    catalog.sync_dir(&staging_rel)?;
     crash_point("after-stage");
     let report_rel = format!("{META}/reports/{import_id}.json");
     catalog.mkdirs(&format!("{META}/reports"))?;
