@@ -124,64 +124,245 @@ impl Rows<nautilus_model::data::QuoteTick> {
     }
 }
 
+/// Bytes below which a file is parsed on one thread.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
 /// Reads every row of `source` through `parse`, which returns the row's value and its
 /// timestamp (ns). Errors carry the source's name and the 1-based line.
-pub(super) fn read<T>(
+///
+/// Bytes already in memory are split at line ends and parsed on one thread per core when
+/// they are large and hold no quote character (a quoted field may hold a line end, so such
+/// files are read on one thread); the result, errors included, is the same as one pass.
+pub(super) fn read<T: Send>(
     source: &Source<'_>,
     layout: &Layout,
     checks: Checks,
-    parse: impl FnMut(&ByteRecord) -> Result<(T, u64), String>,
+    parse: impl Fn(&ByteRecord) -> Result<(T, u64), String> + Sync,
 ) -> Result<Rows<T>, DataError> {
-    match source.body {
+    let part = match source.body {
         Body::File(dir) => {
             let file = dir.open(source.name).map_err(|e| DataError::Open {
                 file: source.name.to_string(),
                 source: e,
             })?;
-            read_from(file, 0, source.name, layout, checks, parse)
+            scan(file, 0, 0, layout, checks, &parse)
         }
-        Body::Bytes(bytes) => read_from(bytes, bytes.len(), source.name, layout, checks, parse),
+        Body::Bytes(bytes) => {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            scan_bytes(bytes, cores, layout, checks, &parse)
+        }
+    };
+    let at = |line: u64, message: String| DataError::Row {
+        file: source.name.to_string(),
+        line,
+        message,
+    };
+    if let Some((line, message)) = part.error {
+        return Err(at(line, message));
+    }
+    if part.values.is_empty() {
+        return Err(at(
+            part.last_line + 1,
+            "the file has no data rows".to_string(),
+        ));
+    }
+    Ok(Rows {
+        values: part.values,
+        lines: part.lines,
+    })
+}
+
+/// [`scan`] of `bytes`, on `threads` threads when that pays.
+fn scan_bytes<T: Send>(
+    bytes: &[u8],
+    threads: usize,
+    layout: &Layout,
+    checks: Checks,
+    parse: &(impl Fn(&ByteRecord) -> Result<(T, u64), String> + Sync),
+) -> Part<T> {
+    let parts = split(bytes, threads);
+    if parts.len() == 1 {
+        return scan(bytes, bytes.len(), 0, layout, checks, parse);
+    }
+    let scanned: Vec<Part<T>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|&(chunk, lines_before)| {
+                // The first part is reserved for the whole file: the others join it.
+                let room = if lines_before == 0 {
+                    bytes.len()
+                } else {
+                    chunk.len()
+                };
+                std::thread::Builder::new()
+                    .name("csv-parse".into())
+                    .spawn_scoped(s, move || {
+                        scan(chunk, room, lines_before, layout, checks, parse)
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.map(|h| h.join()) {
+                Ok(Ok(part)) => part,
+                Ok(Err(_)) => Part::failed("a parsing thread failed"),
+                Err(e) => Part::failed(&format!("cannot start a parsing thread: {e}")),
+            })
+            .collect()
+    });
+    join(scanned, layout, checks)
+}
+
+/// `bytes` split after line ends into up to `pieces` pieces, each with the number of lines
+/// before it; one piece when small or when it holds a quote.
+fn split(bytes: &[u8], pieces: usize) -> Vec<(&[u8], u64)> {
+    if pieces < 2 || bytes.len() < PARALLEL_MIN_BYTES || bytes.contains(&b'"') {
+        return vec![(bytes, 0)];
+    }
+    let mut parts = Vec::with_capacity(pieces);
+    let (mut from, mut lines_before) = (0, 0);
+    for k in 1..pieces {
+        let goal = (bytes.len() * k / pieces).max(from);
+        let Some(end) = bytes[goal..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| goal + p + 1)
+        else {
+            break;
+        };
+        parts.push((&bytes[from..end], lines_before));
+        lines_before += bytes[from..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        from = end;
+    }
+    if from < bytes.len() || parts.is_empty() {
+        parts.push((&bytes[from..], lines_before));
+    }
+    parts
+}
+
+/// What one pass over (part of) a file found: the rows up to the first error, and that
+/// error with its line.
+struct Part<T> {
+    values: Vec<T>,
+    lines: Vec<u64>,
+    /// Timestamps of the first and the last row.
+    first_ts: u64,
+    last_ts: u64,
+    last_line: u64,
+    error: Option<(u64, String)>,
+}
+
+impl<T> Part<T> {
+    fn failed(message: &str) -> Self {
+        Self {
+            values: Vec::new(),
+            lines: Vec::new(),
+            first_ts: 0,
+            last_ts: 0,
+            last_line: 0,
+            error: Some((0, message.to_string())),
+        }
     }
 }
 
-fn read_from<T>(
+/// Whether `ts` may follow `last` under `layout`'s order; the error otherwise.
+fn order_error(layout: &Layout, last: u64, ts: u64) -> Option<String> {
+    match layout.order {
+        TimeOrder::Increasing if ts <= last => {
+            Some("timestamp is not after the previous row's".to_string())
+        }
+        TimeOrder::NonDecreasing if ts < last => {
+            Some("timestamp is before the previous row's".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The parts of one file, in order, as one pass over it would have read them: the first
+/// error in file order wins (an order error across two parts is at the later part's first
+/// row, before any error later in that part).
+fn join<T>(parts: Vec<Part<T>>, layout: &Layout, checks: Checks) -> Part<T> {
+    let total: usize = parts.iter().map(|p| p.values.len()).sum();
+    let mut parts = parts.into_iter();
+    // The first part's rows stay where they are; only the later parts' are moved.
+    let Some(mut out) = parts.next() else {
+        return Part::failed("nothing was read");
+    };
+    if out.error.is_some() {
+        return out;
+    }
+    out.values.reserve(total - out.values.len());
+    out.lines.reserve(total - out.lines.len());
+    for p in parts {
+        if let (Some(&line), false) = (p.lines.first(), out.values.is_empty())
+            && checks == Checks::Strict
+            && let Some(message) = order_error(layout, out.last_ts, p.first_ts)
+        {
+            out.error = Some((line, message));
+            return out;
+        }
+        if !p.values.is_empty() {
+            if out.values.is_empty() {
+                out.first_ts = p.first_ts;
+            }
+            out.last_ts = p.last_ts;
+        }
+        out.values.extend(p.values);
+        out.lines.extend(p.lines);
+        out.last_line = out.last_line.max(p.last_line);
+        if p.error.is_some() {
+            out.error = p.error;
+            return out;
+        }
+    }
+    out
+}
+
+/// One pass over `input`, whose first line is line `lines_before + 1` of the file (the
+/// header is looked for only when `lines_before` is 0); room is reserved for the rows of
+/// `size_hint` bytes.
+fn scan<T>(
     input: impl Read,
     size_hint: usize,
-    name: &str,
+    lines_before: u64,
     layout: &Layout,
     checks: Checks,
-    mut parse: impl FnMut(&ByteRecord) -> Result<(T, u64), String>,
-) -> Result<Rows<T>, DataError> {
+    parse: &impl Fn(&ByteRecord) -> Result<(T, u64), String>,
+) -> Part<T> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    let at = |line: u64, message: String| DataError::Row {
-        file: name.to_string(),
-        line,
-        message,
-    };
     let mut record = ByteRecord::new();
-    let mut values = Vec::with_capacity(size_hint / 48);
-    let mut lines = Vec::with_capacity(size_hint / 48);
-    let mut first = true;
-    let mut last_line = 0;
-    let mut last_ts: Option<u64> = None;
+    let mut part = Part {
+        values: Vec::with_capacity(size_hint / 48),
+        lines: Vec::with_capacity(size_hint / 48),
+        first_ts: 0,
+        last_ts: 0,
+        last_line: lines_before,
+        error: None,
+    };
+    let mut first = lines_before == 0;
     loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| at(e.position().map_or(0, csv::Position::line), e.to_string()))?;
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                part.error = Some((lines_before + line, e.to_string()));
+                return part;
+            }
+        };
         if !more {
             break;
         }
-        let line = record.position().map_or(0, csv::Position::line);
-        last_line = line;
+        let line = lines_before + record.position().map_or(0, csv::Position::line);
+        part.last_line = line;
         if std::mem::take(&mut first) {
             match &layout.header {
                 Header::Exactly(expected) => {
                     if record.iter().ne(expected.iter().map(|s| s.as_bytes())) {
                         let got: Vec<String> = record.iter().map(text).collect();
-                        return Err(at(
+                        part.error = Some((
                             line,
                             format!(
                                 "header is `{}`, expected `{}`",
@@ -189,6 +370,7 @@ fn read_from<T>(
                                 expected.join(",")
                             ),
                         ));
+                        return part;
                     }
                     continue;
                 }
@@ -206,39 +388,32 @@ fn read_from<T>(
             continue; // a blank line
         }
         if !layout.fields.contains(&record.len()) {
-            return Err(at(
+            part.error = Some((
                 line,
                 format!("{} fields, expected `{}`", record.len(), layout.hint),
             ));
+            return part;
         }
-        let (value, ts) = parse(&record).map_err(|m| at(line, m))?;
-        if checks == Checks::Strict {
-            if let Some(last) = last_ts {
-                match layout.order {
-                    TimeOrder::Increasing if ts <= last => {
-                        return Err(at(
-                            line,
-                            "timestamp is not after the previous row's".to_string(),
-                        ));
-                    }
-                    TimeOrder::NonDecreasing if ts < last => {
-                        return Err(at(
-                            line,
-                            "timestamp is before the previous row's".to_string(),
-                        ));
-                    }
-                    _ => {}
-                }
+        let (value, ts) = match parse(&record) {
+            Ok(v) => v,
+            Err(m) => {
+                part.error = Some((line, m));
+                return part;
             }
-            last_ts = Some(ts);
+        };
+        if part.values.is_empty() {
+            part.first_ts = ts;
+        } else if checks == Checks::Strict
+            && let Some(message) = order_error(layout, part.last_ts, ts)
+        {
+            part.error = Some((line, message));
+            return part;
         }
-        values.push(value);
-        lines.push(line);
+        part.last_ts = ts;
+        part.values.push(value);
+        part.lines.push(line);
     }
-    if values.is_empty() {
-        return Err(at(last_line + 1, "the file has no data rows".to_string()));
-    }
-    Ok(Rows { values, lines })
+    part
 }
 
 /// Field `i` of a record (empty when missing).
@@ -360,6 +535,59 @@ mod tests {
         )
         .unwrap();
         assert_eq!((rows.values, rows.lines), (vec![2, 1], vec![2, 3]));
+    }
+
+    /// A file over the parallel threshold, parsed in 1 to 7 pieces, gives what one pass
+    /// gives: the same rows and lines, or the same first error at the same line.
+    #[test]
+    fn pieces_read_like_one_pass() {
+        let mut ok = String::from("t,v\n");
+        let mut t = 0;
+        while ok.len() < PARALLEL_MIN_BYTES + 1000 {
+            t += 1;
+            ok.push_str(&format!("{t},{}\n", t % 7));
+            if t % 1000 == 0 {
+                ok.push('\n'); // blank lines are skipped
+            }
+        }
+        let n = ok.len();
+        let mut bad_late = ok.clone();
+        bad_late.insert_str(n * 9 / 10, "x,1\n");
+        let mut unordered = ok.clone();
+        unordered.push_str("5,5\n");
+        let mut two_errors = ok.clone();
+        two_errors.insert_str(n / 3, "1,1\n");
+        two_errors.insert_str(n * 2 / 3, "y,1\n");
+        let ticks = Layout {
+            order: TimeOrder::NonDecreasing,
+            ..LAYOUT
+        };
+        for text in [&ok, &bad_late, &unordered, &two_errors] {
+            // Cut a line in two at each piece boundary: the split must move to a line end.
+            for (layout, checks) in [
+                (&LAYOUT, Checks::Strict),
+                (&LAYOUT, Checks::Syntax),
+                (&ticks, Checks::Strict),
+            ] {
+                let one = scan(text.as_bytes(), n, 0, layout, checks, &parse);
+                for threads in 1..=7 {
+                    let many = scan_bytes(text.as_bytes(), threads, layout, checks, &parse);
+                    assert_eq!(many.error, one.error, "{threads} pieces");
+                    assert_eq!(many.values, one.values, "{threads} pieces");
+                    assert_eq!(many.lines, one.lines, "{threads} pieces");
+                    assert_eq!(many.last_line, one.last_line, "{threads} pieces");
+                }
+            }
+        }
+        let one = scan(ok.as_bytes(), n, 0, &LAYOUT, Checks::Strict, &parse);
+        assert!(one.error.is_none() && one.values.len() as u64 == t);
+        let quoted = format!("{ok}\"1\",2\n");
+        assert_eq!(
+            split(quoted.as_bytes(), 4).len(),
+            1,
+            "a quote keeps one pass"
+        );
+        assert_eq!(split(ok.as_bytes(), 4).len(), 4);
     }
 
     #[test]
