@@ -2,8 +2,8 @@
 //!
 //! The bundled BTC perpetual minutes (45,031 real rows) are repeated, each copy shifted
 //! past the previous one, into an OHLCV CSV of `rows` rows. Measured in the same run,
-//! alternating: the full import (read, hash, parse, check, write through
-//! nautilus-persistence, lineage), a parse-only floor (the CSV's records split into fields,
+//! alternating: the full import (read, hash, parse, check, write in Nautilus's Parquet
+//! layout, lineage) and its read step alone, a parse-only floor (the CSV's records split into fields,
 //! nothing converted), and Nautilus's own `write_to_parquet` of the already-built bars.
 //! Query: every row read back through `ParquetDataCatalog`.
 
@@ -26,6 +26,8 @@ pub struct CatalogBench {
     pub rows: usize,
     pub source_bytes: u64,
     pub import_rows_per_sec: f64,
+    /// The import's first step alone: read, hash and parse the source.
+    pub read_rows_per_sec: f64,
     pub parse_floor_rows_per_sec: f64,
     pub nautilus_write_rows_per_sec: f64,
     pub query_rows_per_sec: f64,
@@ -105,6 +107,7 @@ pub fn run(
     let mut config = quality::default_config(Kind::Bars, "BINANCE", Some(60_000_000_000));
     config.policy = Policy::KeepAndFlag;
     let (mut imp, mut floor, mut nwrite, mut query) = (vec![], vec![], vec![], vec![]);
+    let mut reads = vec![];
     let mut file_bytes = 0;
     for s in 0..samples.max(1) {
         let t = Instant::now();
@@ -115,6 +118,7 @@ pub fn run(
         let cat = Catalog::open(&cat_path, true).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let read_in = import::read(&request).map_err(|e| e.to_string())?;
+        reads.push(t.elapsed().as_secs_f64());
         let out = write::import(
             &cat,
             read_in,
@@ -163,6 +167,7 @@ pub fn run(
         let _ = dir.remove_dir_all(format!("n{s}"));
     }
     let _ = dir.remove_file("bench.csv");
+    let read_secs = median(&mut reads);
     let (imp, floor, nwrite, query) = (
         median(&mut imp),
         median(&mut floor),
@@ -174,6 +179,7 @@ pub fn run(
         rows,
         source_bytes: csv.len() as u64,
         import_rows_per_sec: per(imp),
+        read_rows_per_sec: per(read_secs),
         parse_floor_rows_per_sec: per(floor),
         nautilus_write_rows_per_sec: per(nwrite),
         query_rows_per_sec: per(query),
