@@ -269,6 +269,15 @@ fn restore(instance: &mut Instance, risk: &RiskHub, cp: &Checkpoint) -> Result<(
         )
     };
     let snapshot = cp.snapshot_bytes().map_err(bad)?;
+    // The streams and indicators the snapshot refers to, with their ids, before the
+    // snapshot itself: the plugin's restored state expects the host to hold them.
+    if let Some(market) = &cp.market {
+        instance
+            .host_mut()
+            .market_data
+            .resume_session(market.clone())
+            .map_err(|e| bad(format!("market data: {e}")))?;
+    }
     match instance.restore(&snapshot) {
         Ok(Ok(())) => {}
         Ok(Err(why)) => return Err(bad(format!("the plugin refused its state: {why}"))),

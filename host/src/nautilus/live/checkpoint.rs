@@ -24,7 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     backtest::report::{FillRow, OrderRow, PositionRow, StrategyReport},
-    capabilities::risk_gate::{checkpoint::GateCheckpoint, persist::StoredStates},
+    capabilities::{
+        market_data::MarketSession,
+        risk_gate::{checkpoint::GateCheckpoint, persist::StoredStates},
+    },
     signals::Signal,
     storage,
 };
@@ -85,6 +88,10 @@ pub struct Checkpoint {
     pub versions: Vec<String>,
     /// The plugin's `snapshot()`, base64.
     pub snapshot: String,
+    /// The instance's subscriptions and registered indicators with their ids, which the
+    /// snapshot refers to (absent in checkpoints written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<MarketSession>,
     /// Market events the node had handled: the feed resumes after them.
     pub events: u64,
     /// Event time of the last of them.
@@ -381,6 +388,7 @@ mod tests {
             digest: "ab".into(),
             versions: vec!["ab".into()],
             snapshot: Checkpoint::encode_snapshot(b"state"),
+            market: None,
             events: 42,
             sim_ts: 7,
             signals: Vec::new(),

@@ -143,7 +143,7 @@ impl Checkpointer {
         if !m.signals_settled || !m.queue.is_empty() || !seed::quiet(m.cache, m.strategy) {
             return Ok(false);
         }
-        let (snapshot, digest, gate) = {
+        let (snapshot, digest, gate, market) = {
             let mut instance = m.shared.borrow_mut();
             if instance.is_quarantined() {
                 // Its last good state is in the previous checkpoint.
@@ -155,7 +155,8 @@ impl Checkpointer {
             let snapshot = instance
                 .snapshot()
                 .map_err(|e| format!("the plugin's snapshot() failed: {e}"))?;
-            (snapshot, instance.sha256().to_string(), gate)
+            let market = instance.host().market_data.session();
+            (snapshot, instance.sha256().to_string(), gate, market)
         };
         let mut report = report::strategy_report(m.cache, &m.strategy, m.marks, None);
         if let Some(before) = &self.before {
@@ -174,6 +175,7 @@ impl Checkpointer {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone(),
             snapshot: Checkpoint::encode_snapshot(&snapshot),
+            market: Some(market),
             events: m.events,
             sim_ts: m.sim_ts,
             signals: m.signals.to_vec(),

@@ -198,7 +198,7 @@ impl MarketDataState {
 
 /// Whether `spec` is in range and something `sub` can feed, the way Nautilus's indicator
 /// handlers take that kind of data.
-fn check_spec(sub: &Subscription, spec: &IndicatorSpec) -> Result<(), String> {
+pub(super) fn check_spec(sub: &Subscription, spec: &IndicatorSpec) -> Result<(), String> {
     let (name, period, max) = match spec {
         IndicatorSpec::Sma(a) => ("sma", a.period, MAX_WINDOW_PERIOD),
         IndicatorSpec::Ema(a) => ("ema", a.period, MAX_SMOOTHING_PERIOD),

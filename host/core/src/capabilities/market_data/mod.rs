@@ -6,8 +6,8 @@ mod host;
 mod state;
 
 pub use state::{
-    MAX_INDICATORS, MAX_SMOOTHING_PERIOD, MAX_WINDOW_PERIOD, MarketDataState, Registration,
-    Subscription,
+    MAX_INDICATORS, MAX_SMOOTHING_PERIOD, MAX_WINDOW_PERIOD, MarketDataState, MarketSession,
+    Registration, Subscription,
 };
 
 use std::sync::Arc;
@@ -250,5 +250,79 @@ mod tests {
         next.unsubscribe(quotes).unwrap();
         assert!(next.indicators().iter().all(|r| r.stream == bars));
         assert_eq!(next.indicators().len(), 31);
+    }
+
+    #[test]
+    fn a_checkpoint_session_resumes_with_its_ids_and_is_checked_like_data_from_disk() {
+        use crate::bindings::types::{AverageSpec, IndicatorSpec, PriceType};
+        let ema = |period| {
+            IndicatorSpec::Ema(AverageSpec {
+                period,
+                price_type: PriceType::Mid,
+            })
+        };
+        let mut old = state(None);
+        old.set_indicator_events(true);
+        old.subscribe_quotes(EUR.into()).unwrap();
+        let gbp = old.subscribe_quotes(GBP.into()).unwrap();
+        old.unsubscribe(0).unwrap();
+        let fast = old.register_indicator(gbp, ema(10)).unwrap();
+        let slow = old.register_indicator(gbp, ema(20)).unwrap();
+        let session = old.session();
+        // Through JSON, as a checkpoint keeps it.
+        let session: MarketSession =
+            serde_json::from_str(&serde_json::to_string(&session).unwrap()).unwrap();
+
+        let mut resumed = state(None);
+        resumed.set_indicator_events(true);
+        resumed.resume_session(session.clone()).unwrap();
+        assert_eq!(resumed.quote_stream(GBP), Some(gbp), "stream ids are kept");
+        assert_eq!(resumed.indicators(), old.indicators());
+        // The plugin's on-start registering again finds the same ids.
+        assert_eq!(resumed.subscribe_quotes(GBP.into()).unwrap(), gbp);
+        assert_eq!(resumed.register_indicator(gbp, ema(20)).unwrap(), slow);
+        assert_eq!(resumed.register_indicator(gbp, ema(10)).unwrap(), fast);
+        assert_eq!(
+            resumed.subscribe_quotes(EUR.into()).unwrap(),
+            2,
+            "new ids follow"
+        );
+        let e = resumed.resume_session(session.clone()).unwrap_err();
+        assert!(e.contains("fresh"), "{e}");
+
+        let refused = |edit: &dyn Fn(&mut MarketSession), scope: Option<&[&str]>, events| {
+            let mut s = session.clone();
+            edit(&mut s);
+            let mut fresh = state(scope);
+            fresh.set_indicator_events(events);
+            let e = fresh.resume_session(s).unwrap_err();
+            assert!(fresh.subscriptions().is_empty() && fresh.indicators().is_empty());
+            e
+        };
+        let e = refused(&|_| {}, Some(&[EUR]), true);
+        assert!(
+            e.contains("outside this version's market-data grant"),
+            "{e}"
+        );
+        let e = refused(&|_| {}, None, false);
+        assert!(e.contains("indicator-events"), "{e}");
+        let e = refused(&|s| s.next_stream = gbp, None, true);
+        assert!(e.contains("next stream"), "{e}");
+        let e = refused(&|s| s.indicators[1].id = fast, None, true);
+        assert!(e.contains("twice"), "{e}");
+        let e = refused(&|s| s.indicators[0].stream = 9, None, true);
+        assert!(e.contains("not subscribed"), "{e}");
+        let e = refused(&|s| s.indicators[0].spec = ema(0), None, true);
+        assert!(e.contains("period 0"), "{e}");
+        let e = refused(
+            &|s| {
+                if let Subscription::Quotes { instrument_id, .. } = &mut s.subscriptions[0] {
+                    *instrument_id = "XAU/USD.FXCM".into();
+                }
+            },
+            None,
+            true,
+        );
+        assert!(e.contains("unknown instrument"), "{e}");
     }
 }

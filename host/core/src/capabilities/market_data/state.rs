@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, sync::Arc};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::MarketDataSource;
 use crate::bindings::types::{BarType, IndicatorId, IndicatorSpec, InstrumentId, StreamId};
@@ -15,7 +15,7 @@ pub const MAX_WINDOW_PERIOD: u32 = 1_024;
 pub const MAX_SMOOTHING_PERIOD: u32 = 100_000;
 
 /// One indicator a plugin registered on one of its streams.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Registration {
     pub id: IndicatorId,
     pub stream: StreamId,
@@ -47,7 +47,7 @@ impl Registration {
 }
 
 /// One subscription of a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Subscription {
     Bars {
@@ -73,6 +73,30 @@ impl Subscription {
             | Self::Trades { stream, .. } => *stream,
         }
     }
+
+    /// The instrument the subscription is for.
+    #[must_use]
+    pub fn instrument_id(&self) -> &InstrumentId {
+        match self {
+            Self::Bars { bar_type, .. } => &bar_type.instrument_id,
+            Self::Quotes { instrument_id, .. } | Self::Trades { instrument_id, .. } => {
+                instrument_id
+            }
+        }
+    }
+}
+
+/// An instance's subscriptions and registered indicators, with their stream and indicator
+/// ids: what a live checkpoint keeps so that a resumed instance finds, on the host, the
+/// streams and indicators its restored snapshot refers to (a hot-swap moves them instead,
+/// [`MarketDataState::take_over_session`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSession {
+    pub subscriptions: Vec<Subscription>,
+    pub next_stream: StreamId,
+    pub indicators: Vec<Registration>,
+    pub next_indicator: IndicatorId,
 }
 
 /// Market-data state of one instance.
@@ -185,6 +209,122 @@ impl MarketDataState {
 }
 
 impl MarketDataState {
+    /// Whether subscriptions and registrations (`who` names where they come from) fit this
+    /// instance: its grant, scope and limits, and its export of `indicator-events`.
+    fn admits(
+        &self,
+        subscriptions: &[Subscription],
+        indicators: &[Registration],
+        who: &str,
+    ) -> Result<(), String> {
+        if subscriptions.is_empty() && indicators.is_empty() {
+            return Ok(());
+        }
+        if !self.granted {
+            return Err(format!(
+                "this version holds no market-data grant but {who} is subscribed"
+            ));
+        }
+        if subscriptions.len() > self.max_subscriptions {
+            return Err(format!(
+                "{} market-data subscriptions of {who} exceed this version's limit of {}",
+                subscriptions.len(),
+                self.max_subscriptions
+            ));
+        }
+        if !indicators.is_empty() && !self.indicator_events {
+            return Err(format!(
+                "{who} has {} registered indicators but this version does not export indicator-events (built against contract 0.1.0)",
+                indicators.len()
+            ));
+        }
+        for sub in subscriptions {
+            let id = sub.instrument_id();
+            if !crate::capabilities::contract::in_scope(self.instruments.as_ref(), id) {
+                return Err(format!(
+                    "{who} is subscribed to `{id}`, outside this version's market-data grant"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The subscriptions and registered indicators, for a checkpoint.
+    #[must_use]
+    pub fn session(&self) -> MarketSession {
+        MarketSession {
+            subscriptions: self.subscriptions.clone(),
+            next_stream: self.next_stream,
+            indicators: self.indicators.clone(),
+            next_indicator: self.next_indicator,
+        }
+    }
+
+    /// Restores what [`Self::session`] gave, into a fresh instance resumed from a checkpoint
+    /// (before its snapshot is restored): the streams and indicators keep their ids, so the
+    /// plugin's restored state refers to the same ones. Checked like a hot-swap, and as data
+    /// read from disk: known instruments, distinct ids below the next ones, every indicator
+    /// on one of the streams and within its limits. Nothing changes on an error.
+    ///
+    /// # Errors
+    /// What does not fit, in words.
+    pub fn resume_session(&mut self, session: MarketSession) -> Result<(), String> {
+        let who = "the checkpoint";
+        if !self.subscriptions.is_empty() || !self.indicators.is_empty() {
+            return Err("the instance is already subscribed; resume into a fresh one".into());
+        }
+        self.admits(&session.subscriptions, &session.indicators, who)?;
+        let mut streams = BTreeSet::new();
+        for sub in &session.subscriptions {
+            let id = sub.instrument_id();
+            if self.source.instrument(id).is_none() {
+                return Err(format!(
+                    "{who} is subscribed to `{id}`, an unknown instrument"
+                ));
+            }
+            if !streams.insert(sub.stream()) || sub.stream() >= session.next_stream {
+                return Err(format!(
+                    "{who} has stream {} twice or at or above its next stream {}",
+                    sub.stream(),
+                    session.next_stream
+                ));
+            }
+        }
+        if session.indicators.len() > MAX_INDICATORS {
+            return Err(format!(
+                "{who} has {} registered indicators, over the limit of {MAX_INDICATORS}",
+                session.indicators.len()
+            ));
+        }
+        let mut ids = BTreeSet::new();
+        for r in &session.indicators {
+            let Some(sub) = session
+                .subscriptions
+                .iter()
+                .find(|s| s.stream() == r.stream)
+            else {
+                return Err(format!(
+                    "{who} has indicator {} on stream {}, which it is not subscribed to",
+                    r.id, r.stream
+                ));
+            };
+            super::host::check_spec(sub, &r.spec)
+                .map_err(|e| format!("{who}: indicator {}: {e}", r.id))?;
+            if !ids.insert(r.id) || r.id >= session.next_indicator {
+                return Err(format!(
+                    "{who} has indicator {} twice or at or above its next id {}",
+                    r.id, session.next_indicator
+                ));
+            }
+        }
+        self.subscriptions = session.subscriptions;
+        self.next_stream = session.next_stream;
+        self.indicators = session.indicators;
+        self.next_indicator = session.next_indicator;
+        self.indicator_generation = self.indicator_generation.wrapping_add(1);
+        Ok(())
+    }
+
     /// Takes over `from`'s subscriptions (a hot-swap): this state belongs to the new
     /// instance and keeps its own grant and scope, which every subscription must fit.
     /// Nothing moves unless all fit.
@@ -192,37 +332,7 @@ impl MarketDataState {
         if from.subscriptions.is_empty() {
             return Ok(());
         }
-        if !self.granted {
-            return Err(
-                "the new version holds no market-data grant but the running one is subscribed"
-                    .into(),
-            );
-        }
-        if from.subscriptions.len() > self.max_subscriptions {
-            return Err(format!(
-                "{} market-data subscriptions exceed the new version's limit of {}",
-                from.subscriptions.len(),
-                self.max_subscriptions
-            ));
-        }
-        if !from.indicators.is_empty() && !self.indicator_events {
-            return Err(format!(
-                "the running version has {} registered indicators but the new version does not export indicator-events (built against contract 0.1.0)",
-                from.indicators.len()
-            ));
-        }
-        for sub in &from.subscriptions {
-            let id = match sub {
-                Subscription::Bars { bar_type, .. } => &bar_type.instrument_id,
-                Subscription::Quotes { instrument_id, .. }
-                | Subscription::Trades { instrument_id, .. } => instrument_id,
-            };
-            if !crate::capabilities::contract::in_scope(self.instruments.as_ref(), id) {
-                return Err(format!(
-                    "the running version is subscribed to `{id}`, outside the new version's market-data grant"
-                ));
-            }
-        }
+        self.admits(&from.subscriptions, &from.indicators, "the running version")?;
         self.subscriptions = std::mem::take(&mut from.subscriptions);
         self.next_stream = from.next_stream;
         // The indicators go with their streams, with their ids: a driver that keeps the
