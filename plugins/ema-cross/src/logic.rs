@@ -1,32 +1,29 @@
 //! The EMA-cross decision logic, shared (by `#[path]`) with the upgrade fixtures
 //! `ema-cross-v2` and `hostile/faulty-upgrade`, so every version decides identically.
 //!
-//! Its EMAs are computed here, in the guest, and carried in its snapshot: ema-cross is the
-//! plugin of the service's deployment, hot-swap and crash-recovery tests, whose exact
-//! state handover they check. Strategies that register their EMAs with the host instead
-//! (decision 0039): the `ema-cross` template of `stratbox new`, `ema-atr-filter`.
+//! The two EMAs are registered with the host on the quote stream, as Nautilus's example
+//! strategy's indicators are updated by Nautilus before `on_quote`: the host updates them
+//! natively and hands their values with each quote.
 
 use serde::{Deserialize, Serialize};
-use stratbox_sdk::{
-    indicators::average::ema::ExponentialMovingAverage,
-    persist::{self, EmaState},
-    prelude::*,
-};
+use stratbox_sdk::{persist, prelude::*};
 
 #[derive(Debug)]
 pub struct EmaCross {
     instrument_id: InstrumentId,
     trade_size: Quantity,
-    ema_fast: ExponentialMovingAverage,
-    ema_slow: ExponentialMovingAverage,
+    fast_period: usize,
+    slow_period: usize,
+    /// The registered EMAs (fast, slow), once `on_start` registered them.
+    emas: Option<(Registered, Registered)>,
     prev_fast_above: Option<bool>,
 }
 
-/// What survives a hot-swap: both EMAs and the last cross direction.
+/// What survives a hot-swap: the handles of both EMAs (the host keeps the EMAs themselves,
+/// warm, across the swap) and the last cross direction.
 #[derive(Serialize, Deserialize)]
 struct Saved {
-    fast: EmaState,
-    slow: EmaState,
+    emas: Option<(Registered, Registered)>,
     prev_fast_above: Option<bool>,
 }
 
@@ -48,18 +45,29 @@ impl Strategy for EmaCross {
         Ok(Self {
             instrument_id: params.instrument_id("instrument_id")?,
             trade_size: params.quantity("trade_size")?,
-            ema_fast: ExponentialMovingAverage::new(fast_period, Some(PriceType::Mid)),
-            ema_slow: ExponentialMovingAverage::new(slow_period, Some(PriceType::Mid)),
+            fast_period,
+            slow_period,
+            emas: None,
             prev_fast_above: None,
         })
     }
 
     fn on_start(&mut self, ctx: &mut Context) {
-        if let Err(e) = ctx.subscribe_quotes(&self.instrument_id) {
-            ctx.error(&format!(
-                "cannot subscribe to quotes of {}: {e:?}",
+        let quotes = Stream::Quotes(self.instrument_id);
+        let emas = ctx
+            .register_ema(quotes, self.fast_period, PriceType::Mid)
+            .and_then(|fast| {
+                Ok((
+                    fast,
+                    ctx.register_ema(quotes, self.slow_period, PriceType::Mid)?,
+                ))
+            });
+        match emas {
+            Ok(emas) => self.emas = Some(emas),
+            Err(e) => ctx.error(&format!(
+                "cannot follow the quotes of {}: {e:?}",
                 self.instrument_id
-            ));
+            )),
         }
     }
 
@@ -67,15 +75,16 @@ impl Strategy for EmaCross {
         let _ = ctx.unsubscribe_quotes(&self.instrument_id);
     }
 
-    fn on_quote(&mut self, ctx: &mut Context, quote: &QuoteTick) {
-        self.ema_fast.feed_quote(quote);
-        self.ema_slow.feed_quote(quote);
-
-        if !self.ema_fast.initialized() || !self.ema_slow.initialized() {
+    fn on_quote(&mut self, ctx: &mut Context, _quote: &QuoteTick) {
+        let Some((fast, slow)) = self.emas else {
+            return;
+        };
+        let (fast, slow) = (ctx.indicator(fast), ctx.indicator(slow));
+        if !fast.initialized || !slow.initialized {
             return;
         }
 
-        let fast_above = self.ema_fast.value() > self.ema_slow.value();
+        let fast_above = fast.value > slow.value;
         if let Some(prev) = self.prev_fast_above {
             if fast_above && !prev {
                 self.enter(ctx, OrderSide::Buy);
@@ -88,8 +97,7 @@ impl Strategy for EmaCross {
 
     fn snapshot(&self) -> Vec<u8> {
         let saved = Saved {
-            fast: EmaState::of(&self.ema_fast),
-            slow: EmaState::of(&self.ema_slow),
+            emas: self.emas,
             prev_fast_above: self.prev_fast_above,
         };
         persist::encode(&saved).unwrap_or_default()
@@ -97,8 +105,7 @@ impl Strategy for EmaCross {
 
     fn restore(&mut self, state: &[u8]) -> Result<(), String> {
         let saved: Saved = persist::decode(state)?;
-        saved.fast.apply(&mut self.ema_fast);
-        saved.slow.apply(&mut self.ema_slow);
+        self.emas = saved.emas;
         self.prev_fast_above = saved.prev_fast_above;
         Ok(())
     }
