@@ -328,8 +328,8 @@ mod tests {
         assert_eq!(one.rows, 5_500);
 
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("f.parquet"), &one.out).unwrap();
         let dir = crate::storage::open_dir(tmp.path()).unwrap();
+        dir.write("f.parquet", &one.out).unwrap();
         let (kind, instrument, data) =
             crate::catalog::nautilus_parquet::read(&dir, "f.parquet").unwrap();
         assert_eq!(kind, crate::catalog::nautilus_parquet::ParquetKind::Bars);

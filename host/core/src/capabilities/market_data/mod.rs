@@ -72,7 +72,7 @@ mod tests {
 
     use stratbox_manifest::CapabilityRequest;
 
-    use super::{CapabilityUnit, MarketDataSource, MarketDataState};
+    use super::{CapabilityUnit, MarketDataSource, MarketDataState, MarketSession, Subscription};
     use crate::{
         bindings::market_data::{DataError, Host},
         capabilities::contract::HostError,
