@@ -3,9 +3,9 @@
 //! 1. take the catalog's write lock, finish or undo what an interrupted import left;
 //! 2. a source already imported with the same settings (same import key) is a no-op;
 //! 3. check quality; refuse an overlap with existing files unless merging;
-//! 4. the file is written into a fresh staging folder under `.stratbox/staging/`, in the
-//!    bytes `ParquetDataCatalog::write_to_parquet` would write (`parquet_writer`), hashed as
-//!    it is written, then fsynced;
+//! 4. the file is written into a fresh staging folder under `.stratbox/staging/` in
+//!    Nautilus's layout (`parquet_writer`: Nautilus's encoders, timestamps delta-encoded),
+//!    hashed as it is written, then fsynced;
 //! 5. the quality report and the lineage record are written (atomically);
 //! 6. a merge records a journal entry (target + files it replaces);
 //! 7. the staged file is renamed into `data/...` and the folder fsynced: the commit point;
