@@ -438,7 +438,19 @@ impl RiskPolicy {
             if !is_currency(code) {
                 problems.push(at, "not a currency code");
             } else if let Some(r) = Positive::check(rate, &at, &mut problems) {
-                fx.insert(code.clone(), r);
+                if *code == currency && r != Amount(SCALE) {
+                    // `rate()` answers 1 for the policy currency; a different figure here
+                    // would be silently ignored, so it is refused instead.
+                    problems.push(
+                        at,
+                        format!(
+                            "`{r}` for the policy currency itself: its rate is 1 by \
+                             definition; remove this line or change `currency`"
+                        ),
+                    );
+                } else {
+                    fx.insert(code.clone(), r);
+                }
             }
         }
         let global = GlobalLimits::check(&raw.global, "global", &mut problems);
@@ -602,6 +614,22 @@ mod tests {
                 "docs/risk.md lacks {key}"
             );
         }
+    }
+
+    #[test]
+    fn a_rate_for_the_policy_currency_itself_must_be_one() {
+        // Found by the `risk_policy` fuzz target: `fx.USD = "2"` under `currency = "USD"`
+        // was accepted and then ignored (`rate("USD")` is 1).
+        let err = RiskPolicy::from_toml("[fx]\nUSD = \"2  \"\n[global]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("fx.USD: `2` for the policy currency itself"),
+            "{err}"
+        );
+        let p = RiskPolicy::from_toml("currency = \"EUR\"\n[fx]\nEUR = \"1.0\"\nUSD = \"0.9\"\n")
+            .unwrap();
+        assert_eq!(p.rate("EUR"), Some(Amount(SCALE)));
+        assert_eq!(p.rate("USD"), Some(Amount(900_000_000)));
     }
 
     #[test]
