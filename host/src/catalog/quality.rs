@@ -181,8 +181,9 @@ impl QualityReport {
 /// A catalog value the checks understand.
 trait Checked: Clone + PartialEq {
     fn ts(&self) -> u64;
-    /// Problems visible in the value alone.
-    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>);
+    /// Problems visible in the value alone, described only when `describe` (a report lists
+    /// the first [`LIST_LIMIT`] problems; formatting the rest would be wasted).
+    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>, describe: bool);
     /// The price outlier checks follow (close, mid, trade price), when positive.
     fn reference(&self) -> Option<f64>;
     /// Two values at one time are a conflict (bars: one bar per period).
@@ -191,36 +192,43 @@ trait Checked: Clone + PartialEq {
 
 /// Formats the price only when it is a problem (formatting every row's prices cost more
 /// than the rest of the checks together).
-fn positive_price(out: &mut Vec<(&'static str, String)>, what: &str, price: Price) {
+fn positive_price(out: &mut Vec<(&'static str, String)>, what: &str, price: Price, describe: bool) {
     if price.raw <= 0 {
         out.push((
             "non-positive-price",
-            format!("{what} {price} is not positive"),
+            said(describe, || format!("{what} {price} is not positive")),
         ));
     }
+}
+
+/// `message()` when `describe`, else nothing.
+fn said(describe: bool, message: impl FnOnce() -> String) -> String {
+    if describe { message() } else { String::new() }
 }
 
 impl Checked for Bar {
     fn ts(&self) -> u64 {
         self.ts_init.as_u64()
     }
-    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>) {
+    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>, describe: bool) {
         for (what, p) in [
             ("open", self.open),
             ("high", self.high),
             ("low", self.low),
             ("close", self.close),
         ] {
-            positive_price(out, what, p);
+            positive_price(out, what, p, describe);
         }
         let within = |p| p >= self.low && p <= self.high;
         if self.high < self.low || !within(self.open) || !within(self.close) {
             out.push((
                 "ohlc-inconsistent",
-                format!(
-                    "high {} / low {} do not bound open {} / close {}",
-                    self.high, self.low, self.open, self.close
-                ),
+                said(describe, || {
+                    format!(
+                        "high {} / low {} do not bound open {} / close {}",
+                        self.high, self.low, self.open, self.close
+                    )
+                }),
             ));
         }
     }
@@ -234,18 +242,23 @@ impl Checked for QuoteTick {
     fn ts(&self) -> u64 {
         self.ts_init.as_u64()
     }
-    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>) {
-        positive_price(out, "bid", self.bid_price);
-        positive_price(out, "ask", self.ask_price);
+    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>, describe: bool) {
+        positive_price(out, "bid", self.bid_price, describe);
+        positive_price(out, "ask", self.ask_price, describe);
         if self.bid_price > self.ask_price {
             out.push((
                 "crossed-quote",
-                format!("bid {} is above ask {}", self.bid_price, self.ask_price),
+                said(describe, || {
+                    format!("bid {} is above ask {}", self.bid_price, self.ask_price)
+                }),
             ));
         }
         for (what, q) in [("bid size", self.bid_size), ("ask size", self.ask_size)] {
             if q.raw == 0 {
-                out.push(("non-positive-size", format!("{what} is 0")));
+                out.push((
+                    "non-positive-size",
+                    said(describe, || format!("{what} is 0")),
+                ));
             }
         }
     }
@@ -260,10 +273,13 @@ impl Checked for TradeTick {
     fn ts(&self) -> u64 {
         self.ts_init.as_u64()
     }
-    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>) {
-        positive_price(out, "price", self.price);
+    fn intrinsic(&self, out: &mut Vec<(&'static str, String)>, describe: bool) {
+        positive_price(out, "price", self.price, describe);
         if self.size.raw == 0 {
-            out.push(("non-positive-size", "size is 0".to_string()));
+            out.push((
+                "non-positive-size",
+                said(describe, || "size is 0".to_string()),
+            ));
         }
     }
     fn reference(&self) -> Option<f64> {
@@ -343,7 +359,9 @@ fn run<T: Checked>(
     let mut stamps: Vec<u64> = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         found.clear();
-        v.intrinsic(&mut found);
+        // Only the first LIST_LIMIT problems are listed; the rest are counted.
+        let describe = problems.len() < LIST_LIMIT;
+        v.intrinsic(&mut found, describe);
         let ts = v.ts();
         stamps.push(ts);
         let mut in_order = true;
@@ -354,14 +372,18 @@ fn run<T: Checked>(
                 out_of_order = true;
                 found.push((
                     "out-of-order",
-                    format!("time {} is before {} at {}", iso(ts), iso(prev.ts()), at(p)),
+                    said(describe, || {
+                        format!("time {} is before {} at {}", iso(ts), iso(prev.ts()), at(p))
+                    }),
                 ));
             } else if ts == prev.ts() && *v == *prev {
-                found.push(("duplicate", format!("same as {}", at(p))));
+                found.push(("duplicate", said(describe, || format!("same as {}", at(p)))));
             } else if ts == prev.ts() && T::ONE_PER_TIME {
                 found.push((
                     "conflicting-duplicate",
-                    format!("{} has another bar at {}", at(p), iso(ts)),
+                    said(describe, || {
+                        format!("{} has another bar at {}", at(p), iso(ts))
+                    }),
                 ));
             }
         }
@@ -372,12 +394,14 @@ fn run<T: Checked>(
             if jump > config.max_jump {
                 found.push((
                     "outlier-jump",
-                    format!(
-                        "moves {:.2}% from {last} at {} (limit {:.2}%)",
-                        jump * 100.0,
-                        at(li),
-                        config.max_jump * 100.0
-                    ),
+                    said(describe, || {
+                        format!(
+                            "moves {:.2}% from {last} at {} (limit {:.2}%)",
+                            jump * 100.0,
+                            at(li),
+                            config.max_jump * 100.0
+                        )
+                    }),
                 ));
             }
         }
@@ -518,5 +542,60 @@ pub fn default_config(kind: Kind, venue: &str, bar_interval_ns: Option<u64>) -> 
         } else {
             None
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nautilus_model::{
+        identifiers::InstrumentId,
+        types::{Price, Quantity},
+    };
+
+    use super::*;
+
+    fn quote(ts: u64, bid: i64, ask: i64) -> QuoteTick {
+        QuoteTick::new(
+            InstrumentId::from("EUR/USD.SIM"),
+            Price::from_raw(bid, 5),
+            Price::from_raw(ask, 5),
+            Quantity::from_raw(1_000_000_000, 0),
+            Quantity::from_raw(1_000_000_000, 0),
+            ts.into(),
+            ts.into(),
+        )
+    }
+
+    #[test]
+    fn counts_every_problem_and_describes_the_listed_ones() {
+        // 2,500 crossed quotes; the row at the list limit is also out of order, so one row
+        // straddles the limit with two problems.
+        let n = 2_500_u64;
+        let mut quotes: Vec<QuoteTick> = (0..n)
+            .map(|i| quote(1_000 + i, 1_100_000_000, 1_000_000_000))
+            .collect();
+        quotes[LIST_LIMIT - 1] = quote(1, 1_100_000_000, 1_000_000_000);
+        let mut config = default_config(Kind::Quotes, "SIM", None);
+        config.policy = Policy::KeepAndFlag;
+        let parsed = Parsed {
+            series: Series::Quotes(quotes),
+            origin: (2..n + 2).collect(),
+            unit: Unit::Line,
+            bar_type: None,
+        };
+        let (_, report) = check(parsed, &config).unwrap();
+        assert_eq!(report.problems_by_code.get("crossed-quote"), Some(&n));
+        assert_eq!(report.problems_by_code.get("out-of-order"), Some(&1));
+        assert_eq!(report.rows_flagged, n);
+        assert_eq!(report.problems.len(), LIST_LIMIT);
+        for p in &report.problems {
+            assert!(!p.message.is_empty(), "{p:?}");
+        }
+        let last = &report.problems[LIST_LIMIT - 1];
+        assert_eq!(
+            (last.code, last.at.as_str()),
+            ("crossed-quote", "line 1001")
+        );
+        assert_eq!(last.message, "bid 1.10000 is above ask 1.00000");
     }
 }
