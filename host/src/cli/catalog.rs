@@ -96,7 +96,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub merge: bool,
     /// zstd[:level], snappy, lz4 or none.
-    #[arg(long, default_value = "zstd:3")]
+    #[arg(long, default_value = "zstd:1")]
     pub compression: Compression,
     #[arg(long, default_value_t = DEFAULT_ROW_GROUP_ROWS)]
     pub row_group_rows: usize,
