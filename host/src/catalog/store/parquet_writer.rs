@@ -284,6 +284,15 @@ fn properties(
     props.build()
 }
 
+/// An Arrow buffer as the owner of a [`Bytes`] (shared, not copied).
+struct ArrowBytes(arrow_buffer::Buffer);
+
+impl AsRef<[u8]> for ArrowBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
 /// What encoding a row group's columns needs: the file's column descriptors and
 /// properties, and `parquet`'s factory of Arrow column writers.
 struct Columns {
@@ -325,6 +334,8 @@ fn encode_group(
         ));
     }
     let mut chunks = Vec::with_capacity(writers.len());
+    // One vector of values for every fixed-size column of the group.
+    let mut values = Vec::new();
     for (((array, field), mut writer), descr) in batch
         .columns()
         .iter()
@@ -337,7 +348,7 @@ fn encode_group(
             && !field.is_nullable()
             && fixed.null_count() == 0
         {
-            chunks.push(encode_fixed(fixed, descr, &columns.props).map_err(err)?);
+            chunks.push(encode_fixed(fixed, descr, &columns.props, &mut values).map_err(err)?);
             continue;
         }
         for leaf in compute_leaves(field, array).map_err(err)? {
@@ -351,26 +362,31 @@ fn encode_group(
 /// A fixed-size binary column (Nautilus's prices and sizes) without nulls, written as
 /// `parquet`'s Arrow writer writes it, minus a heap allocation per value: its
 /// `get_fsb_array_slice` copies every value into a `Vec` of its own, which was an eighth of
-/// an import's CPU time; here every value is a slice of one shared buffer. The bytes are
-/// the same (a test compares whole files).
+/// an import's CPU time; here every value is a slice of the array's own buffer (shared,
+/// not copied). `values` is scratch space, left empty. The bytes are the same (a test
+/// compares whole files).
 fn encode_fixed(
     array: &FixedSizeBinaryArray,
     descr: &ColumnDescPtr,
     props: &WriterPropertiesPtr,
+    values: &mut Vec<FixedLenByteArray>,
 ) -> parquet::errors::Result<Chunk> {
     let width = usize::try_from(array.value_length()).unwrap_or(0);
-    let data = Bytes::copy_from_slice(array.value_data());
-    let values: Vec<FixedLenByteArray> = (0..array.len())
-        .map(|i| ByteArray::from(data.slice(i * width..(i + 1) * width)).into())
-        .collect();
+    let data = Bytes::from_owner(ArrowBytes(array.values().clone()));
+    values.clear();
+    values.extend((0..array.len()).map(|i| {
+        let at = usize::try_from(array.value_offset(i)).unwrap_or(0);
+        FixedLenByteArray::from(ByteArray::from(data.slice(at..at + width)))
+    }));
     let mut sink = TrackedWrite::new(Vec::new());
     let close = {
         let pages = SerializedPageWriter::new(&mut sink);
         let writer = get_column_writer(Arc::clone(descr), Arc::clone(props), Box::new(pages));
         let mut typed = get_typed_column_writer::<FixedLenByteArrayType>(writer);
-        typed.write_batch(&values, None, None)?;
+        typed.write_batch(values, None, None)?;
         typed.close()?
     };
+    values.clear();
     Ok(Chunk::Encoded {
         data: Bytes::from(sink.into_inner()?),
         close,
@@ -507,6 +523,29 @@ mod tests {
                 "quotes, {compression:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_sliced_fixed_size_column_encodes_its_own_values() {
+        let field =
+            arrow_schema::Field::new("p", arrow_schema::DataType::FixedSizeBinary(8), false);
+        let schema = arrow_schema::Schema::new(vec![field]);
+        let descr = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&schema)
+            .unwrap()
+            .column(0);
+        let props = Arc::new(properties(&schema, &WriteOptions::default(), 1_000));
+        let all = FixedSizeBinaryArray::try_from_iter((0..10_u64).map(u64::to_le_bytes)).unwrap();
+        let fresh = FixedSizeBinaryArray::try_from_iter((3..8_u64).map(u64::to_le_bytes)).unwrap();
+        let encoded =
+            |a: &FixedSizeBinaryArray| match encode_fixed(a, &descr, &props, &mut Vec::new())
+                .unwrap()
+            {
+                Chunk::Encoded { data, close } => (data, close.metadata.num_values()),
+                Chunk::Arrow(_) => unreachable!(),
+            };
+        assert_eq!(encoded(&all.slice(3, 5)), encoded(&fresh));
+        assert_ne!(encoded(&all.slice(2, 5)), encoded(&fresh));
     }
 
     #[test]
