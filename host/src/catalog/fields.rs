@@ -21,12 +21,13 @@ fn fixed(s: &[u8]) -> Option<(i64, u8)> {
     if (int.is_empty() && frac.is_empty()) || frac.len() > SCALE_DIGITS || int.len() > 18 {
         return None;
     }
+    // At most 18 digits: below 10^18, no overflow.
     let mut v: i64 = 0;
     for &b in int {
         if !b.is_ascii_digit() {
             return None;
         }
-        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+        v = v * 10 + i64::from(b - b'0');
     }
     let mut f: i64 = 0;
     for &b in frac {
@@ -47,7 +48,7 @@ pub(crate) fn text(s: &[u8]) -> String {
 
 /// A price exact at `precision`; the sign is left to the quality checks.
 pub fn price(s: &[u8], what: &str, precision: u8) -> Result<Price, String> {
-    let Some((raw, _)) = fixed(s) else {
+    let Some((raw, decimals)) = fixed(s) else {
         return Err(match RustDecimal::from_str_exact(&text(s)) {
             Ok(_) => format!(
                 "{what} `{}` has more decimals than the instrument's price precision {precision}",
@@ -56,7 +57,9 @@ pub fn price(s: &[u8], what: &str, precision: u8) -> Result<Price, String> {
             Err(_) => format!("{what} `{}` is not a decimal number", text(s)),
         });
     };
-    if raw % 10_i64.pow(u32::from(9 - precision.min(9))) != 0 {
+    // As many decimals as the precision or fewer is exact; more is exact only when the
+    // extra digits are zeros (`1.2300` at precision 2).
+    if decimals > precision && raw % 10_i64.pow(u32::from(9 - precision.min(9))) != 0 {
         return Err(format!(
             "{what} `{}` has more decimals than the instrument's price precision {precision}",
             text(s)
@@ -70,7 +73,7 @@ pub fn price(s: &[u8], what: &str, precision: u8) -> Result<Price, String> {
 pub fn quantity(s: &[u8], what: &str, precision: u8) -> Result<Quantity, String> {
     let unit = 10_i64.pow(u32::from(9 - precision.min(9)));
     let raw = match fixed(s) {
-        Some((raw, _)) if raw % unit == 0 => raw,
+        Some((raw, decimals)) if decimals <= precision || raw % unit == 0 => raw,
         Some((raw, _)) => {
             // Half-even rounding to `precision` decimals.
             let (q, r) = (raw / unit, raw % unit);
@@ -280,6 +283,16 @@ mod tests {
         assert!(price(b"", "bid", 5).is_err());
         assert!(price(b"1.2.3", "bid", 5).is_err());
         assert_eq!(price(b"-2", "bid", 0).unwrap().raw, -2_000_000_000);
+        // Extra decimals that are zeros are exact; fewer decimals than the precision too.
+        assert_eq!(price(b"1.2300", "p", 2).unwrap().raw, 1_230_000_000);
+        assert_eq!(price(b"1.2", "p", 5).unwrap().raw, 1_200_000_000);
+        assert!(price(b"1.2301", "p", 2).is_err());
+        assert_eq!(
+            price(b"123456789.123456789", "p", 9).unwrap().raw,
+            123_456_789_123_456_789
+        );
+        assert!(price(b"99999999999.5", "p", 1).is_err(), "out of range");
+        assert_eq!(quantity(b"2.500", "v", 1).unwrap().raw, 2_500_000_000);
         assert_eq!(
             quantity(b"460784.50214999996", "v", 3).unwrap().raw,
             460_784_502_000_000
