@@ -13,7 +13,9 @@ use crate::catalog::{
     series::{Kind, Series},
     store::{
         Catalog, CatalogError, lineage, read, verify,
-        write::{self, Compression, DEFAULT_ROW_GROUP_ROWS, Outcome, WriteOptions},
+        write::{
+            self, Compression, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, Outcome, WriteOptions,
+        },
     },
 };
 
@@ -96,7 +98,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub merge: bool,
     /// zstd[:level], snappy, lz4 or none.
-    #[arg(long, default_value = "zstd:1")]
+    #[arg(long, default_value_t = Compression::Zstd(DEFAULT_ZSTD_LEVEL))]
     pub compression: Compression,
     #[arg(long, default_value_t = DEFAULT_ROW_GROUP_ROWS)]
     pub row_group_rows: usize,

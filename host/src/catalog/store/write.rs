@@ -67,6 +67,18 @@ impl std::str::FromStr for Compression {
     }
 }
 
+/// The text [`FromStr`](std::str::FromStr) reads back: `zstd:<level>`, `snappy`, `lz4`, `none`.
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Zstd(level) => write!(f, "zstd:{level}"),
+            Self::Snappy => f.write_str("snappy"),
+            Self::Lz4 => f.write_str("lz4"),
+            Self::Uncompressed => f.write_str("none"),
+        }
+    }
+}
+
 impl Compression {
     pub(super) fn parquet(self) -> parquet::basic::Compression {
         use parquet::basic::{Compression as C, ZstdLevel};
@@ -645,4 +657,24 @@ pub fn import(
         quality_report: report_rel,
         report: Box::new(report),
     })
+}
+
+#[cfg(test)]
+mod compression_tests {
+    use super::*;
+
+    #[test]
+    fn compression_text_reads_back() {
+        for c in [
+            Compression::Zstd(DEFAULT_ZSTD_LEVEL),
+            Compression::Zstd(19),
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Uncompressed,
+        ] {
+            assert_eq!(c.to_string().parse::<Compression>(), Ok(c));
+        }
+        assert_eq!("zstd".parse(), Ok(Compression::Zstd(DEFAULT_ZSTD_LEVEL)));
+        assert_eq!(Compression::Zstd(DEFAULT_ZSTD_LEVEL).to_string(), "zstd:1");
+    }
 }
